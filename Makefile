@@ -1,0 +1,39 @@
+# Two commands set up everything on a fresh machine with Python 3.11: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+INSTALLED := $(VENV)/.installed
+PORT ?= 9050
+DATA_DIR ?= .local/warehouse
+export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
+
+.PHONY: install run test lint lock serve clean
+
+install: $(INSTALLED)
+
+# Reinstalls only when the lock changes; uv makes a warm install take seconds.
+$(INSTALLED): requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check uv
+	$(UV) pip install --quiet --python $(PY) -r requirements.lock
+	@touch $@
+
+lock:
+	$(UV) pip compile --quiet --python-version 3.11 requirements-dev.in -o requirements.lock
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+serve: install
+	$(PY) -m local_bigquery serve --port $(PORT) --data-dir $(DATA_DIR)
+
+run: install
+	$(PY) -m local_bigquery.demo --port $(PORT) --data-dir $(DATA_DIR)
+
+clean:
+	rm -rf .local
