@@ -1,0 +1,61 @@
+"""GoogleSQL as sqlglot's BigQuery dialect reads it, plus the BigQuery ML table functions it lacks."""
+
+from __future__ import annotations
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.bigquery import BigQuery
+from sqlglot.errors import ParseError
+from sqlglot.tokens import TokenType
+
+
+class MLFunction(exp.Expression, exp.Func):
+    """`ML.<name>(MODEL m [, TABLE t | (query)] [, STRUCT(...)])` for functions sqlglot does not model."""
+
+    arg_types = {"this": True, "expression": False, "params_struct": False, "kind": True}
+
+
+def _ml_parser(kind: str):
+    """Arguments: MODEL m, then optionally TABLE t or (query), then optionally a STRUCT of settings."""
+
+    def parse(self):
+        self._match_text_seq("MODEL")
+        model = self._parse_table()
+        source = settings = None
+        while self._match(TokenType.COMMA):
+            if self._match(TokenType.STRUCT, advance=False):
+                settings = self._parse_bitwise()
+            else:
+                self._match_text_seq("TABLE")
+                source = self._parse_table()
+        return self.expression(MLFunction(this=model, expression=source, params_struct=settings, kind=kind))
+
+    return parse
+
+
+class LocalBigQuery(BigQuery):
+    class Parser(BigQuery.Parser):
+        FUNCTION_PARSERS = {
+            **BigQuery.Parser.FUNCTION_PARSERS,
+            **{
+                kind: _ml_parser(kind)
+                for kind in ("CENTROIDS", "EVALUATE", "TRAINING_INFO", "TRIAL_INFO", "FEATURE_INFO")
+            },
+        }
+
+
+def ml_function_kind(node: exp.Expression) -> str | None:
+    """The ML function a parsed node calls (PREDICT, CENTROIDS, ...), or None if it is no ML function."""
+    if isinstance(node, exp.Predict):
+        return "PREDICT"
+    if isinstance(node, MLFunction):
+        return node.args["kind"]
+    return None
+
+
+def parse(sql: str) -> list[exp.Expression]:
+    """Parse a GoogleSQL script into statements; raises sqlglot's ParseError with the position."""
+    return [statement for statement in sqlglot.parse(sql, dialect=LocalBigQuery) if statement is not None]
+
+
+__all__ = ["LocalBigQuery", "MLFunction", "ParseError", "ml_function_kind", "parse"]

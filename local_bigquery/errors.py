@@ -1,0 +1,62 @@
+"""Errors in BigQuery's own vocabulary, so the official client raises the exception a user expects."""
+
+from __future__ import annotations
+
+
+class BigQueryError(Exception):
+    """An error the REST layer renders as `{"error": {"code", "message", "errors": [...], "status"}}`."""
+
+    http_status = 400
+    reason = "invalid"
+    status = "INVALID_ARGUMENT"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def error_proto(self) -> dict:
+        """The ErrorProto used in `errors` lists and in a failed job's `status.errorResult`."""
+        return {"reason": self.reason, "message": self.message}
+
+    def response_body(self) -> dict:
+        return {
+            "error": {
+                "code": self.http_status,
+                "message": self.message,
+                "errors": [{**self.error_proto(), "domain": "global"}],
+                "status": self.status,
+            }
+        }
+
+
+class InvalidRequest(BigQueryError):
+    pass
+
+
+class InvalidQuery(BigQueryError):
+    reason = "invalidQuery"
+
+
+class Unsupported(InvalidQuery):
+    """A valid GoogleSQL feature this server does not implement; the message always says so."""
+
+    def __init__(self, what: str):
+        super().__init__(f"not supported by local_bigquery: {what}")
+
+
+class NotFound(BigQueryError):
+    http_status = 404
+    reason = "notFound"
+    status = "NOT_FOUND"
+
+
+class Duplicate(BigQueryError):
+    http_status = 409
+    reason = "duplicate"
+    status = "ALREADY_EXISTS"
+
+
+class InternalError(BigQueryError):
+    http_status = 500
+    reason = "internalError"
+    status = "INTERNAL"
