@@ -1,0 +1,1 @@
+"""Generators of sample data for the local BigQuery server."""
