@@ -33,8 +33,22 @@ def _ml_parser(kind: str):
     return parse
 
 
+class Assert(exp.Expression):
+    """`ASSERT condition [AS 'message']`: the script fails with the message unless the condition holds."""
+
+    arg_types = {"this": True, "message": False}
+
+
 class LocalBigQuery(BigQuery):
     class Parser(BigQuery.Parser):
+        def _parse_statement(self):
+            if self._curr and self._curr.token_type == TokenType.VAR and self._curr.text.upper() == "ASSERT":
+                self._advance()
+                condition = self._parse_assignment()
+                message = self._parse_string() if self._match(TokenType.ALIAS) else None
+                return self.expression(Assert(this=condition, message=message))
+            return super()._parse_statement()
+
         FUNCTION_PARSERS = {
             **BigQuery.Parser.FUNCTION_PARSERS,
             **{
@@ -58,4 +72,4 @@ def parse(sql: str) -> list[exp.Expression]:
     return [statement for statement in sqlglot.parse(sql, dialect=LocalBigQuery) if statement is not None]
 
 
-__all__ = ["LocalBigQuery", "MLFunction", "ParseError", "ml_function_kind", "parse"]
+__all__ = ["Assert", "LocalBigQuery", "MLFunction", "ParseError", "ml_function_kind", "parse"]

@@ -1,0 +1,240 @@
+"""The BigQuery v2 REST API over a Warehouse, in the shapes the official client parses."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from local_bigquery import __version__
+from local_bigquery.errors import BigQueryError, InternalError, InvalidRequest, NotFound
+from local_bigquery.translate import TableRef
+from local_bigquery.warehouse import Warehouse
+
+log = logging.getLogger("local_bigquery")
+
+
+async def _json_body(request: Request) -> dict:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise InvalidRequest(
+            f"Invalid JSON payload received. {error.msg} at line {error.lineno} column {error.colno}."
+        )
+    if not isinstance(body, dict):
+        raise InvalidRequest("Invalid JSON payload received. The body must be a JSON object.")
+    return body
+
+
+def _flag(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "false").lower() == "true"
+
+
+def _int(request: Request, name: str) -> int | None:
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidRequest(f"Invalid value for {name}: {value!r} is not an integer.") from None
+
+
+def _list_page(items: list[dict], request: Request, key: str, kind: str) -> dict:
+    start = int(request.query_params.get("pageToken") or 0)
+    count = _int(request, "maxResults") or 1000
+    page = {"kind": kind, key: items[start : start + count], "totalItems": len(items)}
+    if start + count < len(items):
+        page["nextPageToken"] = str(start + count)
+    return page
+
+
+def _model_resource(stored) -> dict:
+    from local_bigquery import bqml
+
+    return bqml.model_resource(stored)
+
+
+def _model_router(warehouse: Warehouse) -> APIRouter:
+    router = APIRouter()
+    base = "/projects/{project}/datasets/{dataset}/models"
+
+    @router.get(base)
+    def list_models(project: str, dataset: str, request: Request):
+        models = warehouse.locked(warehouse.catalog.models.list, project, dataset)
+        return _list_page(
+            [_model_resource(m) for m in models], request, "models", "bigquery#listModelsResponse"
+        )
+
+    @router.get(base + "/{model}")
+    def get_model(project: str, dataset: str, model: str):
+        stored = warehouse.locked(warehouse.catalog.models.require, TableRef(project, dataset, model))
+        return _model_resource(stored)
+
+    @router.delete(base + "/{model}")
+    def delete_model(project: str, dataset: str, model: str):
+        warehouse.locked(warehouse.catalog.models.require, TableRef(project, dataset, model))
+        warehouse.locked(warehouse.catalog.models.delete, TableRef(project, dataset, model))
+        return Response(status_code=204)
+
+    return router
+
+
+def create_app(warehouse: Warehouse) -> FastAPI:
+    app = FastAPI(title="local_bigquery", version=__version__, docs_url=None, redoc_url=None)
+    catalog = warehouse.catalog
+    api = APIRouter(prefix="/bigquery/v2")
+
+    @app.exception_handler(BigQueryError)
+    async def bigquery_error(request: Request, error: BigQueryError):
+        return JSONResponse(error.response_body(), status_code=error.http_status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):
+        failure = (
+            NotFound(f"Not found: {request.method} {request.url.path}")
+            if error.status_code == 404
+            else (InvalidRequest(str(error.detail)))
+        )
+        failure.http_status = error.status_code
+        return JSONResponse(failure.response_body(), status_code=error.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, error: Exception):
+        log.exception("unexpected error serving %s %s", request.method, request.url.path)
+        failure = InternalError(f"local_bigquery internal error: {type(error).__name__}: {error}")
+        return JSONResponse(failure.response_body(), status_code=500)
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok", "version": __version__}
+
+    # ---- jobs ---------------------------------------------------------------------------------------------
+
+    @api.post("/projects/{project}/jobs")
+    async def insert_job(project: str, request: Request):
+        return warehouse.insert_job(project, await _json_body(request))
+
+    @api.get("/projects/{project}/jobs")
+    def list_jobs(project: str, request: Request):
+        return _list_page(warehouse.list_jobs(project), request, "jobs", "bigquery#jobList")
+
+    @api.get("/projects/{project}/jobs/{job_id}")
+    def get_job(project: str, job_id: str):
+        return warehouse.get_job(project, job_id)
+
+    @api.post("/projects/{project}/jobs/{job_id}/cancel")
+    def cancel_job(project: str, job_id: str):
+        return warehouse.cancel_job(project, job_id)
+
+    @api.delete("/projects/{project}/jobs/{job_id}/delete")
+    def delete_job(project: str, job_id: str):
+        warehouse.delete_job(project, job_id)
+        return Response(status_code=204)
+
+    @api.post("/projects/{project}/queries")
+    async def query(project: str, request: Request):
+        return warehouse.query(project, await _json_body(request))
+
+    @api.get("/projects/{project}/queries/{job_id}")
+    def get_query_results(project: str, job_id: str, request: Request):
+        return warehouse.query_results(
+            project,
+            job_id,
+            start_index=_int(request, "startIndex") or 0,
+            page_token=request.query_params.get("pageToken"),
+            max_results=_int(request, "maxResults"),
+            int64_timestamps=_flag(request, "formatOptions.useInt64Timestamp"),
+        )
+
+    # ---- datasets -----------------------------------------------------------------------------------------
+
+    @api.post("/projects/{project}/datasets")
+    async def insert_dataset(project: str, request: Request):
+        body = await _json_body(request)
+        reference = body.get("datasetReference") or {}
+        if not reference.get("datasetId"):
+            raise InvalidRequest("Required parameter is missing: datasetReference.datasetId")
+        return warehouse.locked(
+            catalog.create_dataset, reference.get("projectId") or project, reference["datasetId"], body
+        )
+
+    @api.get("/projects/{project}/datasets")
+    def list_datasets(project: str, request: Request):
+        return _list_page(
+            warehouse.locked(catalog.list_datasets, project), request, "datasets", "bigquery#datasetList"
+        )
+
+    @api.get("/projects/{project}/datasets/{dataset}")
+    def get_dataset(project: str, dataset: str):
+        return warehouse.locked(catalog.get_dataset, project, dataset)
+
+    @api.api_route("/projects/{project}/datasets/{dataset}", methods=["PATCH", "PUT"])
+    async def patch_dataset(project: str, dataset: str, request: Request):
+        return warehouse.locked(catalog.patch_dataset, project, dataset, await _json_body(request))
+
+    @api.delete("/projects/{project}/datasets/{dataset}")
+    def delete_dataset(project: str, dataset: str, request: Request):
+        warehouse.locked(catalog.delete_dataset, project, dataset, _flag(request, "deleteContents"))
+        return Response(status_code=204)
+
+    # ---- tables and tabledata -----------------------------------------------------------------------------
+
+    tables = "/projects/{project}/datasets/{dataset}/tables"
+
+    @api.post(tables)
+    async def insert_table(project: str, dataset: str, request: Request):
+        body = await _json_body(request)
+        table_id = (body.get("tableReference") or {}).get("tableId")
+        if not table_id:
+            raise InvalidRequest("Required parameter is missing: tableReference.tableId")
+        ref = TableRef(project, dataset, table_id)
+        if "view" in body:
+            return warehouse.create_view(ref, body)
+        return warehouse.locked(catalog.create_table, ref, body)
+
+    @api.get(tables)
+    def list_tables(project: str, dataset: str, request: Request):
+        return _list_page(
+            warehouse.locked(catalog.list_tables, project, dataset), request, "tables", "bigquery#tableList"
+        )
+
+    @api.get(tables + "/{table}")
+    def get_table(project: str, dataset: str, table: str):
+        return warehouse.locked(catalog.get_table, TableRef(project, dataset, table))
+
+    @api.api_route(tables + "/{table}", methods=["PATCH", "PUT"])
+    async def patch_table(project: str, dataset: str, table: str, request: Request):
+        return warehouse.locked(
+            catalog.patch_table, TableRef(project, dataset, table), await _json_body(request)
+        )
+
+    @api.delete(tables + "/{table}")
+    def delete_table(project: str, dataset: str, table: str):
+        warehouse.locked(catalog.drop_table, TableRef(project, dataset, table))
+        return Response(status_code=204)
+
+    @api.get(tables + "/{table}/data")
+    def list_rows(project: str, dataset: str, table: str, request: Request):
+        return warehouse.list_rows(
+            TableRef(project, dataset, table),
+            start_index=_int(request, "startIndex") or 0,
+            page_token=request.query_params.get("pageToken"),
+            max_results=_int(request, "maxResults"),
+            selected_fields=request.query_params.get("selectedFields"),
+            int64_timestamps=_flag(request, "formatOptions.useInt64Timestamp"),
+        )
+
+    @api.post(tables + "/{table}/insertAll")
+    async def insert_all(project: str, dataset: str, table: str, request: Request):
+        return warehouse.insert_all(TableRef(project, dataset, table), await _json_body(request))
+
+    api.include_router(_model_router(warehouse))
+    app.include_router(api)
+    return app

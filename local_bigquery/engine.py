@@ -1,0 +1,389 @@
+"""Runs a GoogleSQL script statement by statement on DuckDB, the way a BigQuery query job would.
+
+One `ScriptRun` per job. It is also the statement context the BigQuery ML code works through: it
+resolves names, runs sub-queries, registers computed relations and reaches the model store.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from local_bigquery import dialect
+from local_bigquery.catalog import Catalog, ModelStore, first_row, run_sql
+from local_bigquery.errors import BigQueryError, Duplicate, InvalidQuery, NotFound, Unsupported
+from local_bigquery.translate import (
+    LOCAL_RELATION,
+    Binding,
+    NameResolver,
+    TableRef,
+    bind_query_parameters,
+    bind_script_variables,
+    float_literals_as_double,
+    qualify_tables,
+    reject_unsupported,
+    take_table_properties,
+    to_duckdb,
+    validate_ids,
+)
+from local_bigquery.types import schema_for_relation
+
+_ERROR_PREFIX = re.compile(r"^[A-Za-z ]*Error: ")
+
+
+def bigquery_error(error: duckdb.Error) -> BigQueryError:
+    """A DuckDB failure in BigQuery's terms, keeping DuckDB's explanation of what is wrong."""
+    message = _ERROR_PREFIX.sub("", str(error).strip(), count=1)
+    if isinstance(error, duckdb.CatalogException):
+        return NotFound(f"Not found: {message}")
+    if isinstance(error, duckdb.ParserException):
+        return InvalidQuery(f"Syntax error: {message}")
+    return InvalidQuery(message)
+
+
+@dataclass
+class QueryResult:
+    """Rows a statement produced, readable page by page."""
+
+    schema: dict
+    total_rows: int
+    fetch: Callable[[int, int], pa.Table]
+
+    @classmethod
+    def from_arrow(cls, schema: dict, table: pa.Table) -> QueryResult:
+        return cls(schema, table.num_rows, lambda start, count: table.slice(start, count))
+
+
+@dataclass
+class Outcome:
+    """What one statement did, for the job's statistics."""
+
+    statement_type: str
+    result: QueryResult | None = None
+    affected_rows: int | None = None
+    ddl_target: TableRef | None = None
+    ddl_operation: str | None = None
+
+
+@dataclass
+class ScriptRun:
+    catalog: Catalog
+    resolver: NameResolver
+    named_parameters: dict[str, Binding] = field(default_factory=dict)
+    positional_parameters: list[Binding] = field(default_factory=list)
+    variables: dict[str, Binding] = field(default_factory=dict)
+    _relation_names: list[str] = field(default_factory=list)
+    _counter: itertools.count = field(default_factory=itertools.count)
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        return self.catalog.con
+
+    @property
+    def models(self) -> ModelStore:
+        return self.catalog.models
+
+    # ---- the statement context offered to BigQuery ML ------------------------------------------------
+
+    def resolve(self, table: exp.Table) -> TableRef:
+        return self.resolver.resolve(table)
+
+    def query_arrow(self, query: exp.Expression) -> pa.Table:
+        """Rows of a GoogleSQL query, a parenthesised query or a table name."""
+        if isinstance(query, exp.Table):
+            query = exp.select("*").from_(query.copy())
+        elif isinstance(query, exp.Subquery):
+            query = query.this
+        sql, values = self.prepare(query.copy())
+        return self._arrow(sql, values)
+
+    def relation_for(self, data: pa.Table) -> exp.Table:
+        name = f"_local_relation_{next(self._counter)}"
+        self.con.register(name, data)
+        self._relation_names.append(name)
+        table = exp.to_table(name)
+        table.meta[LOCAL_RELATION] = True
+        return table
+
+    # ---- running ------------------------------------------------------------------------------------
+
+    def run(self, statements: list[exp.Expression]) -> list[Outcome]:
+        try:
+            return [self.run_statement(statement) for statement in statements]
+        finally:
+            for name in self._relation_names:
+                self.con.unregister(name)
+
+    def run_statement(self, statement: exp.Expression) -> Outcome:
+        handler = self._handler(statement)
+        try:
+            return handler(statement)
+        except duckdb.Error as error:
+            raise bigquery_error(error) from None
+
+    def _handler(self, statement: exp.Expression) -> Callable[[exp.Expression], Outcome]:
+        if isinstance(statement, exp.Query):
+            return self._query
+        handlers: dict[type, Callable[[exp.Expression], Outcome]] = {
+            exp.Insert: self._dml,
+            exp.Update: self._dml,
+            exp.Delete: self._dml,
+            exp.Merge: self._dml,
+            exp.Create: self._create,
+            exp.Drop: self._drop,
+            exp.TruncateTable: self._truncate,
+            exp.Declare: self._declare,
+            exp.Set: self._set,
+            dialect.Assert: self._assert,
+            exp.Transaction: self._transaction_boundary,
+            exp.Commit: self._transaction_boundary,
+        }
+        for statement_type, handler in handlers.items():
+            if isinstance(statement, statement_type):
+                return handler
+        if isinstance(statement, exp.Rollback):
+            raise Unsupported("ROLLBACK TRANSACTION (a failing job rolls back by itself)")
+        words = statement.sql("bigquery").split()
+        raise Unsupported(f"statement {' '.join(words[:2]) if words else type(statement).__name__}")
+
+    def prepare(self, statement: exp.Expression) -> tuple[str, dict]:
+        """Translate one statement to DuckDB SQL and its parameter values, checking what it reads exists."""
+        reject_unsupported(statement)
+        if any(dialect.ml_function_kind(node) for node in statement.walk()):
+            from local_bigquery import bqml
+
+            statement = bqml.replace_ml_functions(statement, self)
+        target = self._created_table(statement)
+        for ref in qualify_tables(statement, self.resolver):
+            if ref != target:
+                self.catalog.require_table(ref)
+        values = bind_query_parameters(statement, self.named_parameters, self.positional_parameters)
+        values |= bind_script_variables(statement, self.variables)
+        float_literals_as_double(statement)
+        return to_duckdb(statement), values
+
+    def _created_table(self, statement: exp.Expression) -> TableRef | None:
+        """The table a CREATE writes, which need not exist yet."""
+        if not isinstance(statement, exp.Create) or statement.args.get("kind", "").upper() not in (
+            "TABLE",
+            "VIEW",
+        ):
+            return None
+        target = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this
+        return self.resolve(target)
+
+    def _arrow(self, sql: str, values: dict) -> pa.Table:
+        return self.con.sql(sql, params=values or None).to_arrow_table()
+
+    def _relation(self, sql: str, values: dict) -> duckdb.DuckDBPyRelation:
+        return self.con.sql(sql, params=values or None)
+
+    # ---- statement handlers ---------------------------------------------------------------------------
+
+    def _query(self, statement: exp.Expression) -> Outcome:
+        relation = self._relation(*self.prepare(statement))
+        schema = schema_for_relation(relation.columns, relation.types)
+        return Outcome("SELECT", result=QueryResult.from_arrow(schema, relation.to_arrow_table()))
+
+    def _dml(self, statement: exp.Expression) -> Outcome:
+        target = self.resolve(_target_table(statement))
+        self.catalog.require_table(target)
+        if self.catalog.table_kind(target) == "VIEW":
+            raise InvalidQuery(f"Cannot modify view {target}: DML statements need a table.")
+        sql, values = self.prepare(statement)
+        affected = first_row(self.con, sql, values or None)[0]
+        self.catalog.touch_table(target)
+        return Outcome(type(statement).__name__.upper(), affected_rows=affected, ddl_target=target)
+
+    def _create(self, statement: exp.Create) -> Outcome:
+        kind = statement.args.get("kind", "").upper()
+        creators = {"TABLE": self._create_table, "VIEW": self._create_view, "SCHEMA": self._create_schema}
+        if kind == "MODEL":
+            from local_bigquery import bqml
+
+            bqml.execute_model_statement(statement, self)
+            return Outcome("CREATE_MODEL", ddl_target=self.resolve(statement.this), ddl_operation="CREATE")
+        if kind not in creators:
+            raise Unsupported(f"CREATE {kind}")
+        return creators[kind](statement)
+
+    def _existing_target(self, statement: exp.Create, what: str) -> tuple[TableRef, bool]:
+        """The object a CREATE names, and whether the statement is a no-op because it already exists."""
+        ref = self._created_table(statement)
+        self.catalog.require_dataset(ref.project, ref.dataset)
+        exists = self.catalog.table_kind(ref) is not None
+        if exists and not statement.args.get("replace") and not statement.args.get("exists"):
+            raise Duplicate(f"Already Exists: {what} {ref}")
+        return ref, exists and bool(statement.args.get("exists"))
+
+    def _create_table(self, statement: exp.Create) -> Outcome:
+        if statement.args.get("properties") and any(
+            isinstance(p, exp.TemporaryProperty) for p in statement.args["properties"].expressions
+        ):
+            raise Unsupported("CREATE TEMP TABLE")
+        ref, skip = self._existing_target(statement, "Table")
+        kind = "CREATE_TABLE_AS_SELECT" if statement.expression else "CREATE_TABLE"
+        if skip:
+            return Outcome(kind, ddl_target=ref, ddl_operation="SKIP")
+        properties = take_table_properties(statement)
+        sql, values = self.prepare(statement)
+        if self.catalog.table_kind(ref) == "VIEW":
+            self.catalog.drop_table(ref)
+        run_sql(self.con, sql, values or None)
+        self.catalog.record_table(ref, properties)
+        _check_partition_column(self.catalog, ref, properties)
+        return Outcome(
+            kind, ddl_target=ref, ddl_operation="REPLACE" if statement.args.get("replace") else "CREATE"
+        )
+
+    def _create_view(self, statement: exp.Create) -> Outcome:
+        ref, skip = self._existing_target(statement, "Table")
+        if skip:
+            return Outcome("CREATE_VIEW", ddl_target=ref, ddl_operation="SKIP")
+        properties = take_table_properties(statement)
+        properties["view"] = {"query": statement.expression.sql("bigquery"), "useLegacySql": False}
+        sql, values = self.prepare(statement)
+        if values:
+            raise InvalidQuery("Views cannot reference query parameters or script variables.")
+        if self.catalog.table_kind(ref) == "TABLE":
+            self.catalog.drop_table(ref)
+        run_sql(self.con, sql)
+        self.catalog.record_table(ref, properties, kind="VIEW")
+        return Outcome(
+            "CREATE_VIEW",
+            ddl_target=ref,
+            ddl_operation="REPLACE" if statement.args.get("replace") else "CREATE",
+        )
+
+    def _schema_name(self, table: exp.Table) -> tuple[str, str]:
+        parts = [part.name for part in table.parts]
+        if len(parts) == 1 and "." in parts[0]:
+            parts = parts[0].rsplit(".", 1)
+        project, dataset = parts if len(parts) == 2 else (self.resolver.default_project, parts[0])
+        validate_ids(project, dataset)
+        return project, dataset
+
+    def _create_schema(self, statement: exp.Create) -> Outcome:
+        project, dataset = self._schema_name(statement.this)
+        exists_ok = bool(statement.args.get("exists"))
+        if self.catalog.dataset_exists(project, dataset) and not exists_ok:
+            raise Duplicate(f"Already Exists: Dataset {project}:{dataset}")
+        options = take_table_properties(statement)
+        self.catalog.create_dataset(project, dataset, options, exists_ok=exists_ok)
+        return Outcome("CREATE_SCHEMA", ddl_operation="CREATE")
+
+    def _drop(self, statement: exp.Drop) -> Outcome:
+        kind = statement.args.get("kind", "").upper()
+        missing_ok = bool(statement.args.get("exists"))
+        (table,) = statement.args["tables"]
+        if kind == "SCHEMA":
+            project, dataset = self._schema_name(table)
+            if missing_ok and not self.catalog.dataset_exists(project, dataset):
+                return Outcome("DROP_SCHEMA", ddl_operation="SKIP")
+            self.catalog.delete_dataset(project, dataset, delete_contents=bool(statement.args.get("cascade")))
+            return Outcome("DROP_SCHEMA", ddl_operation="DROP")
+        ref = self.resolve(table)
+        if kind == "MODEL":
+            from local_bigquery import bqml
+
+            bqml.execute_model_statement(statement, self)
+            return Outcome("DROP_MODEL", ddl_target=ref, ddl_operation="DROP")
+        if kind not in ("TABLE", "VIEW"):
+            raise Unsupported(f"DROP {kind}")
+        actual = self.catalog.table_kind(ref)
+        if actual is not None and actual != kind:
+            raise InvalidQuery(f"{ref} is a {actual.lower()}; use DROP {actual} to drop it.")
+        dropped = self.catalog.drop_table(ref, missing_ok=missing_ok)
+        return Outcome(f"DROP_{kind}", ddl_target=ref, ddl_operation="DROP" if dropped else "SKIP")
+
+    def _truncate(self, statement: exp.TruncateTable) -> Outcome:
+        (table,) = statement.expressions
+        ref = self.resolve(table)
+        self.catalog.require_table(ref)
+        affected = first_row(self.con, f"DELETE FROM {ref.duckdb_name}")[0]
+        self.catalog.touch_table(ref)
+        return Outcome("TRUNCATE_TABLE", affected_rows=affected, ddl_target=ref)
+
+    # ---- scripting --------------------------------------------------------------------------------------
+
+    def _evaluate(self, expression: exp.Expression, duckdb_type: str | None) -> Binding:
+        value = expression.copy()
+        if duckdb_type:
+            value = exp.cast(value, exp.DataType.build(duckdb_type, dialect="duckdb"))
+        relation = self._relation(*self.prepare(exp.select(value.as_("value"))))
+        (column_type,) = relation.types
+        return Binding(relation.to_arrow_table().column(0).to_pylist()[0], duckdb_type or str(column_type))
+
+    def _declare(self, statement: exp.Declare) -> Outcome:
+        for item in statement.expressions:
+            kind = item.args.get("kind")
+            duckdb_type = kind.sql("duckdb") if kind else None
+            default = item.args.get("default")
+            if default is None and duckdb_type is None:
+                raise InvalidQuery("DECLARE needs a type or a DEFAULT value.")
+            for name in item.this:
+                key = name.name.lower()
+                if key in self.variables:
+                    raise InvalidQuery(f"Variable {name.name} is already declared.")
+                self.variables[key] = (
+                    self._evaluate(default, duckdb_type)
+                    if default is not None
+                    else Binding(None, duckdb_type)
+                )
+        return Outcome("DECLARE")
+
+    def _set(self, statement: exp.Set) -> Outcome:
+        for item in statement.expressions:
+            assignment = item.this
+            if not isinstance(assignment, exp.EQ):
+                raise Unsupported(f"SET {item.sql('bigquery')}")
+            targets, values = assignment.this, assignment.expression
+            if isinstance(targets, exp.Tuple):
+                pairs = list(zip(targets.expressions, values.expressions, strict=True))
+            else:
+                pairs = [(targets, values)]
+            for target, value in pairs:
+                key = target.name.lower()
+                if key not in self.variables:
+                    raise InvalidQuery(f"Unrecognized variable {target.name}: DECLARE it before SET.")
+                self.variables[key] = self._evaluate(value, self.variables[key].duckdb_type)
+        return Outcome("SET")
+
+    def _assert(self, statement: dialect.Assert) -> Outcome:
+        holds = self._evaluate(statement.this, "BOOLEAN").value
+        if holds is not True:
+            message = statement.args.get("message")
+            raise InvalidQuery(
+                message.this if message else f"Assertion failed: {statement.this.sql('bigquery')}"
+            )
+        return Outcome("ASSERT")
+
+    def _transaction_boundary(self, statement: exp.Expression) -> Outcome:
+        # Every job already runs in one DuckDB transaction, so a script's own boundaries add nothing.
+        return Outcome(
+            "BEGIN_TRANSACTION" if isinstance(statement, exp.Transaction) else "COMMIT_TRANSACTION"
+        )
+
+
+def _target_table(statement: exp.Expression) -> exp.Table:
+    this = statement.this
+    return this if isinstance(this, exp.Table) else this.find(exp.Table)
+
+
+def _check_partition_column(catalog: Catalog, ref: TableRef, properties: dict) -> None:
+    partitioning = properties.get("timePartitioning")
+    if not partitioning:
+        return
+    fields = {f["name"]: f["type"] for f in catalog.table_schema(ref)["fields"]}
+    column = partitioning["field"]
+    if fields.get(column) not in ("DATE", "TIMESTAMP", "DATETIME"):
+        raise InvalidQuery(
+            f"PARTITION BY expression must be a DATE, TIMESTAMP or DATETIME column; {column} is "
+            f"{fields.get(column, 'not a column of the table')}."
+        )

@@ -1,0 +1,265 @@
+"""GoogleSQL statements → DuckDB SQL: sqlglot does the dialect; these small transforms do the rest.
+
+Each transform takes a parsed statement and rewrites it in place for what sqlglot leaves alone:
+BigQuery's `project.dataset.table` names, `@named` / `?` parameters, script variables, and the
+features we refuse rather than run differently from BigQuery.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, UnsupportedError
+
+from local_bigquery.errors import InvalidQuery, Unsupported
+from local_bigquery.types import quote_identifier
+
+# sqlglot logs every BigQuery-only property it drops; we read those from the AST ourselves.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+LOCAL_RELATION = "local_relation"
+_PROJECT_ID = re.compile(r"^[a-z][a-z0-9.:-]{0,126}[a-z0-9]$|^[a-z0-9-]{1,63}$", re.IGNORECASE)
+_DATASET_ID = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
+_TABLE_ID = re.compile(r"^[\w\- ]{1,1024}$", re.UNICODE)
+
+
+@dataclass(frozen=True, order=True)
+class TableRef:
+    """A BigQuery table, view or model: `project.dataset.table`."""
+
+    project: str
+    dataset: str
+    table: str
+
+    @property
+    def schema_name(self) -> str:
+        return schema_name(self.project, self.dataset)
+
+    @property
+    def duckdb_name(self) -> str:
+        return f"{quote_identifier(self.schema_name)}.{quote_identifier(self.table)}"
+
+    def __str__(self) -> str:
+        return f"{self.project}:{self.dataset}.{self.table}"
+
+    def rest(self, id_key: str = "tableId") -> dict:
+        return {"projectId": self.project, "datasetId": self.dataset, id_key: self.table}
+
+
+def schema_name(project: str, dataset: str) -> str:
+    """The DuckDB schema holding a dataset; dataset ids have no dots, so the name is unambiguous."""
+    return f"{project}.{dataset}"
+
+
+def validate_ids(project: str, dataset: str | None = None, table: str | None = None) -> None:
+    if not _PROJECT_ID.match(project):
+        raise InvalidQuery(f"Invalid project ID '{project}'.")
+    if dataset is not None and not _DATASET_ID.match(dataset):
+        raise InvalidQuery(
+            f"Invalid dataset ID '{dataset}'. Dataset IDs must be alphanumeric (plus underscores) "
+            "and must be at most 1024 characters long."
+        )
+    if table is not None and not _TABLE_ID.match(table):
+        raise InvalidQuery(f"Invalid table ID '{table}'.")
+
+
+@dataclass(frozen=True)
+class NameResolver:
+    """Resolves GoogleSQL table names with the job's default project and dataset."""
+
+    default_project: str
+    default_dataset: str | None = None
+
+    def resolve(self, table: exp.Table) -> TableRef:
+        parts = [part.name for part in table.parts]
+        if len(parts) == 3:
+            project, dataset, name = parts
+        elif len(parts) == 2:
+            project, (dataset, name) = self.default_project, parts
+        elif len(parts) == 1 and self.default_dataset:
+            project, dataset, name = self.default_project, self.default_dataset, parts[0]
+        elif len(parts) == 1:
+            raise InvalidQuery(f'Table "{parts[0]}" must be qualified with a dataset (e.g. dataset.table).')
+        else:
+            raise InvalidQuery(f"Invalid table name {table.sql('bigquery')}: too many name parts.")
+        validate_ids(project, dataset, name)
+        return TableRef(project, dataset, name)
+
+
+# ---- transforms -------------------------------------------------------------------------------------
+
+
+def reject_unsupported(statement: exp.Expression) -> None:
+    """Refuse, with a clear message, what DuckDB would run differently from BigQuery."""
+    for table in statement.find_all(exp.Table):
+        if any(part.name.upper() == "INFORMATION_SCHEMA" for part in table.parts):
+            raise Unsupported("INFORMATION_SCHEMA views")
+    if statement.find(exp.Version):
+        raise Unsupported("FOR SYSTEM_TIME AS OF (time travel)")
+    for function in statement.find_all(exp.Anonymous):
+        if function.name.upper().startswith("ST_"):
+            raise Unsupported(f"geography function {function.name.upper()}")
+
+
+def _cte_names(statement: exp.Expression) -> set[str]:
+    return {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
+
+
+def _is_storage_table(table: exp.Table, cte_names: set[str]) -> bool:
+    if table.meta.get(LOCAL_RELATION) or not isinstance(table.this, exp.Identifier):
+        return False
+    return not (len(table.parts) == 1 and table.name.lower() in cte_names)
+
+
+def qualify_tables(statement: exp.Expression, resolver: NameResolver) -> list[TableRef]:
+    """Point every stored-table name at its DuckDB schema; returns the tables named, in order."""
+    cte_names = _cte_names(statement)
+    references = []
+    for table in list(statement.find_all(exp.Table)):
+        if not _is_storage_table(table, cte_names):
+            continue
+        ref = resolver.resolve(table)
+        references.append(ref)
+        table.set("catalog", None)
+        table.set("db", exp.to_identifier(ref.schema_name, quoted=True))
+        table.set("this", exp.to_identifier(ref.table, quoted=True))
+    return references
+
+
+@dataclass
+class Binding:
+    """A value bound to a DuckDB `$name` parameter, cast to its BigQuery type."""
+
+    value: Any
+    duckdb_type: str
+
+
+def _bound(name: str, binding: Binding) -> exp.Expression:
+    return exp.cast(
+        exp.Parameter(this=exp.var(name)), exp.DataType.build(binding.duckdb_type, dialect="duckdb")
+    )
+
+
+def bind_query_parameters(
+    statement: exp.Expression, named: Mapping[str, Binding], positional: list[Binding]
+) -> dict[str, Any]:
+    """Replace `@name` and `?` with typed DuckDB parameters; returns the values to execute with."""
+    values: dict[str, Any] = {}
+    lowered = {name.lower(): (name, binding) for name, binding in named.items()}
+    for parameter in list(statement.find_all(exp.Parameter)):
+        key = parameter.name.lower()
+        if key not in lowered:
+            raise InvalidQuery(f"Query parameter '{parameter.name}' not found")
+        _, binding = lowered[key]
+        bound_name = f"param_{key}"
+        values[bound_name] = binding.value
+        parameter.replace(_bound(bound_name, binding))
+    placeholders = list(statement.find_all(exp.Placeholder))
+    if len(placeholders) > len(positional):
+        raise InvalidQuery(
+            f"Positional query parameters: the query has {len(placeholders)} but {len(positional)} were given"
+        )
+    for index, (placeholder, binding) in enumerate(zip(placeholders, positional, strict=False), start=1):
+        bound_name = f"position_{index}"
+        values[bound_name] = binding.value
+        placeholder.replace(_bound(bound_name, binding))
+    return values
+
+
+def bind_script_variables(statement: exp.Expression, variables: Mapping[str, Binding]) -> dict[str, Any]:
+    """Replace references to DECLAREd script variables (unqualified names) with typed parameters."""
+    values: dict[str, Any] = {}
+    if not variables:
+        return values
+    for column in list(statement.find_all(exp.Column)):
+        key = column.name.lower()
+        if column.table or key not in variables:
+            continue
+        bound_name = f"var_{key}"
+        values[bound_name] = variables[key].value
+        column.replace(_bound(bound_name, variables[key]))
+    return values
+
+
+def float_literals_as_double(statement: exp.Expression) -> None:
+    """GoogleSQL types `1.5` as FLOAT64; DuckDB would make it a DECIMAL and change arithmetic results."""
+    for literal in list(statement.find_all(exp.Literal)):
+        text = literal.this
+        if literal.is_string or not any(mark in text.lower() for mark in (".", "e")):
+            continue
+        if isinstance(literal.parent, exp.Cast | exp.DataType | exp.DataTypeParam):
+            continue
+        literal.replace(exp.cast(literal.copy(), exp.DataType.build("DOUBLE")))
+
+
+def to_duckdb(statement: exp.Expression) -> str:
+    try:
+        return statement.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError as error:
+        raise Unsupported(str(error).splitlines()[0]) from None
+
+
+# ---- CREATE TABLE properties that sqlglot drops ----------------------------------------------------
+
+
+_TRUNCATE_UNITS = {"DAY", "HOUR", "MONTH", "YEAR"}
+
+
+def _partition_spec(expression: exp.Expression) -> dict:
+    if isinstance(expression, exp.Column | exp.Identifier):
+        return {"type": "DAY", "field": expression.name}
+    if isinstance(expression, exp.Date | exp.Cast) and isinstance(expression.this, exp.Column):
+        return {"type": "DAY", "field": expression.this.name}
+    if isinstance(expression, exp.DateTrunc | exp.TimestampTrunc | exp.DatetimeTrunc):
+        unit = expression.text("unit").upper() or "DAY"
+        if unit not in _TRUNCATE_UNITS:
+            raise Unsupported(f"partitioning by {unit}")
+        return {"type": unit, "field": expression.this.name}
+    raise Unsupported(f"PARTITION BY {expression.sql('bigquery')}")
+
+
+def _option_value(value: exp.Expression) -> Any:
+    if isinstance(value, exp.Literal):
+        return value.this if value.is_string else float(value.this) if "." in value.this else int(value.this)
+    if isinstance(value, exp.Boolean):
+        return value.this
+    if isinstance(value, exp.Array | exp.Tuple):
+        return [_option_value(item) for item in value.expressions]
+    return value.sql("bigquery")
+
+
+_OPTION_FIELDS: dict[str, Callable[[Any], tuple[str, Any]]] = {
+    "description": lambda v: ("description", v),
+    "friendly_name": lambda v: ("friendlyName", v),
+    "labels": lambda v: ("labels", {pair[0]: pair[1] for pair in v}),
+    "require_partition_filter": lambda v: ("requirePartitionFilter", bool(v)),
+    "partition_expiration_days": lambda v: ("partitionExpirationDays", v),
+    "expiration_timestamp": lambda v: ("expirationTime", v),
+}
+
+
+def take_table_properties(create: exp.Create) -> dict:
+    """Remove PARTITION BY / CLUSTER BY / OPTIONS(...) from a CREATE, returned as REST resource fields.
+
+    DuckDB has no place for them; the catalog keeps them instead.
+    """
+    resource: dict[str, Any] = {}
+    properties = create.args.get("properties")
+    create.set("properties", None)
+    for prop in properties.expressions if properties else []:
+        if isinstance(prop, exp.PartitionedByProperty):
+            resource["timePartitioning"] = _partition_spec(prop.this)
+        elif isinstance(prop, exp.ClusterProperty | exp.ClusteredByProperty):
+            resource["clustering"] = {"fields": [column.name for column in prop.expressions]}
+        elif isinstance(prop, exp.Property):
+            key = prop.name.lower()
+            if key not in _OPTION_FIELDS:
+                raise Unsupported(f"table option {key}")
+            field, value = _OPTION_FIELDS[key](_option_value(prop.args["value"]))
+            resource[field] = value
+    return resource

@@ -1,0 +1,327 @@
+"""BigQuery types in three places: table schemas (REST JSON), DuckDB storage, and REST cell values.
+
+BigQuery → DuckDB storage:
+  INT64 BIGINT · FLOAT64 DOUBLE · NUMERIC DECIMAL(38,9) · BIGNUMERIC DECIMAL(38,18) · BOOL BOOLEAN ·
+  STRING VARCHAR · BYTES BLOB · DATE DATE · DATETIME TIMESTAMP · TIME TIME · TIMESTAMP TIMESTAMPTZ ·
+  JSON JSON · ARRAY<T> T[] · STRUCT<...> STRUCT(...)
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from local_bigquery.errors import InvalidRequest, Unsupported
+
+BIGNUMERIC_SCALE = 18
+
+_SCALAR_TO_DUCKDB = {
+    "INT64": "BIGINT",
+    "INTEGER": "BIGINT",
+    "FLOAT64": "DOUBLE",
+    "FLOAT": "DOUBLE",
+    "NUMERIC": "DECIMAL(38, 9)",
+    "DECIMAL": "DECIMAL(38, 9)",
+    "BIGNUMERIC": f"DECIMAL(38, {BIGNUMERIC_SCALE})",
+    "BIGDECIMAL": f"DECIMAL(38, {BIGNUMERIC_SCALE})",
+    "BOOL": "BOOLEAN",
+    "BOOLEAN": "BOOLEAN",
+    "STRING": "VARCHAR",
+    "BYTES": "BLOB",
+    "DATE": "DATE",
+    "DATETIME": "TIMESTAMP",
+    "TIME": "TIME",
+    "TIMESTAMP": "TIMESTAMPTZ",
+    "JSON": "JSON",
+}
+
+_DUCKDB_TO_SCALAR = {
+    "boolean": "BOOLEAN",
+    "tinyint": "INTEGER",
+    "smallint": "INTEGER",
+    "integer": "INTEGER",
+    "bigint": "INTEGER",
+    "hugeint": "INTEGER",
+    "utinyint": "INTEGER",
+    "usmallint": "INTEGER",
+    "uinteger": "INTEGER",
+    "ubigint": "INTEGER",
+    "float": "FLOAT",
+    "double": "FLOAT",
+    "varchar": "STRING",
+    "blob": "BYTES",
+    "date": "DATE",
+    "timestamp": "DATETIME",
+    "timestamp_ms": "DATETIME",
+    "timestamp_ns": "DATETIME",
+    "timestamp_s": "DATETIME",
+    "timestamp with time zone": "TIMESTAMP",
+    "time": "TIME",
+    "uuid": "STRING",
+}
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# ---- table schema (REST) → DuckDB column types ---------------------------------------------------------
+
+
+def duckdb_type_for_field(field: dict) -> str:
+    """The DuckDB column type for a REST TableFieldSchema, honouring mode REPEATED."""
+    bq_type = str(field.get("type", "")).upper()
+    if bq_type in ("RECORD", "STRUCT"):
+        subfields = field.get("fields") or []
+        if not subfields:
+            raise InvalidRequest(f"Field {field.get('name')} is type RECORD but has no schema.")
+        members = ", ".join(f"{quote_identifier(f['name'])} {duckdb_type_for_field(f)}" for f in subfields)
+        column_type = f"STRUCT({members})"
+    elif bq_type in _SCALAR_TO_DUCKDB:
+        column_type = _SCALAR_TO_DUCKDB[bq_type]
+    elif bq_type in ("GEOGRAPHY", "INTERVAL", "RANGE"):
+        raise Unsupported(f"column type {bq_type} (field {field.get('name')})")
+    else:
+        raise InvalidRequest(f"Invalid field type {bq_type or '(missing)'} for field {field.get('name')}.")
+    if str(field.get("mode", "NULLABLE")).upper() == "REPEATED":
+        return f"{column_type}[]"
+    return column_type
+
+
+def duckdb_type_for_sql_type(bq_type: str) -> str:
+    """A GoogleSQL type name such as `INT64` or `ARRAY<STRING>` (query parameters) in DuckDB's spelling."""
+    return _SCALAR_TO_DUCKDB.get(bq_type.upper(), bq_type)
+
+
+def column_definitions(schema_fields: Iterable[dict]) -> str:
+    definitions = []
+    for field in schema_fields:
+        not_null = " NOT NULL" if str(field.get("mode", "")).upper() == "REQUIRED" else ""
+        definitions.append(f"{quote_identifier(field['name'])} {duckdb_type_for_field(field)}{not_null}")
+    return ", ".join(definitions)
+
+
+# ---- DuckDB result types → table schema (REST) ---------------------------------------------------------
+
+
+def field_for_duckdb_type(name: str, duck_type: duckdb.typing.DuckDBPyType, nullable: bool = True) -> dict:
+    """The REST TableFieldSchema describing a DuckDB column."""
+    if duck_type.id == "list":
+        element = field_for_duckdb_type(name, duck_type.children[0][1])
+        return {**element, "mode": "REPEATED"}
+    field: dict[str, Any] = {"name": name, "mode": "NULLABLE" if nullable else "REQUIRED"}
+    if duck_type.id == "struct":
+        field["type"] = "RECORD"
+        field["fields"] = [
+            field_for_duckdb_type(child, child_type) for child, child_type in duck_type.children
+        ]
+    elif duck_type.id == "decimal":
+        scale = dict(duck_type.children)["scale"]
+        field["type"] = "NUMERIC" if scale <= 9 else "BIGNUMERIC"
+    elif str(duck_type) == "JSON":
+        field["type"] = "JSON"
+    elif duck_type.id in _DUCKDB_TO_SCALAR:
+        field["type"] = _DUCKDB_TO_SCALAR[duck_type.id]
+    else:
+        raise Unsupported(f"result column {name} of DuckDB type {duck_type}")
+    return field
+
+
+def schema_for_relation(columns: list[str], types: list, not_null: Iterable[str] = ()) -> dict:
+    required = set(not_null)
+    return {
+        "fields": [
+            field_for_duckdb_type(name, duck_type, nullable=name not in required)
+            for name, duck_type in zip(columns, types, strict=True)
+        ]
+    }
+
+
+# ---- REST cell encoding (tabledata.list / getQueryResults rows) ----------------------------------------
+
+
+def _timestamp_seconds(value: dt.datetime) -> str:
+    micros = _epoch_micros(value)
+    seconds, fraction = divmod(micros, 1_000_000)
+    return f"{seconds}.{fraction:06d}".rstrip("0").rstrip(".") if fraction else f"{seconds}.0"
+
+
+def _epoch_micros(value: dt.datetime) -> int:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    delta = value - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _float_text(value: float) -> Any:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return repr(float(value))
+
+
+def _numeric_text(value: decimal.Decimal) -> str:
+    text = format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _scalar_encoder(field: dict, int64_timestamps: bool) -> Callable[[Any], Any]:
+    bq_type = field["type"]
+    if bq_type == "TIMESTAMP":
+        if int64_timestamps:
+            return lambda v: str(_epoch_micros(v))
+        return _timestamp_seconds
+    return {
+        "INTEGER": str,
+        "FLOAT": _float_text,
+        "NUMERIC": _numeric_text,
+        "BIGNUMERIC": _numeric_text,
+        "BOOLEAN": lambda v: "true" if v else "false",
+        "STRING": str,
+        "JSON": str,
+        "BYTES": lambda v: base64.b64encode(v).decode("ascii"),
+        "DATE": lambda v: v.isoformat(),
+        "DATETIME": lambda v: v.isoformat(timespec="microseconds"),
+        "TIME": lambda v: v.isoformat(timespec="microseconds"),
+    }[bq_type]
+
+
+def cell_encoder(field: dict, int64_timestamps: bool = False) -> Callable[[Any], Any]:
+    """A function turning a Python value of this field into BigQuery's `{"v": ...}` payload value."""
+    if field["type"] == "RECORD":
+        members = [(f["name"], cell_encoder(f, int64_timestamps)) for f in field["fields"]]
+
+        def encode_record(value):
+            return {"f": [{"v": None if value.get(n) is None else enc(value.get(n))} for n, enc in members]}
+
+        element = encode_record
+    else:
+        scalar = _scalar_encoder(field, int64_timestamps)
+        element = scalar
+    if field.get("mode") == "REPEATED":
+        return lambda values: [{"v": None if v is None else element(v)} for v in values]
+    return element
+
+
+def encode_rows(table: pa.Table, schema: dict, int64_timestamps: bool = False) -> list[dict]:
+    """Arrow rows as REST `rows`: `[{"f": [{"v": ...}, ...]}, ...]`, column by column."""
+    columns = []
+    for field, column in zip(schema["fields"], table.columns, strict=True):
+        encode = cell_encoder(field, int64_timestamps)
+        empty = [] if field.get("mode") == "REPEATED" else None
+        columns.append([empty if v is None else encode(v) for v in column.to_pylist()])
+    return [{"f": [{"v": value} for value in row]} for row in zip(*columns, strict=True)]
+
+
+# ---- REST values → Python values (query parameters, insertAll rows) ------------------------------------
+
+
+def _parse_timestamp(value: Any) -> dt.datetime:
+    if isinstance(value, int | float):
+        return dt.datetime.fromtimestamp(value, tz=dt.UTC)
+    text = str(value).strip().replace(" UTC", "+00:00").replace("Z", "+00:00")
+    if "T" not in text and " " in text:
+        text = text.replace(" ", "T", 1)
+    parsed = dt.datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).lower()
+    if text not in ("true", "false"):
+        raise ValueError(f"{value!r} is not a BOOL")
+    return text == "true"
+
+
+_SCALAR_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "INT64": int,
+    "INTEGER": int,
+    "FLOAT64": float,
+    "FLOAT": float,
+    "NUMERIC": lambda v: decimal.Decimal(str(v)),
+    "BIGNUMERIC": lambda v: decimal.Decimal(str(v)),
+    "BOOL": _parse_bool,
+    "BOOLEAN": _parse_bool,
+    "STRING": str,
+    "BYTES": lambda v: base64.b64decode(v),
+    "DATE": lambda v: dt.date.fromisoformat(str(v)),
+    "DATETIME": lambda v: dt.datetime.fromisoformat(str(v).replace(" ", "T", 1)),
+    "TIME": lambda v: dt.time.fromisoformat(str(v)),
+    "TIMESTAMP": _parse_timestamp,
+    "JSON": lambda v: v if isinstance(v, str) else json.dumps(v),
+}
+
+
+def decode_scalar(bq_type: str, value: Any, what: str) -> Any:
+    if value is None:
+        return None
+    decoder = _SCALAR_DECODERS.get(bq_type.upper())
+    if decoder is None:
+        raise Unsupported(f"type {bq_type} for {what}")
+    try:
+        return decoder(value)
+    except (ValueError, TypeError, decimal.InvalidOperation, base64.binascii.Error) as error:
+        raise InvalidRequest(f"Invalid {bq_type.upper()} value {value!r} for {what}: {error}") from None
+
+
+def decode_json_value(field: dict, value: Any, what: str) -> Any:
+    """An insertAll JSON value of a schema field as the Python value DuckDB stores."""
+    name = f"{what}.{field['name']}"
+    if value is None:
+        return None
+    if field.get("mode") == "REPEATED":
+        if not isinstance(value, list):
+            raise InvalidRequest(f"Field {name} is REPEATED but the value is not an array.")
+        element = {**field, "mode": "NULLABLE"}
+        return [decode_json_value(element, v, what) for v in value]
+    if field["type"] in ("RECORD", "STRUCT"):
+        if not isinstance(value, dict):
+            raise InvalidRequest(f"Field {name} is a RECORD but the value is not an object.")
+        unknown = set(value) - {f["name"] for f in field["fields"]}
+        if unknown:
+            raise InvalidRequest(f"no such field: {', '.join(sorted(unknown))} in {name}.")
+        return {f["name"]: decode_json_value(f, value.get(f["name"]), name) for f in field["fields"]}
+    return decode_scalar(field["type"], value, name)
+
+
+def query_parameter_sql_type(parameter_type: dict) -> str:
+    """A REST QueryParameterType in DuckDB's spelling, e.g. `{"type": "ARRAY", "arrayType": ...}` → `BIGINT[]`."""
+    kind = parameter_type["type"].upper()
+    if kind == "ARRAY":
+        return f"{query_parameter_sql_type(parameter_type['arrayType'])}[]"
+    if kind == "STRUCT":
+        members = ", ".join(
+            f"{quote_identifier(m['name'])} {query_parameter_sql_type(m['type'])}"
+            for m in parameter_type["structTypes"]
+        )
+        return f"STRUCT({members})"
+    if kind not in _SCALAR_TO_DUCKDB:
+        raise Unsupported(f"query parameter type {kind}")
+    return _SCALAR_TO_DUCKDB[kind]
+
+
+def query_parameter_value(parameter_type: dict, parameter_value: dict | None, name: str) -> Any:
+    """A REST QueryParameterValue as a Python value."""
+    if parameter_value is None:
+        return None
+    kind = parameter_type["type"].upper()
+    if kind == "ARRAY":
+        values = parameter_value.get("arrayValues") or []
+        return [query_parameter_value(parameter_type["arrayType"], v, name) for v in values]
+    if kind == "STRUCT":
+        members = parameter_value.get("structValues") or {}
+        return {
+            m["name"]: query_parameter_value(m["type"], members.get(m["name"]), name)
+            for m in parameter_type["structTypes"]
+        }
+    return decode_scalar(kind, parameter_value.get("value"), f"query parameter {name}")

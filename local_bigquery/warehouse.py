@@ -1,0 +1,581 @@
+"""The warehouse: one DuckDB database, its catalog, and BigQuery jobs run against it.
+
+Every job runs in a single DuckDB transaction under one lock: it either takes full effect or none, so a
+failing statement never leaves a table half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+from local_bigquery import dialect
+from local_bigquery.catalog import LOCATION, META, Catalog, first_row, now_ms, run_sql
+from local_bigquery.engine import Outcome, QueryResult, ScriptRun, bigquery_error
+from local_bigquery.errors import (
+    BigQueryError,
+    Duplicate,
+    InvalidQuery,
+    InvalidRequest,
+    NotFound,
+    Unsupported,
+)
+from local_bigquery.translate import Binding, NameResolver, TableRef, validate_ids
+from local_bigquery.types import (
+    decode_json_value,
+    encode_rows,
+    query_parameter_sql_type,
+    query_parameter_value,
+    schema_for_relation,
+)
+
+DEFAULT_PAGE_ROWS = 50_000
+_RESULTS_KEPT = 256
+_PARTITION_DECORATOR = re.compile(r"^(?P<table>[^$]+)\$(?P<partition>\d{8})$")
+
+
+def _parameters(config: dict) -> tuple[dict[str, Binding], list[Binding]]:
+    named: dict[str, Binding] = {}
+    positional: list[Binding] = []
+    for index, parameter in enumerate(config.get("queryParameters") or [], start=1):
+        name = parameter.get("name")
+        parameter_type = parameter.get("parameterType")
+        if not parameter_type:
+            raise InvalidRequest(f"Query parameter {name or index} has no parameterType.")
+        binding = Binding(
+            query_parameter_value(parameter_type, parameter.get("parameterValue"), name or str(index)),
+            query_parameter_sql_type(parameter_type),
+        )
+        if name:
+            named[name] = binding
+        else:
+            positional.append(binding)
+    if named and positional:
+        raise InvalidRequest("Query parameters must be all named or all positional.")
+    return named, positional
+
+
+def _parse(sql: str) -> list[exp.Expression]:
+    if not sql or not sql.strip():
+        raise InvalidQuery("Query text is empty.")
+    try:
+        statements = dialect.parse(sql)
+    except ParseError as error:
+        first = error.errors[0] if error.errors else {}
+        where = f" at [{first.get('line')}:{first.get('col')}]" if first else ""
+        description = first.get("description", str(error)).splitlines()[0]
+        raise InvalidQuery(f"Syntax error: {description}{where}") from None
+    if not statements:
+        raise InvalidQuery("Query text has no statement.")
+    return statements
+
+
+def _destination(config: dict, default_project: str) -> tuple[TableRef, str | None] | None:
+    table = config.get("destinationTable")
+    if not table:
+        return None
+    match = _PARTITION_DECORATOR.match(table["tableId"])
+    table_id, partition = (match["table"], match["partition"]) if match else (table["tableId"], None)
+    ref = TableRef(table.get("projectId") or default_project, table["datasetId"], table_id)
+    validate_ids(ref.project, ref.dataset, ref.table)
+    return ref, partition
+
+
+class Warehouse:
+    def __init__(self, data_dir: Path | None = None):
+        if data_dir is None:
+            self.con = duckdb.connect(":memory:")
+        else:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                self.con = duckdb.connect(str(data_dir / "warehouse.duckdb"))
+            except duckdb.IOException as error:
+                raise RuntimeError(
+                    f"Cannot open the warehouse in {data_dir}: {error}. Is another local_bigquery server "
+                    "using the same --data-dir?"
+                ) from None
+        run_sql(self.con, "SET TimeZone = 'UTC'")
+        self.lock = threading.RLock()
+        self.catalog = Catalog(self.con)
+        self._results: OrderedDict[tuple[str, str], QueryResult] = OrderedDict()
+
+    def close(self) -> None:
+        with self.lock:
+            self.con.close()
+
+    def locked(self, operation: Callable[..., Any], *args, **kwargs) -> Any:
+        """Run a catalog operation under the lock and in its own transaction."""
+        with self.lock:
+            self.con.begin()
+            try:
+                value = operation(*args, **kwargs)
+            except BaseException:
+                self.con.rollback()
+                raise
+            self.con.commit()
+            return value
+
+    # ---- jobs ----------------------------------------------------------------------------------------------
+
+    def insert_job(self, project: str, body: dict) -> dict:
+        reference = body.get("jobReference") or {}
+        job_id = reference.get("jobId") or f"job_{uuid.uuid4().hex}"
+        configuration = body.get("configuration") or {}
+        with self.lock:
+            if self._stored_job(project, job_id) is not None:
+                raise Duplicate(f"Already Exists: Job {project}:{LOCATION}.{job_id}")
+            job = self._new_job(project, job_id, configuration)
+            try:
+                job_type = self._job_type(configuration)
+                statistics = self._run_job(project, job_id, job_type, configuration[job_type.lower()])
+                job["statistics"] |= statistics
+            except BigQueryError as error:
+                job["status"] = {
+                    "state": "DONE",
+                    "errorResult": error.error_proto(),
+                    "errors": [error.error_proto()],
+                }
+                job["_httpStatus"] = error.http_status
+            job["statistics"]["endTime"] = str(now_ms())
+            self._save_job(project, job_id, job)
+        return self._public(job)
+
+    def query(self, project: str, body: dict) -> dict:
+        """jobs.query: run a query job and answer with its first page, failing the request if it failed."""
+        configuration = {
+            "query": {
+                key: body[key]
+                for key in (
+                    "query",
+                    "useLegacySql",
+                    "queryParameters",
+                    "parameterMode",
+                    "defaultDataset",
+                    "labels",
+                )
+                if key in body
+            },
+            "dryRun": body.get("dryRun", False),
+            "labels": body.get("labels", {}),
+        }
+        reference = {"jobId": body.get("requestId") and f"job_{body['requestId']}" or None}
+        job = self.insert_job(project, {"jobReference": reference, "configuration": configuration})
+        job_id = job["jobReference"]["jobId"]
+        if configuration["dryRun"]:
+            return {
+                "kind": "bigquery#queryResponse",
+                "jobReference": job["jobReference"],
+                "jobComplete": True,
+            }
+        return self.query_results(
+            project,
+            job_id,
+            max_results=body.get("maxResults"),
+            int64_timestamps=(body.get("formatOptions") or {}).get("useInt64Timestamp", False),
+            kind="bigquery#queryResponse",
+        )
+
+    def get_job(self, project: str, job_id: str) -> dict:
+        with self.lock:
+            job = self._stored_job(project, job_id)
+        if job is None:
+            raise NotFound(f"Not found: Job {project}:{LOCATION}.{job_id}")
+        return self._public(job)
+
+    def list_jobs(self, project: str) -> list[dict]:
+        with self.lock:
+            rows = self.con.execute(
+                f"SELECT resource FROM {META}.jobs WHERE project = ? ORDER BY resource->>'$.statistics.creationTime' DESC",
+                [project],
+            ).fetchall()
+        return [self._public(json.loads(resource)) for (resource,) in rows]
+
+    def cancel_job(self, project: str, job_id: str) -> dict:
+        # Jobs run to completion before insert returns, so there is never a running job to cancel.
+        return {"kind": "bigquery#jobCancelResponse", "job": self.get_job(project, job_id)}
+
+    def delete_job(self, project: str, job_id: str) -> None:
+        self.get_job(project, job_id)
+        with self.lock:
+            run_sql(self.con, f"DELETE FROM {META}.jobs WHERE project = ? AND job_id = ?", [project, job_id])
+            self._results.pop((project, job_id), None)
+
+    def query_results(
+        self,
+        project: str,
+        job_id: str,
+        start_index: int = 0,
+        page_token: str | None = None,
+        max_results: int | None = None,
+        int64_timestamps: bool = False,
+        kind: str = "bigquery#getQueryResultsResponse",
+    ) -> dict:
+        job = self.get_job(project, job_id)
+        error = job["status"].get("errorResult")
+        if error:
+            raise _job_error(error)
+        statistics = job["statistics"].get("query", {})
+        response = {
+            "kind": kind,
+            "jobReference": job["jobReference"],
+            "jobComplete": True,
+            "totalBytesProcessed": "0",
+            "cacheHit": False,
+        }
+        if "numDmlAffectedRows" in statistics:
+            response["numDmlAffectedRows"] = statistics["numDmlAffectedRows"]
+        with self.lock:
+            result = self._results.get((project, job_id))
+            if result is None:
+                response |= {"schema": statistics.get("schema", {"fields": []}), "totalRows": "0"}
+                return response
+            response |= self._page(result, start_index, page_token, max_results, int64_timestamps)
+        return response
+
+    # ---- job execution -------------------------------------------------------------------------------------
+
+    def _new_job(self, project: str, job_id: str, configuration: dict) -> dict:
+        stamp = str(now_ms())
+        return {
+            "kind": "bigquery#job",
+            "id": f"{project}:{LOCATION}.{job_id}",
+            "jobReference": {"projectId": project, "jobId": job_id, "location": LOCATION},
+            "configuration": configuration,
+            "status": {"state": "DONE"},
+            "statistics": {"creationTime": stamp, "startTime": stamp},
+            "user_email": "local@local-bigquery",
+        }
+
+    def _job_type(self, configuration: dict) -> str:
+        for job_type in ("query", "load", "copy", "extract"):
+            if job_type in configuration:
+                if job_type != "query":
+                    raise Unsupported(f"{job_type} jobs")
+                configuration["jobType"] = job_type.upper()
+                return job_type.upper()
+        raise InvalidRequest("Job configuration has no query, load, copy or extract section.")
+
+    def _run_job(self, project: str, job_id: str, job_type: str, config: dict) -> dict:
+        if config.get("useLegacySql"):
+            raise Unsupported("legacy SQL (set useLegacySql=false)")
+        default = config.get("defaultDataset") or {}
+        resolver = NameResolver(default.get("projectId") or project, default.get("datasetId"))
+        named, positional = _parameters(config)
+        statements = _parse(config.get("query", ""))
+        destination = _destination(config, project)
+        if destination and (len(statements) != 1 or not isinstance(statements[0], exp.Query)):
+            raise InvalidRequest("destinationTable needs a query that is a single SELECT statement.")
+        run = ScriptRun(self.catalog, resolver, named, positional)
+        dry_run = config.get("dryRun") or False
+        self.con.begin()
+        try:
+            if destination:
+                outcomes = [self._write_destination(run, statements[0], destination, config)]
+            else:
+                outcomes = run.run(statements)
+            if dry_run:
+                self.con.rollback()
+            else:
+                self.con.commit()
+        except BaseException as error:
+            self.con.rollback()
+            if isinstance(error, duckdb.Error):
+                raise bigquery_error(error) from None
+            raise
+        return self._statistics(project, job_id, outcomes, len(statements) > 1)
+
+    def _statistics(self, project: str, job_id: str, outcomes: list[Outcome], is_script: bool) -> dict:
+        last = outcomes[-1]
+        query_statistics: dict[str, Any] = {
+            "statementType": "SCRIPT" if is_script else last.statement_type,
+            "totalBytesProcessed": "0",
+            "totalBytesBilled": "0",
+            "cacheHit": False,
+        }
+        if is_script:
+            query_statistics["numChildJobs"] = str(len(outcomes))
+        affected = [o.affected_rows for o in outcomes if o.affected_rows is not None]
+        if affected:
+            query_statistics["numDmlAffectedRows"] = str(sum(affected))
+        if last.ddl_target and not is_script:
+            query_statistics["ddlTargetTable"] = last.ddl_target.rest()
+        if last.ddl_operation and not is_script:
+            query_statistics["ddlOperationPerformed"] = last.ddl_operation
+        results = [o.result for o in outcomes if o.result is not None]
+        if results:
+            self._results[(project, job_id)] = results[-1]
+            self._results.move_to_end((project, job_id))
+            while len(self._results) > _RESULTS_KEPT:
+                self._results.popitem(last=False)
+            query_statistics["schema"] = results[-1].schema
+        return {"query": query_statistics, "totalBytesProcessed": "0"}
+
+    def _write_destination(
+        self,
+        run: ScriptRun,
+        statement: exp.Expression,
+        destination: tuple[TableRef, str | None],
+        config: dict,
+    ) -> Outcome:
+        ref, partition = destination
+        disposition = config.get("writeDisposition") or "WRITE_EMPTY"
+        create = config.get("createDisposition") or "CREATE_IF_NEEDED"
+        self.catalog.require_dataset(ref.project, ref.dataset)
+        exists = self.catalog.table_kind(ref) is not None
+        if not exists and create == "CREATE_NEVER":
+            raise NotFound(f"Not found: Table {ref} was not found in location {LOCATION}")
+        if exists and self.catalog.table_kind(ref) == "VIEW":
+            raise InvalidQuery(f"Cannot write query results to view {ref}.")
+        sql, values = run.prepare(statement)
+        table_metadata = {k: config[k] for k in ("timePartitioning", "clustering") if k in config}
+        if partition:
+            self._replace_partition(ref, partition, sql, values, disposition, exists, table_metadata)
+        elif not exists or disposition == "WRITE_TRUNCATE":
+            run_sql(self.con, f"CREATE OR REPLACE TABLE {ref.duckdb_name} AS {sql}", values or None)
+            previous = self.catalog.get_table(ref) if exists else {}
+            self.catalog.record_table(ref, {**previous, **table_metadata})
+        elif disposition == "WRITE_APPEND":
+            run_sql(self.con, f"INSERT INTO {ref.duckdb_name} BY NAME {sql}", values or None)
+            self.catalog.touch_table(ref)
+        elif disposition == "WRITE_EMPTY":
+            if self.catalog.row_count(ref):
+                raise Duplicate(f"Already Exists: Table {ref} is not empty (writeDisposition WRITE_EMPTY)")
+            run_sql(self.con, f"INSERT INTO {ref.duckdb_name} BY NAME {sql}", values or None)
+            self.catalog.touch_table(ref)
+        else:
+            raise InvalidRequest(f"Invalid writeDisposition {disposition}.")
+        rows_sql = f"SELECT * FROM {ref.duckdb_name}"
+        if partition:
+            column = self.catalog.get_table(ref)["timePartitioning"]["field"]
+            rows_sql += f" WHERE CAST({column} AS DATE) = strptime('{partition}', '%Y%m%d')::DATE"
+        return Outcome("SELECT", result=self._table_result(rows_sql), ddl_target=ref)
+
+    def _replace_partition(
+        self,
+        ref: TableRef,
+        partition: str,
+        sql: str,
+        values: dict,
+        disposition: str,
+        exists: bool,
+        metadata: dict,
+    ) -> None:
+        if not exists:
+            if "timePartitioning" not in metadata:
+                raise InvalidRequest(
+                    f"Partition decorator on {ref}, which does not exist and has no timePartitioning."
+                )
+            run_sql(
+                self.con, f"CREATE TABLE {ref.duckdb_name} AS SELECT * FROM ({sql}) LIMIT 0", values or None
+            )
+            self.catalog.record_table(ref, metadata)
+        partitioning = self.catalog.get_table(ref).get("timePartitioning")
+        if not partitioning or partitioning.get("type", "DAY") != "DAY" or "field" not in partitioning:
+            raise Unsupported(
+                f"partition decorators on {ref}: only day-partitioned tables with a partition column"
+            )
+        column = partitioning["field"]
+        day = f"strptime('{partition}', '%Y%m%d')::DATE"
+        staged = self.con.sql(sql, params=values or None).to_arrow_table()
+        self.con.register("_staged_partition", staged)
+        try:
+            stray_rows = self.con.sql(
+                f"SELECT count(*) FROM _staged_partition WHERE CAST({column} AS DATE) IS DISTINCT FROM {day}"
+            ).fetchone()[0]
+            if stray_rows:
+                raise InvalidQuery(
+                    f"Some rows belong to different partitions rather than destination partition {partition}: "
+                    f"{stray_rows} rows have another {column}."
+                )
+            if disposition == "WRITE_TRUNCATE":
+                run_sql(self.con, f"DELETE FROM {ref.duckdb_name} WHERE CAST({column} AS DATE) = {day}")
+            elif (
+                disposition == "WRITE_EMPTY"
+                and first_row(
+                    self.con, f"SELECT count(*) FROM {ref.duckdb_name} WHERE CAST({column} AS DATE) = {day}"
+                )[0]
+            ):
+                raise Duplicate(f"Already Exists: partition {partition} of {ref} is not empty (WRITE_EMPTY)")
+            run_sql(self.con, f"INSERT INTO {ref.duckdb_name} BY NAME SELECT * FROM _staged_partition")
+        finally:
+            self.con.unregister("_staged_partition")
+        self.catalog.touch_table(ref)
+
+    def _table_result(self, rows_sql: str) -> QueryResult:
+        relation = self.con.sql(rows_sql)
+        schema = schema_for_relation(relation.columns, relation.types)
+        total = self.con.sql(f"SELECT count(*) FROM ({rows_sql})").fetchone()[0]
+
+        def fetch(start: int, count: int) -> pa.Table:
+            with self.lock:
+                return self.con.sql(f"{rows_sql} LIMIT {count} OFFSET {start}").to_arrow_table()
+
+        return QueryResult(schema, total, fetch)
+
+    def _page(
+        self,
+        result: QueryResult,
+        start_index: int,
+        page_token: str | None,
+        max_results: int | None,
+        int64_ts: bool,
+    ) -> dict:
+        start = int(page_token) if page_token else int(start_index or 0)
+        count = DEFAULT_PAGE_ROWS if max_results is None else int(max_results)
+        rows = result.fetch(start, count) if count else pa.table({})
+        page = {"schema": result.schema, "totalRows": str(result.total_rows)}
+        if count:
+            page["rows"] = encode_rows(rows, result.schema, int64_ts)
+        if start + count < result.total_rows:
+            page["pageToken"] = str(start + count)
+        return page
+
+    def _stored_job(self, project: str, job_id: str) -> dict | None:
+        row = first_row(
+            self.con, f"SELECT resource FROM {META}.jobs WHERE project = ? AND job_id = ?", [project, job_id]
+        )
+        return json.loads(row[0]) if row else None
+
+    def _save_job(self, project: str, job_id: str, job: dict) -> None:
+        run_sql(
+            self.con,
+            f"INSERT OR REPLACE INTO {META}.jobs VALUES (?, ?, ?)",
+            [project, job_id, json.dumps(job)],
+        )
+
+    @staticmethod
+    def _public(job: dict) -> dict:
+        return {k: v for k, v in job.items() if not k.startswith("_")}
+
+    def create_view(self, ref: TableRef, body: dict) -> dict:
+        """tables.insert with `view.query`: the view's GoogleSQL goes through the query engine."""
+        view = body.get("view") or {}
+        if view.get("useLegacySql"):
+            raise Unsupported("legacy SQL views (set view.useLegacySql=false)")
+        statement = _parse(view.get("query", ""))
+        if len(statement) != 1 or not isinstance(statement[0], exp.Query):
+            raise InvalidRequest(f"view.query of {ref} must be a single SELECT statement.")
+        create = exp.Create(
+            kind="VIEW",
+            this=exp.Table(
+                this=exp.to_identifier(ref.table, quoted=True),
+                db=exp.to_identifier(ref.dataset, quoted=True),
+                catalog=exp.to_identifier(ref.project, quoted=True),
+            ),
+            expression=statement[0],
+        )
+
+        def create_view() -> dict:
+            ScriptRun(self.catalog, NameResolver(ref.project, ref.dataset)).run([create])
+            return self.catalog.patch_table(ref, body)
+
+        return self.locked(create_view)
+
+    # ---- tabledata -----------------------------------------------------------------------------------------
+
+    def list_rows(
+        self,
+        ref: TableRef,
+        start_index: int = 0,
+        page_token: str | None = None,
+        max_results: int | None = None,
+        selected_fields: str | None = None,
+        int64_timestamps: bool = False,
+    ) -> dict:
+        with self.lock:
+            self.catalog.require_table(ref)
+            columns = "*"
+            if selected_fields:
+                names = [name.strip() for name in selected_fields.split(",") if name.strip()]
+                known = {f["name"] for f in self.catalog.table_schema(ref)["fields"]}
+                unknown = [name for name in names if name not in known]
+                if unknown:
+                    raise InvalidRequest(f"Unrecognized field in selectedFields: {', '.join(unknown)}")
+                columns = ", ".join(f'"{name}"' for name in names)
+            result = self._table_result(f"SELECT {columns} FROM {ref.duckdb_name}")
+            page = self._page(result, start_index, page_token, max_results, int64_timestamps)
+        return {"kind": "bigquery#tableDataList", **{k: v for k, v in page.items() if k != "schema"}}
+
+    def insert_all(self, ref: TableRef, body: dict) -> dict:
+        """tabledata.insertAll: all rows or none; per-row errors name the row and the field."""
+        with self.lock:
+            self.catalog.require_table(ref)
+            fields = self.catalog.table_schema(ref)["fields"]
+            known = {field["name"] for field in fields}
+            decoded, errors = [], []
+            for index, row in enumerate(body.get("rows") or []):
+                values = row.get("json") or {}
+                unknown = set(values) - known
+                try:
+                    if unknown and not body.get("ignoreUnknownValues"):
+                        raise InvalidRequest(f"no such field: {', '.join(sorted(unknown))}.")
+                    decoded.append(
+                        {
+                            f["name"]: decode_json_value(f, values.get(f["name"]), f"row {index}")
+                            for f in fields
+                        }
+                    )
+                except BigQueryError as error:
+                    errors.append({"index": index, "errors": [{**error.error_proto(), "reason": "invalid"}]})
+            if errors:
+                if not body.get("skipInvalidRows"):
+                    failed = {e["index"] for e in errors}
+                    errors += [
+                        {"index": i, "errors": [{"reason": "stopped", "message": ""}]}
+                        for i in range(len(body.get("rows") or []))
+                        if i not in failed
+                    ]
+                    return {"kind": "bigquery#tableDataInsertAllResponse", "insertErrors": errors}
+            if decoded:
+                self.locked(self._insert_decoded, ref, fields, decoded)
+        response = {"kind": "bigquery#tableDataInsertAllResponse"}
+        if errors:
+            response["insertErrors"] = errors
+        return response
+
+    def _insert_decoded(self, ref: TableRef, fields: list[dict], rows: list[dict]) -> None:
+        placeholders = ", ".join("?" for _ in fields)
+        names = ", ".join(f'"{f["name"]}"' for f in fields)
+        self.con.executemany(
+            f"INSERT INTO {ref.duckdb_name} ({names}) VALUES ({placeholders})",
+            [[row[f["name"]] for f in fields] for row in rows],
+        )
+        self.catalog.touch_table(ref)
+
+    def load_arrow(self, ref: TableRef, data: pa.Table, write_disposition: str = "WRITE_TRUNCATE") -> int:
+        """Load Arrow data into a table (creating it), the fast path for sample data and files."""
+
+        def load() -> int:
+            self.catalog.require_dataset(ref.project, ref.dataset)
+            exists = self.catalog.table_kind(ref) is not None
+            self.con.register("_incoming", data)
+            try:
+                if exists and write_disposition == "WRITE_APPEND":
+                    run_sql(self.con, f"INSERT INTO {ref.duckdb_name} BY NAME SELECT * FROM _incoming")
+                    self.catalog.touch_table(ref)
+                else:
+                    run_sql(self.con, f"CREATE OR REPLACE TABLE {ref.duckdb_name} AS SELECT * FROM _incoming")
+                    self.catalog.record_table(ref, self.catalog.get_table(ref) if exists else {})
+            finally:
+                self.con.unregister("_incoming")
+            return data.num_rows
+
+        return self.locked(load)
+
+
+def _job_error(error: dict) -> BigQueryError:
+    by_reason = {cls.reason: cls for cls in (InvalidQuery, NotFound, Duplicate, InvalidRequest)}
+    failure = by_reason.get(error.get("reason"), BigQueryError)(error.get("message", "job failed"))
+    failure.reason = error.get("reason", failure.reason)
+    return failure
