@@ -1,0 +1,92 @@
+"""Shared fixtures: an in-process local_bigquery server, the real BigQuery client, and a real Airflow.
+
+Airflow reads its configuration when first imported, so the environment is set here, before any test
+module imports it: a throw-away AIRFLOW_HOME with a SQLite metadata DB, two DAG bundles (the product's
+`dags/` and `tests/airflow_dags/`), and a `google_cloud_default` connection that needs no credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "local-project"
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-tests-"))
+
+os.environ.update(
+    AIRFLOW_HOME=str(_AIRFLOW_HOME),
+    AIRFLOW__CORE__LOAD_EXAMPLES="False",
+    AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
+    AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
+    AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{_AIRFLOW_HOME}/airflow.db",
+    AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST=json.dumps(
+        [
+            {
+                "name": "dags-folder",
+                "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                "kwargs": {"path": str(ROOT / "dags")},
+            },
+            {
+                "name": "test-dags",
+                "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                "kwargs": {"path": str(ROOT / "tests" / "airflow_dags")},
+            },
+        ]
+    ),
+    AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT=json.dumps(
+        {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True, "project": PROJECT}}
+    ),
+)
+
+
+@pytest.fixture(scope="session")
+def bigquery_server():
+    """A local_bigquery server on a free port, in memory; BIGQUERY_EMULATOR_HOST points at it."""
+    from local_bigquery.server import BackgroundServer
+    from local_bigquery.warehouse import Warehouse
+
+    with BackgroundServer(Warehouse()) as server:
+        previous = os.environ.get("BIGQUERY_EMULATOR_HOST")
+        os.environ["BIGQUERY_EMULATOR_HOST"] = server.url
+        yield server
+        if previous is None:
+            os.environ.pop("BIGQUERY_EMULATOR_HOST", None)
+        else:
+            os.environ["BIGQUERY_EMULATOR_HOST"] = previous
+
+
+@pytest.fixture(scope="session")
+def bq_client(bigquery_server):
+    """The official google-cloud-bigquery client, anonymous, talking to the local server."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    return bigquery.Client(
+        project=PROJECT,
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": bigquery_server.url},
+    )
+
+
+@pytest.fixture
+def dataset(bq_client):
+    """A fresh dataset for one test, deleted with its contents afterwards."""
+    dataset_id = f"test_{uuid.uuid4().hex[:10]}"
+    bq_client.create_dataset(dataset_id)
+    yield dataset_id
+    bq_client.delete_dataset(dataset_id, delete_contents=True, not_found_ok=True)
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """Airflow's metadata DB, created once per session (dag.test() needs it)."""
+    from airflow.utils import db
+
+    db.initdb()
+    return _AIRFLOW_HOME
