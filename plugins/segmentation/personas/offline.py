@@ -1,0 +1,259 @@
+"""The embedded writer for runs without Gemini: names segments from their RFM position, deterministically.
+
+Each segment is placed high / mid / low on recency, frequency, monetary value and tenure relative to the
+whole customer base, and the first archetype whose rule fits writes its persona. Figures are rendered with
+the prompt's own `FigureSheet`, so every number quoted is one the validator finds in the profile.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from segmentation.personas.generation import Generation
+from segmentation.personas.profile import SegmentProfile
+from segmentation.personas.prompt import FigureSheet, Prompt
+
+OFFLINE_MODEL = "rfm-archetypes-1"
+
+# A segment is "high" or "low" on a dimension when its mean is this far above or below the base mean.
+_HIGH, _LOW = 1.15, 0.85
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a segment sits against the base; None when the feature set lacks that dimension.
+
+    An archetype only fits on dimensions that are present, so the figures it quotes always exist.
+    """
+
+    recency: str | None
+    frequency: str | None
+    monetary: str | None
+    tenure: str | None
+
+
+def _level(index: float | None) -> str | None:
+    if index is None:
+        return None
+    return "high" if index >= _HIGH else "low" if index <= _LOW else "mid"
+
+
+def position_of(profile: SegmentProfile) -> Position:
+    def level(name: str) -> str | None:
+        feature = profile.feature(name)
+        return _level(feature.index) if feature else None
+
+    return Position(
+        recency=level("recency_days"),
+        frequency=level("frequency"),
+        monetary=level("monetary"),
+        tenure=level("tenure_days"),
+    )
+
+
+@dataclass(frozen=True)
+class Archetype:
+    title: str
+    fits: Callable[[Position], bool]
+    persona: str
+    summary: str
+    steps: tuple[str, str, str]
+    channel: str
+
+
+_SIZE = "{customers} customers ({customer_share} of all customers) bringing {revenue_share} of revenue"
+
+# Ordered: the first archetype that fits a segment describes it.
+ARCHETYPES: tuple[Archetype, ...] = (
+    Archetype(
+        title="Lapsed High-Value Customers",
+        fits=lambda p: p.monetary == "high" and p.recency == "high",
+        persona=(
+            "Former big spenders, averaging {monetary} ({monetary_vs_base} the customer-base average), who have gone "
+            "quiet: their last order was {recency_days} ago on average. They trusted the store with large "
+            "baskets before, so they are worth a personal effort to win back."
+        ),
+        summary=_SIZE + "; high value at high risk of churning for good.",
+        steps=(
+            "Send a personal win-back email recalling their favourite categories with a loyalty-tier reward.",
+            "Ask for quick feedback on why they stopped ordering and share the answers with merchandising.",
+            "Retarget them on paid social with new arrivals in the categories they used to buy.",
+        ),
+        channel="email",
+    ),
+    Archetype(
+        title="Champions",
+        fits=lambda p: p.monetary == "high" and p.frequency == "high",
+        persona=(
+            "The store's best customers: they order often ({frequency} on average, {frequency_vs_base} the "
+            "customer-base average) and spend {monetary} each, and they are still active. They respond to recognition "
+            "more than to discounts."
+        ),
+        summary=_SIZE + "; protect this group first.",
+        steps=(
+            "Invite them to a VIP tier with early access to launches and free express shipping.",
+            "Ask for reviews and referrals with a double-sided referral reward.",
+            "Exclude them from blanket discount campaigns to protect margin.",
+        ),
+        channel="loyalty_program",
+    ),
+    Archetype(
+        title="Big-Ticket Occasionals",
+        fits=lambda p: p.monetary == "high",
+        persona=(
+            "Customers who buy rarely but spend {monetary} on average ({monetary_vs_base} the customer-base average). "
+            "Each purchase is considered; they research before buying and value quality and service."
+        ),
+        summary=_SIZE + "; raising their purchase frequency is the main lever.",
+        steps=(
+            "Follow each purchase with care guides and complementary premium products.",
+            "Send replenishment and upgrade reminders timed to their typical buying cycle.",
+            "Offer white-glove service such as extended returns on high-value orders.",
+        ),
+        channel="email",
+    ),
+    Archetype(
+        title="Loyal Regulars",
+        fits=lambda p: p.frequency == "high" and p.recency != "high",
+        persona=(
+            "Habitual shoppers who order often ({frequency} on average, {frequency_vs_base} the "
+            "customer-base average) with modest baskets. They like the store's routine and convenience."
+        ),
+        summary=_SIZE + "; steady revenue with room to grow basket size.",
+        steps=(
+            "Recommend bundles and complementary items to lift the average basket.",
+            "Reward streaks of repeat orders through the loyalty programme.",
+            "Send app push alerts for restocks of the items they buy repeatedly.",
+        ),
+        channel="push",
+    ),
+    Archetype(
+        title="New Arrivals",
+        fits=lambda p: p.tenure == "low" and p.recency != "high",
+        persona=(
+            "Recently acquired customers: {tenure_days} with the store on average ({tenure_days_vs_base} the "
+            "customer-base average). They are still forming an opinion of the brand and of its service."
+        ),
+        summary=_SIZE + "; the second order decides whether they stay.",
+        steps=(
+            "Run a welcome journey that introduces best sellers and the returns policy.",
+            "Offer an incentive on the second order, valid for a limited time.",
+            "Ask about their preferences to personalise later recommendations.",
+        ),
+        channel="email",
+    ),
+    Archetype(
+        title="Dormant Bargain Hunters",
+        fits=lambda p: p.recency == "high" and p.monetary == "low",
+        persona=(
+            "Low spenders ({monetary} on average) who have not ordered for {recency_days} on average. They came "
+            "for a deal and have drifted away."
+        ),
+        summary=_SIZE + "; cheap to reactivate, low value if not.",
+        steps=(
+            "Include them only in low-cost automated reactivation flows.",
+            "Promote clearance and value ranges rather than full-price launches.",
+            "Suppress them from paid media until they engage again.",
+        ),
+        channel="email",
+    ),
+    Archetype(
+        title="Drifting Customers",
+        fits=lambda p: p.recency == "high",
+        persona=(
+            "Customers of average value whose last order was {recency_days} ago on average "
+            "({recency_days_vs_base} the customer-base average). Their interest is fading but not gone."
+        ),
+        summary=_SIZE + "; reach them before they lapse.",
+        steps=(
+            "Send a 'we saved your favourites' reminder built from their browsing and purchase history.",
+            "Test a time-limited free-shipping offer to prompt the next order.",
+            "Retarget them on social with seasonal collections.",
+        ),
+        channel="paid_social",
+    ),
+    Archetype(
+        title="Steady Core Customers",
+        fits=lambda p: True,
+        persona=(
+            "Mainstream customers close to the store's average on most measures. They buy at a normal pace "
+            "and respond to relevant, well-timed offers."
+        ),
+        summary=_SIZE + "; a stable base to nurture.",
+        steps=(
+            "Personalise the regular newsletter with recommendations from their purchase history.",
+            "Invite them to join the loyalty programme to lift repeat purchases.",
+            "Cross-sell adjacent categories they have not bought yet.",
+        ),
+        channel="email",
+    ),
+)
+
+
+def _facts(profile: SegmentProfile) -> dict[str, str]:
+    """The figures an archetype may quote, formatted exactly as the prompt shows them."""
+    sheet = FigureSheet()
+    facts = {
+        "customers": sheet.number(profile.customers, 0),
+        "customer_share": sheet.percent(profile.customer_share),
+        "revenue_share": sheet.percent(profile.revenue_share),
+    }
+    for feature in profile.features:
+        facts[feature.name] = sheet.amount(feature.mean, feature.unit)
+        if feature.index is not None:
+            facts[f"{feature.name}_vs_base"] = f"{sheet.number(feature.index, 2)}x"
+    return facts
+
+
+def archetype_of(profile: SegmentProfile) -> Archetype:
+    position = position_of(profile)
+    return next(archetype for archetype in ARCHETYPES if archetype.fits(position))
+
+
+def _persona(profile: SegmentProfile, archetype: Archetype, title: str) -> dict[str, object]:
+    facts = _facts(profile)
+    return {
+        "segment_id": profile.segment_id,
+        "title": title,
+        "persona": archetype.persona.format_map(facts),
+        "summary": archetype.summary.format_map(facts),
+        "next_marketing_steps": list(archetype.steps),
+        "recommended_channel": archetype.channel,
+    }
+
+
+def _titles(profiles: Sequence[SegmentProfile], archetypes: list[Archetype]) -> list[str]:
+    """Archetype titles, made distinct with the segment id where two segments share an archetype."""
+    counts = Counter(archetype.title for archetype in archetypes)
+    return [
+        archetype.title
+        if counts[archetype.title] == 1
+        else f"{archetype.title} (Segment {profile.segment_id})"
+        for profile, archetype in zip(profiles, archetypes, strict=True)
+    ]
+
+
+class OfflineWriter:
+    name = "offline"
+
+    def write(self, prompt: Prompt, profiles: Sequence[SegmentProfile]) -> Generation:
+        started = time.monotonic()
+        archetypes = [archetype_of(profile) for profile in profiles]
+        personas = [
+            _persona(profile, archetype, title)
+            for profile, archetype, title in zip(
+                profiles, archetypes, _titles(profiles, archetypes), strict=True
+            )
+        ]
+        document = {"personas": personas}
+        return Generation(
+            backend=self.name,
+            model=OFFLINE_MODEL,
+            answer=json.dumps(document),
+            raw_response=document,
+            latency_ms=round((time.monotonic() - started) * 1000),
+        )

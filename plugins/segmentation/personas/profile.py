@@ -1,0 +1,145 @@
+"""A segment's profile as the persona step sees it: aggregates in original units, nothing per customer.
+
+Rows come from `segment_profiles`: the bookkeeping columns below plus one mean per feature. Feature
+columns are found generically (every other numeric column), so an extended feature set needs no change
+here; a column whose name looks like a personal identifier is refused, because whatever is profiled here
+ends up in a prompt sent outside the warehouse.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+BOOKKEEPING_COLUMNS = frozenset(
+    {"snapshot_date", "segment_id", "customers", "customer_share", "revenue_share"}
+)
+
+FEATURE_UNITS = {
+    "recency_days": "days",
+    "frequency": "orders",
+    "monetary": "currency",
+    "avg_order_value": "currency",
+    "tenure_days": "days",
+    "return_ratio": "ratio",
+}
+
+# Units of features outside the known set, guessed from the column name's ending.
+_UNIT_BY_SUFFIX = (("_days", "days"), ("_ratio", "ratio"), ("_rate", "ratio"), ("_share", "ratio"))
+
+_IDENTIFIER_COLUMN = re.compile(
+    r"(^|_)(id|ids|uuid|email|name|address|phone|postal|zip|zipcode|postcode|latitude|longitude|ip)($|_)"
+)
+
+
+class ProfileError(ValueError):
+    """`segment_profiles` rows that cannot be turned into a prompt-safe profile."""
+
+
+class Feature(BaseModel):
+    """One feature's mean in a segment next to its mean over the whole customer base."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    unit: str
+    mean: float
+    base_mean: float
+
+    @property
+    def index(self) -> float | None:
+        """Segment mean as a multiple of the base mean; None when the base mean is zero."""
+        return self.mean / self.base_mean if self.base_mean else None
+
+
+class SegmentProfile(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    segment_id: int
+    customers: int = Field(ge=1)
+    customer_share: float = Field(ge=0, le=1)
+    revenue_share: float = Field(ge=0, le=1)
+    features: tuple[Feature, ...]
+
+    def feature(self, name: str) -> Feature | None:
+        return next((feature for feature in self.features if feature.name == name), None)
+
+
+def unit_of(feature_name: str) -> str:
+    """The unit a feature mean is expressed in; '' when it is a plain number."""
+    if feature_name in FEATURE_UNITS:
+        return FEATURE_UNITS[feature_name]
+    return next((unit for suffix, unit in _UNIT_BY_SUFFIX if feature_name.endswith(suffix)), "")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _feature_columns(rows: list[Mapping[str, Any]]) -> list[str]:
+    columns = [column for column in rows[0] if column not in BOOKKEEPING_COLUMNS]
+    identifiers = [column for column in columns if _IDENTIFIER_COLUMN.search(column.lower())]
+    if identifiers:
+        raise ProfileError(
+            f"segment_profiles has column(s) {identifiers} that look like personal identifiers; "
+            "personas are written from aggregates only, so drop them from the profile"
+        )
+    return [column for column in columns if any(_is_number(row.get(column)) for row in rows)]
+
+
+def _checked_mean(row: Mapping[str, Any], column: str) -> float:
+    value = row.get(column)
+    if not _is_number(value) or not math.isfinite(float(value)):
+        raise ProfileError(
+            f"segment {row.get('segment_id')}: feature {column!r} has no finite mean ({value!r})"
+        )
+    return float(value)
+
+
+def _base_means(rows: list[Mapping[str, Any]], columns: list[str]) -> dict[str, float]:
+    """Customer-weighted means of the segment means: the mean over the whole customer base."""
+    total = sum(int(row["customers"]) for row in rows)
+    return {
+        column: sum(_checked_mean(row, column) * int(row["customers"]) for row in rows) / total
+        for column in columns
+    }
+
+
+def _require_bookkeeping(rows: list[Mapping[str, Any]]) -> None:
+    missing = sorted(BOOKKEEPING_COLUMNS - {"snapshot_date"} - set(rows[0]))
+    if missing:
+        raise ProfileError(f"segment_profiles rows lack column(s) {missing}")
+
+
+def profiles_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[SegmentProfile]:
+    """Segment profiles, ordered by segment id, from one snapshot's `segment_profiles` rows."""
+    rows = list(rows)
+    if not rows:
+        raise ProfileError("no segment_profiles rows: nothing to describe")
+    _require_bookkeeping(rows)
+    columns = _feature_columns(rows)
+    base = _base_means(rows, columns)
+    profiles = [
+        SegmentProfile(
+            segment_id=int(row["segment_id"]),
+            customers=int(row["customers"]),
+            customer_share=float(row["customer_share"]),
+            revenue_share=float(row["revenue_share"]),
+            features=tuple(
+                Feature(
+                    name=column, unit=unit_of(column), mean=_checked_mean(row, column), base_mean=base[column]
+                )
+                for column in columns
+            ),
+        )
+        for row in rows
+    ]
+    ids = [profile.segment_id for profile in profiles]
+    if len(set(ids)) != len(ids):
+        raise ProfileError(f"segment_profiles repeats segment ids: {sorted(ids)}")
+    return sorted(profiles, key=lambda profile: profile.segment_id)

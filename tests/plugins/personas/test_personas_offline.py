@@ -1,0 +1,97 @@
+import json
+
+import pytest
+
+from segmentation.personas.generate import draft_personas
+from segmentation.personas.offline import OFFLINE_MODEL, OfflineWriter, archetype_of, position_of
+from segmentation.personas.profile import profiles_from_rows
+from segmentation.personas.validation import validate_answer
+
+
+def _rows(*segments):
+    """segments: (customers, revenue_share, recency_days, frequency, monetary, tenure_days)."""
+    total = sum(segment[0] for segment in segments)
+    return [
+        {
+            "segment_id": segment_id,
+            "customers": customers,
+            "customer_share": customers / total,
+            "revenue_share": revenue_share,
+            "recency_days": recency,
+            "frequency": frequency,
+            "monetary": monetary,
+            "tenure_days": tenure,
+        }
+        for segment_id, (customers, revenue_share, recency, frequency, monetary, tenure) in enumerate(
+            segments
+        )
+    ]
+
+
+def test_high_spend_with_long_recency_is_a_lapsed_high_value_persona():
+    profiles = profiles_from_rows(
+        _rows(
+            (500, 0.45, 420.0, 2.0, 600.0, 900.0),  # spent a lot, long gone
+            (1500, 0.40, 40.0, 2.0, 150.0, 600.0),
+            (1000, 0.15, 200.0, 1.0, 90.0, 500.0),
+        )
+    )
+
+    position = position_of(profiles[0])
+    assert (position.monetary, position.recency) == ("high", "high")
+    assert archetype_of(profiles[0]).title == "Lapsed High-Value Customers"
+
+    persona = draft_personas(profiles, OfflineWriter()).personas[0]
+    assert persona.title == "Lapsed High-Value Customers"
+    assert "600.00 currency units" in persona.persona and "420.0 days" in persona.persona
+    assert persona.summary.startswith("500 customers (16.7% of all customers) bringing 45.0% of revenue")
+    assert persona.recommended_channel == "email"
+    assert len(persona.next_marketing_steps) == 3
+
+
+def test_each_rfm_position_gets_its_archetype(profiles):
+    assert [archetype_of(profile).title for profile in profiles] == [
+        "Dormant Bargain Hunters",  # low spend, long recency
+        "Champions",  # high spend, frequent
+        "Drifting Customers",  # average spend, long recency
+        "New Arrivals",  # short tenure, recent
+    ]
+
+
+def test_offline_answer_is_deterministic_grounded_and_marked_offline(profiles, prompt):
+    first = OfflineWriter().write(prompt, profiles)
+    second = OfflineWriter().write(prompt, profiles)
+
+    assert first.answer == second.answer
+    assert (first.backend, first.model) == ("offline", OFFLINE_MODEL)
+    assert (first.input_tokens, first.output_tokens) == (None, None)
+    assert json.loads(first.answer) == first.raw_response
+    assert len(validate_answer(first.answer, prompt, "offline")) == 4
+
+
+def test_segments_sharing_an_archetype_get_distinct_titles():
+    profiles = profiles_from_rows(
+        _rows(
+            (1000, 0.30, 100.0, 1.5, 120.0, 500.0),
+            (1000, 0.35, 110.0, 1.6, 125.0, 520.0),
+            (1000, 0.35, 105.0, 1.5, 122.0, 510.0),
+        )
+    )
+
+    titles = [persona.title for persona in draft_personas(profiles, OfflineWriter()).personas]
+
+    assert titles == [f"Steady Core Customers (Segment {i})" for i in range(3)]
+
+
+@pytest.mark.parametrize("missing", ["recency_days", "frequency", "monetary", "tenure_days"])
+def test_any_feature_set_gets_valid_personas(missing):
+    rows = _rows(
+        (500, 0.45, 420.0, 2.0, 600.0, 900.0),
+        (1500, 0.40, 40.0, 4.0, 150.0, 60.0),
+        (1000, 0.15, 200.0, 1.0, 90.0, 500.0),
+    )
+    rows = [{key: value for key, value in row.items() if key != missing} for row in rows]
+
+    personas = draft_personas(profiles_from_rows(rows), OfflineWriter()).personas
+
+    assert [persona.segment_id for persona in personas] == [0, 1, 2]
