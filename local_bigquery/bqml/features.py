@@ -13,6 +13,7 @@ row for the vectorised k-means kernels.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -48,7 +49,7 @@ class NumericFeature:
     mean: float
     stddev: float
 
-    width = 1
+    width: ClassVar[int] = 1
 
     def encode(self, column: pa.ChunkedArray, out: np.ndarray, standardize: bool) -> None:
         values = _as_float(self.name, column)
@@ -65,8 +66,13 @@ class NumericFeature:
         return self.stddev if self.stddev > 0 else 1.0
 
     def to_dict(self) -> dict:
-        return {"kind": "numeric", "name": self.name, "sql_type": self.sql_type, "mean": self.mean,
-                "stddev": self.stddev}
+        return {
+            "kind": "numeric",
+            "name": self.name,
+            "sql_type": self.sql_type,
+            "mean": self.mean,
+            "stddev": self.stddev,
+        }
 
 
 @dataclass(frozen=True)
@@ -80,16 +86,21 @@ class CategoricalFeature:
         return len(self.categories)
 
     def encode(self, column: pa.ChunkedArray, out: np.ndarray, standardize: bool) -> None:
-        positions = pc.index_in(_as_category(column), value_set=pa.array(self.categories, pa.string()),
-                                skip_nulls=False)
+        positions = pc.index_in(
+            _as_category(column), value_set=pa.array(self.categories, pa.string()), skip_nulls=False
+        )
         rows = np.flatnonzero(positions.is_valid().to_numpy(zero_copy_only=False))
         hot = positions.drop_null().to_numpy()
         out[:] = 0.0
         out[hot, rows] = 1.0
 
     def to_dict(self) -> dict:
-        return {"kind": "categorical", "name": self.name, "sql_type": self.sql_type,
-                "categories": list(self.categories)}
+        return {
+            "kind": "categorical",
+            "name": self.name,
+            "sql_type": self.sql_type,
+            "categories": list(self.categories),
+        }
 
 
 Feature = NumericFeature | CategoricalFeature
@@ -119,7 +130,10 @@ class FeatureTransform:
     def blocks(self) -> list[tuple[Feature, slice]]:
         """Each feature with its rows in the feature matrix."""
         edges = np.cumsum([0] + [feature.width for feature in self.features])
-        return [(feature, slice(int(a), int(b))) for feature, a, b in zip(self.features, edges, edges[1:], strict=False)]
+        return [
+            (feature, slice(int(a), int(b)))
+            for feature, a, b in zip(self.features, edges, edges[1:], strict=False)
+        ]
 
     def transform(self, table: pa.Table) -> np.ndarray:
         """The (dimensions, rows) float64 feature matrix of `table`, which must hold every feature column."""
@@ -144,16 +158,23 @@ class FeatureTransform:
 
     def to_standardized(self, centroids: np.ndarray) -> np.ndarray:
         """Centroids with every numeric feature in standard units, whether or not the model standardizes."""
-        return centroids if self.standardize else self._rescale(centroids, to_model_space=True, standardized=True)
+        return (
+            centroids
+            if self.standardize
+            else self._rescale(centroids, to_model_space=True, standardized=True)
+        )
 
-    def from_original(self, values: dict[str, np.ndarray | dict[str | None, np.ndarray]], clusters: int) -> np.ndarray:
+    def from_original(
+        self, values: dict[str, np.ndarray | dict[str | None, np.ndarray]], clusters: int
+    ) -> np.ndarray:
         """Model-space centroids from per-feature original values, as `original_values` returns them.
 
         Categories this transform does not know are dropped; categories new to it start at zero.
         """
+        by_name = {name.lower(): value for name, value in values.items()}
         matrix = np.zeros((clusters, self.dimensions))
         for feature, rows in self.blocks():
-            value = values[feature.name]
+            value = by_name[feature.name.lower()]
             if isinstance(feature, NumericFeature):
                 matrix[:, rows.start] = (value - feature.mean) / feature.scale if self.standardize else value
             else:
@@ -170,7 +191,9 @@ class FeatureTransform:
             if isinstance(feature, NumericFeature):
                 values[feature.name] = original[:, rows.start]
             else:
-                values[feature.name] = {c: original[:, rows.start + i] for i, c in enumerate(feature.categories)}
+                values[feature.name] = {
+                    c: original[:, rows.start + i] for i, c in enumerate(feature.categories)
+                }
         return values
 
     def _rescale(self, centroids: np.ndarray, *, to_model_space: bool, standardized: bool) -> np.ndarray:
@@ -181,7 +204,9 @@ class FeatureTransform:
             if isinstance(feature, NumericFeature):
                 column = result[:, rows.start]
                 result[:, rows.start] = (
-                    (column - feature.mean) / feature.scale if to_model_space else column * feature.scale + feature.mean
+                    (column - feature.mean) / feature.scale
+                    if to_model_space
+                    else column * feature.scale + feature.mean
                 )
         return result
 
@@ -191,7 +216,8 @@ class FeatureTransform:
     @classmethod
     def from_dict(cls, data: dict) -> FeatureTransform:
         features = tuple(
-            NumericFeature(f["name"], f["sql_type"], f["mean"], f["stddev"]) if f["kind"] == "numeric"
+            NumericFeature(f["name"], f["sql_type"], f["mean"], f["stddev"])
+            if f["kind"] == "numeric"
             else CategoricalFeature(f["name"], f["sql_type"], tuple(f["categories"]))
             for f in data["features"]
         )
@@ -208,7 +234,9 @@ def _fit_feature(name: str, column: pa.ChunkedArray) -> Feature:
         return NumericFeature(name, kind, pc.mean(values).as_py(), stddev or 0.0)
     if kind in CATEGORICAL_TYPES:
         categories = pc.unique(_as_category(column)).to_pylist()
-        return CategoricalFeature(name, kind, tuple(sorted(categories, key=lambda c: (c is not None, c or ""))))
+        return CategoricalFeature(
+            name, kind, tuple(sorted(categories, key=lambda c: (c is not None, c or "")))
+        )
     raise InvalidQuery(
         f"Feature column {name} has type {kind or column.type}, which k-means models cannot use; "
         "use numeric, STRING, BOOL, DATE, DATETIME, TIME or TIMESTAMP columns"

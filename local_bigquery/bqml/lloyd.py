@@ -46,9 +46,10 @@ class Euclidean:
         return -2.0 * centroids, np.einsum("ij,ij->i", centroids, centroids)
 
     @staticmethod
-    def finish(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        squared = np.maximum(raw, 0.0, out=raw)
-        return np.sqrt(squared), squared
+    def finish(raw: np.ndarray, distance: np.ndarray, squared: np.ndarray) -> None:
+        """Distances from raw scores (weights @ row + bias + offset), written into `distance` and `squared`."""
+        np.maximum(raw, 0.0, out=squared)
+        np.sqrt(squared, out=distance)
 
     @staticmethod
     def pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -75,9 +76,9 @@ class Cosine:
         return -_unit_columns(centroids.T).T, np.zeros(len(centroids))
 
     @staticmethod
-    def finish(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        distance = np.clip(raw, 0.0, 2.0, out=raw)
-        return distance, distance * distance
+    def finish(raw: np.ndarray, distance: np.ndarray, squared: np.ndarray) -> None:
+        np.clip(raw, 0.0, 2.0, out=distance)
+        np.multiply(distance, distance, out=squared)
 
     @staticmethod
     def pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -101,12 +102,19 @@ def _unit_columns(matrix: np.ndarray) -> np.ndarray:
 class Assignment:
     """Each row's nearest centroid, and the per-cluster statistics of that assignment."""
 
-    labels: np.ndarray  # (rows,) 0-based cluster index
+    labels: np.ndarray  # (rows,) 0-based cluster index, in the smallest integer type that holds it
     distances: np.ndarray  # (rows,) distance to the assigned centroid
     squared: np.ndarray  # (rows,) squared distance to the assigned centroid
-    sums: np.ndarray  # (clusters, dimensions) sum of the assigned rows' values
-    counts: np.ndarray  # (clusters,)
+    totals: np.ndarray  # (clusters, dimensions + 1) sum of the assigned rows' values, then the row count
     distance_sums: np.ndarray  # (clusters,)
+
+    @property
+    def sums(self) -> np.ndarray:
+        return self.totals[:, :-1]
+
+    @property
+    def counts(self) -> np.ndarray:
+        return self.totals[:, -1]
 
     @property
     def loss(self) -> float:
@@ -158,33 +166,52 @@ def _parallel(function, rows: int) -> list:
         return list(_executor().map(function, _chunks(rows)))
 
 
-def assign(points: Points, metric: Metric, centroids: np.ndarray) -> Assignment:
-    """Nearest centroid of every row (first one on ties) with the sums that give the next centroids."""
+def assign(
+    points: Points, metric: Metric, centroids: np.ndarray, previous: Assignment | None = None
+) -> Assignment:
+    """Nearest centroid of every row (the first one on ties) with the per-cluster totals of the assignment.
+
+    Given the previous assignment, totals are updated from the rows that changed cluster only, which after
+    the first few Lloyd iterations are few.
+    """
     clusters, rows = len(centroids), points.count
     weights, bias = metric.scorer(centroids)
-    labels = np.empty(rows, np.intp)
-    distances = np.empty(rows)
-    squared = np.empty(rows)
+    labels = np.empty(rows, np.min_scalar_type(-clusters))
+    distances, squared = np.empty(rows), np.empty(rows)
 
-    def run(chunk: slice):
+    def run(chunk: slice) -> tuple[np.ndarray, np.ndarray]:
         scores = weights @ points.scoring[:, chunk]
         scores += bias[:, None]
         best = scores[0].copy()
-        nearest = np.zeros(len(best), np.intp)
+        nearest = np.zeros(len(best), labels.dtype)
         for cluster in range(1, clusters):
             closer = scores[cluster] < best
             np.minimum(best, scores[cluster], out=best)
-            nearest = np.where(closer, cluster, nearest)
+            nearest = np.where(closer, labels.dtype.type(cluster), nearest)
         best += points.offsets[chunk]
-        distances[chunk], squared[chunk] = metric.finish(best)
+        metric.finish(best, distances[chunk], squared[chunk])
         labels[chunk] = nearest
-        sums = np.stack([np.bincount(nearest, weights=row, minlength=clusters) for row in points.values[:, chunk]], 1)
-        counts = np.bincount(nearest, minlength=clusters)
-        return sums, counts, np.bincount(nearest, weights=distances[chunk], minlength=clusters)
+        distance_sums = np.bincount(nearest, weights=distances[chunk], minlength=clusters)
+        values = points.values[:, chunk]
+        if previous is None:
+            return _totals(nearest, values, clusters), distance_sums
+        before = previous.labels[chunk]
+        moved = np.flatnonzero(nearest != before)
+        moved_values = values[:, moved]
+        change = _totals(nearest[moved], moved_values, clusters) - _totals(
+            before[moved], moved_values, clusters
+        )
+        return change, distance_sums
 
     partials = _parallel(run, rows)
-    sums, counts, distance_sums = (sum(part[i] for part in partials) for i in range(3))
-    return Assignment(labels, distances, squared, sums, counts, distance_sums)
+    totals = sum(part[0] for part in partials) + (0 if previous is None else previous.totals)
+    return Assignment(labels, distances, squared, totals, sum(part[1] for part in partials))
+
+
+def _totals(labels: np.ndarray, values: np.ndarray, clusters: int) -> np.ndarray:
+    """(clusters, dimensions + 1): per-cluster sums of each value row, then per-cluster counts."""
+    sums = [np.bincount(labels, weights=row, minlength=clusters) for row in values]
+    return np.stack([*sums, np.bincount(labels, minlength=clusters).astype(np.float64)], axis=1)
 
 
 def all_distances(points: Points, metric: Metric, centroids: np.ndarray) -> np.ndarray:
@@ -196,7 +223,9 @@ def all_distances(points: Points, metric: Metric, centroids: np.ndarray) -> np.n
         scores = weights @ points.scoring[:, chunk]
         scores += bias[:, None]
         scores += points.offsets[chunk]
-        result[chunk] = metric.finish(scores)[0].T
+        distance = np.empty_like(scores)
+        metric.finish(scores, distance, np.empty_like(scores))
+        result[chunk] = distance.T
 
     _parallel(run, points.count)
     return result
@@ -220,7 +249,7 @@ def lloyd(
     for index in range(max_iterations):
         started = time.perf_counter()
         updated = _recentre(points, assignment, centroids)
-        reassigned = assign(points, metric, updated)
+        reassigned = assign(points, metric, updated, previous=assignment)
         converged = np.array_equal(reassigned.labels, assignment.labels)
         centroids, assignment = updated, reassigned
         iterations.append(

@@ -27,7 +27,12 @@ MIN_CLUSTERS = 2
 MAX_CLUSTERS = 100
 # BigQuery ML searches NUM_CLUSTERS over this range when NUM_TRIALS is given without a search space.
 DEFAULT_NUM_CLUSTERS_SPACE = (2, 10)
-UNSUPPORTED_OPTIONS = ("model_registry", "vertex_ai_model_id", "vertex_ai_model_version_aliases", "kms_key_name")
+UNSUPPORTED_OPTIONS = (
+    "model_registry",
+    "vertex_ai_model_id",
+    "vertex_ai_model_version_aliases",
+    "kms_key_name",
+)
 
 
 @dataclass(frozen=True)
@@ -94,9 +99,9 @@ class KMeansOptions(BaseModel):
     hparam_tuning_algorithm: Annotated[
         Literal["VIZIER_DEFAULT", "RANDOM_SEARCH", "GRID_SEARCH"], UpperLiteral
     ] = "VIZIER_DEFAULT"
-    hparam_tuning_objectives: Annotated[tuple[Literal["DAVIES_BOULDIN_INDEX"], ...], BeforeValidator(_as_tuple)] = (
-        "DAVIES_BOULDIN_INDEX",
-    )
+    hparam_tuning_objectives: Annotated[
+        tuple[Literal["DAVIES_BOULDIN_INDEX"], ...], BeforeValidator(_as_tuple)
+    ] = ("DAVIES_BOULDIN_INDEX",)
 
     @field_validator("num_clusters", mode="before")
     @classmethod
@@ -182,13 +187,13 @@ def _literal_options(properties: exp.Properties | None) -> dict[str, object]:
         if name in options:
             raise InvalidQuery(f"Option {name.upper()} is specified more than once")
         try:
-            options[name] = _literal(prop.args.get("value"))
+            options[name] = literal_value(prop.args.get("value"))
         except ValueError as error:
             raise InvalidQuery(f"Invalid value for option {name.upper()}: {error}") from None
     return options
 
 
-def _literal(node: exp.Expression):
+def literal_value(node: exp.Expression):
     """A constant option value as Python: str, int, float, bool, None, list, or an HPARAM_* search space."""
     if isinstance(node, exp.Literal):
         return node.this if node.is_string else _number(node.this)
@@ -199,9 +204,9 @@ def _literal(node: exp.Expression):
     if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
         return -_number(node.this.this)
     if isinstance(node, exp.Array):
-        return [_literal(item) for item in node.expressions]
+        return [literal_value(item) for item in node.expressions]
     if isinstance(node, exp.Anonymous) and node.name.upper() in _SEARCH_SPACES:
-        return _SEARCH_SPACES[node.name.upper()]([_literal(arg) for arg in node.expressions])
+        return _SEARCH_SPACES[node.name.upper()]([literal_value(arg) for arg in node.expressions])
     raise ValueError(f"expected a constant, got {node.sql(dialect='bigquery')}")
 
 

@@ -1,0 +1,177 @@
+"""BigQuery ML statements and table functions inside a query job, through the warehouse's statement context.
+
+The context (the job's script run) resolves model names, runs GoogleSQL sub-queries to Arrow, registers
+Arrow results as relations of the statement, and reads and writes the model store in the job's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyarrow as pa
+from sqlglot import exp
+
+from local_bigquery import dialect
+from local_bigquery.bqml import functions
+from local_bigquery.bqml.model import KMeansModel, train
+from local_bigquery.bqml.options import literal_value, options_from_create
+from local_bigquery.bqml.resource import resource_fields
+from local_bigquery.errors import Duplicate, InvalidQuery, Unsupported
+
+
+def execute_model_statement(statement: exp.Expression, ctx) -> None:
+    """CREATE [OR REPLACE] MODEL [IF NOT EXISTS] ... AS query, or DROP MODEL [IF EXISTS]."""
+    if isinstance(statement, exp.Drop):
+        _drop_model(statement, ctx)
+    else:
+        _create_model(statement, ctx)
+
+
+def _create_model(create: exp.Create, ctx) -> None:
+    replace, if_not_exists = bool(create.args.get("replace")), bool(create.args.get("exists"))
+    if replace and if_not_exists:
+        raise InvalidQuery("CREATE OR REPLACE MODEL and IF NOT EXISTS cannot be used together")
+    ref = ctx.resolve(create.this)
+    existing = ctx.models.get(ref)
+    if existing is not None and if_not_exists:
+        return
+    if existing is not None and not replace:
+        raise Duplicate(f"Already Exists: Model {ref}")
+    options = options_from_create(create)
+    if create.expression is None:
+        raise InvalidQuery("CREATE MODEL for a k-means model needs AS followed by the training query")
+    data = ctx.query_arrow(create.expression)
+    previous = (
+        KMeansModel.from_bytes(existing.payload) if existing is not None and options.warm_start else None
+    )
+    model = train(data, options, previous)
+    ctx.models.put(ref, model.to_bytes(), resource_fields(model))
+
+
+def _drop_model(drop: exp.Drop, ctx) -> None:
+    (table,) = drop.args["tables"]
+    ref = ctx.resolve(table)
+    if not drop.args.get("exists"):
+        ctx.models.require(ref)
+    ctx.models.delete(ref)
+
+
+def replace_ml_functions(statement: exp.Expression, ctx) -> exp.Expression:
+    """Every ML.* table function in the statement replaced by a relation holding its result.
+
+    Functions are evaluated innermost first, so a function whose input reads another one sees its result.
+    """
+    calls = [node for node in statement.walk() if dialect.ml_function_kind(node)]
+    for call in reversed(calls):
+        result = _evaluate(call, ctx)
+        relation = ctx.relation_for(result)
+        wrapper = call.parent if isinstance(call.parent, exp.Table) and call.parent.this is call else call
+        if wrapper.args.get("alias"):
+            relation.set("alias", wrapper.args["alias"].copy())
+        if wrapper is statement:
+            return relation
+        wrapper.replace(relation)
+    return statement
+
+
+def _evaluate(call: exp.Expression, ctx) -> pa.Table:
+    kind = dialect.ml_function_kind(call)
+    handler = _HANDLERS.get(kind)
+    if handler is None:
+        raise Unsupported(
+            f"ML.{kind} (k-means models support PREDICT, CENTROIDS, EVALUATE, TRAINING_INFO, TRIAL_INFO)"
+        )
+    settings = _settings(call, kind, handler.settings)
+    source = call.args.get("expression")
+    if handler.input == "required" and source is None:
+        raise InvalidQuery(f"ML.{kind} needs input data: TABLE <table> or (<query>) after the model")
+    if handler.input == "none" and source is not None:
+        raise InvalidQuery(f"ML.{kind} takes no input data, only the model")
+    model = _load_model(call.this, ctx)
+    data = _source_rows(call, source, ctx) if source is not None else None
+    return handler.run(model, data, settings)
+
+
+class _Handler:
+    def __init__(self, run: Callable, settings: dict[str, type], input: str):
+        self.run, self.settings, self.input = run, settings, input
+
+
+_HANDLERS = {
+    "PREDICT": _Handler(lambda m, data, s: functions.predict(m, data, **s), {"trial_id": int}, "required"),
+    "CENTROIDS": _Handler(
+        lambda m, data, s: functions.centroids(m, **s), {"standardize": bool, "trial_id": int}, "none"
+    ),
+    "EVALUATE": _Handler(lambda m, data, s: functions.evaluate(m, data, **s), {"trial_id": int}, "optional"),
+    "TRAINING_INFO": _Handler(lambda m, data, s: functions.training_info(m), {}, "none"),
+    "TRIAL_INFO": _Handler(lambda m, data, s: functions.trial_info(m), {}, "none"),
+}
+
+
+def _load_model(table: exp.Table, ctx) -> KMeansModel:
+    stored = ctx.models.require(ctx.resolve(table))
+    return KMeansModel.from_bytes(stored.payload)
+
+
+def _settings(call: exp.Expression, kind: str, allowed: dict[str, type]) -> dict:
+    """The optional STRUCT(value AS name, ...) argument, checked against what the function accepts."""
+    struct = call.args.get("params_struct")
+    settings: dict = {}
+    for field in struct.expressions if struct else ():
+        if not isinstance(field, exp.PropertyEQ):
+            raise InvalidQuery(f"ML.{kind} settings must be written STRUCT(value AS name, ...)")
+        name = field.this.name.lower()
+        if name not in allowed:
+            raise InvalidQuery(f"ML.{kind} has no setting {name}; it accepts: {', '.join(allowed) or 'none'}")
+        try:
+            value = literal_value(field.expression)
+        except ValueError as error:
+            raise InvalidQuery(f"ML.{kind} setting {name}: {error}") from None
+        if type(value) is not allowed[name]:
+            raise InvalidQuery(f"ML.{kind} setting {name} must be {_TYPE_NAMES[allowed[name]]}")
+        settings[name] = value
+    return settings
+
+
+_TYPE_NAMES = {bool: "a BOOL", int: "an INT64"}
+
+
+def _source_rows(call: exp.Expression, source: exp.Expression, ctx) -> pa.Table:
+    """Rows of the function's TABLE t or (query), with the WITH clauses of the statement it may refer to."""
+    query = exp.select("*").from_(source.copy()) if isinstance(source, exp.Table) else source.this.copy()
+    ctes = _ctes_needed(query, _visible_ctes(call))
+    if ctes:
+        own = query.args.get("with_")
+        query.set("with_", exp.With(expressions=[*ctes, *(own.expressions if own else [])]))
+    return ctx.query_arrow(query)
+
+
+def _visible_ctes(call: exp.Expression) -> dict[str, exp.CTE]:
+    """CTEs of the enclosing queries defined before the function call; inner definitions shadow outer ones."""
+    enclosing = []
+    node = call
+    while node is not None:
+        enclosing.append(node)
+        node = node.parent
+    around_call = {id(node) for node in enclosing}
+    visible: dict[str, exp.CTE] = {}
+    for node in enclosing:
+        with_clause = node.args.get("with_") if isinstance(node, exp.Query) else None
+        for cte in with_clause.expressions if with_clause else ():
+            if id(cte) in around_call:
+                break
+            visible.setdefault(cte.alias_or_name.lower(), cte)
+    return visible
+
+
+def _ctes_needed(query: exp.Expression, visible: dict[str, exp.CTE]) -> list[exp.CTE]:
+    """The visible CTEs `query` reads, directly or through each other, in definition order."""
+    needed: set[str] = set()
+    pending = [query]
+    while pending:
+        for table in pending.pop().find_all(exp.Table):
+            name = table.name.lower()
+            if not table.db and name in visible and name not in needed:
+                needed.add(name)
+                pending.append(visible[name].this)
+    return [cte.copy() for name, cte in visible.items() if name in needed]
