@@ -1,0 +1,172 @@
+"""
+### Customer segmentation (daily)
+
+Segments customers with a BigQuery ML k-means model, once per day, from thelook_ecommerce-shaped order
+data (default `bigquery-public-data.thelook_ecommerce`).
+
+1. **validate_config** refuses invalid or unknown settings before any BigQuery job runs.
+2. **setup** creates the dataset and tables when missing.
+3. **source** gates: recent orders exist (freshness) and their values are sane.
+4. **features** builds `customer_features` for the snapshot, gates it, then publishes it.
+5. **model** retrains `customer_segments_kmeans` (k-means++, standardized features, optionally tuning k)
+   and records `model_evaluations`.
+6. **segments** assigns every customer a segment (`customer_segments`, gated) and profiles the segments
+   (`segment_profiles`).
+7. **personas** describes each segment for marketing (`segment_personas`).
+8. **publish_current_view** points `customer_segments_current` at the latest snapshot.
+
+**Dates.** The snapshot is the run's logical date (`snapshot_date`). Only orders before the run's data
+interval end count and recency is measured to that instant, so a backfill reproduces what its day saw.
+
+**Idempotent.** Each table is partitioned by `snapshot_date`; a run stages its rows, gates them and then
+replaces exactly its own partition in one transaction. Re-running a date or backfilling never duplicates
+rows, and a failed gate leaves every published partition as it was.
+
+**Failures.** A failed gate names the problem (e.g. `customer_features gate failed: 12 rows with negative
+monetary`) and fails at once; transient errors are retried with exponential backoff.
+
+Settings are the params below; a deployment sets their defaults with `SEGMENTATION_*` environment variables.
+Downstream DAGs can schedule on the assets of the published tables.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pendulum
+from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
+from airflow.providers.google.cloud.operators.bigquery import BigQueryInsertJobOperator
+from airflow.sdk import Asset, TaskGroup, chain, dag, task
+
+from segmentation.config import ConfigError, PipelineConfig, dag_params, unknown_settings
+from segmentation.retries import FailFastOnBadInput
+from segmentation.tables import CURRENT_VIEW, MODEL
+from segmentation.templating import MACROS
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "include" / "sql"
+DEPLOYMENT = PipelineConfig.from_environment()
+
+
+def table_asset(name: str) -> Asset:
+    """What downstream DAGs schedule on; it names the deployment's default project and dataset."""
+    if DEPLOYMENT.project_id:
+        return Asset(f"bigquery://{DEPLOYMENT.project_id}/{DEPLOYMENT.dataset}/{name}")
+    return Asset(name=f"customer_segmentation.{DEPLOYMENT.dataset}.{name}")
+
+
+def bigquery_job(task_id: str, sql_file: str, *, table: str | None = None, **kwargs: Any):
+    """A GoogleSQL query job running a file of include/sql; `table` is the table a generic file is for."""
+    return BigQueryInsertJobOperator(
+        task_id=task_id,
+        configuration={"query": {"query": sql_file, "useLegacySql": False}},
+        gcp_conn_id="{{ params.gcp_conn_id }}",
+        params={"table": table} if table else None,
+        **kwargs,
+    )
+
+
+def stage(table: str):
+    return bigquery_job(f"stage_{table}", "stage.sql", table=table)
+
+
+def publish(table: str):
+    return bigquery_job(
+        f"publish_{table}", "replace_partition.sql", table=table, outlets=[table_asset(table)]
+    )
+
+
+@task(multiple_outputs=False)
+def validate_config(params: dict[str, Any], dag_run: Any = None, data_interval_end: Any = None) -> dict:
+    """Refuses a run whose settings cannot work, before any BigQuery job starts."""
+    unknown = unknown_settings(dag_run.conf or {})
+    if unknown:
+        raise ConfigError(f"unknown settings in the run's conf: {unknown}; known: {sorted(params)}")
+    if data_interval_end is None:
+        raise ConfigError("the run has no data interval: trigger it with a logical date")
+    config = PipelineConfig.from_params(params)
+    return config.model_dump(mode="json")
+
+
+@task(multiple_outputs=False)
+def generate_personas(params: dict[str, Any], ds: str | None = None) -> dict:
+    """Writes segment_personas for the snapshot from its segment_profiles."""
+    # Imported at run time: the persona step's client libraries are not needed to parse the DAG.
+    from segmentation.personas import generate_personas as write_personas
+
+    config = PipelineConfig.from_params(params)
+    return write_personas(
+        snapshot_date=ds,
+        project_id=config.project_id or BigQueryHook(gcp_conn_id=config.gcp_conn_id).project_id,
+        dataset=config.dataset,
+        gcp_conn_id=config.gcp_conn_id,
+        location=config.location,
+    )
+
+
+@dag(
+    dag_id="customer_segmentation",
+    schedule="@daily",
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=6),
+    default_args={
+        "owner": "data-platform",
+        "retries": 3,
+        "retry_delay": timedelta(minutes=2),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=30),
+        "retry_policy": FailFastOnBadInput(),
+    },
+    params=dag_params(),
+    template_searchpath=[str(SQL_DIR)],
+    user_defined_macros=MACROS,
+    tags=["segmentation", "bigquery", "bigquery-ml", "marketing"],
+    doc_md=__doc__,
+)
+def customer_segmentation():
+    settings = validate_config()
+
+    with TaskGroup("setup") as setup:
+        chain(bigquery_job("create_dataset", "dataset.sql"), bigquery_job("create_tables", "schema.sql"))
+
+    with TaskGroup("source") as source:
+        bigquery_job("check_freshness", "gates/source_freshness.sql")
+        bigquery_job("check_values", "gates/source_values.sql")
+
+    with TaskGroup("features") as features:
+        chain(
+            stage("customer_features"),
+            bigquery_job("check_customer_features", "gates/customer_features.sql"),
+            publish("customer_features"),
+        )
+
+    with TaskGroup("model") as model:
+        chain(
+            bigquery_job(f"train_{MODEL}", f"{MODEL}.sql", outlets=[table_asset(MODEL)]),
+            stage("model_evaluations"),
+            publish("model_evaluations"),
+        )
+
+    with TaskGroup("segments") as segments:
+        chain(
+            stage("customer_segments"),
+            bigquery_job("check_customer_segments", "gates/customer_segments.sql"),
+            publish("customer_segments"),
+            stage("segment_profiles"),
+            publish("segment_profiles"),
+        )
+
+    with TaskGroup("personas") as personas:
+        generate_personas()
+
+    current_view = bigquery_job(
+        "publish_current_view", f"{CURRENT_VIEW}.sql", outlets=[table_asset(CURRENT_VIEW)]
+    )
+
+    chain(settings, setup, source, features, model, segments, personas, current_view)
+
+
+customer_segmentation()

@@ -1,0 +1,49 @@
+-- Gate on the staged customer_segments, before the published partition is replaced: every customer of
+-- the snapshot has exactly one segment, nobody else has one, and every centroid has customers.
+{%- set staged = staging_table('customer_segments') %}
+WITH featured AS (
+  SELECT customer_id
+  FROM {{ table('customer_features') }}
+  WHERE snapshot_date = DATE '{{ ds }}'
+),
+
+assignments AS (
+  SELECT customer_id, COUNT(*) AS segments
+  FROM {{ staged }}
+  GROUP BY customer_id
+),
+
+centroids AS (
+  SELECT DISTINCT centroid_id
+  FROM ML.CENTROIDS(MODEL {{ table('customer_segments_kmeans') }})
+),
+
+problems AS (
+  SELECT COUNT(*) AS problem_count, 'featured customers without a segment' AS problem
+  FROM featured
+  LEFT JOIN assignments ON assignments.customer_id = featured.customer_id
+  WHERE assignments.customer_id IS NULL
+  UNION ALL
+  SELECT COUNTIF(segments > 1), 'customers with more than one segment'
+  FROM assignments
+  UNION ALL
+  SELECT COUNT(*), 'segmented customers missing from customer_features'
+  FROM assignments
+  LEFT JOIN featured ON featured.customer_id = assignments.customer_id
+  WHERE featured.customer_id IS NULL
+  UNION ALL
+  SELECT COUNT(*), 'empty segments (centroids nobody is assigned to)'
+  FROM centroids
+  WHERE centroid_id NOT IN (SELECT segment_id FROM {{ staged }})
+)
+
+SELECT IF(
+  COUNT(*) = 0,
+  'ok',
+  ERROR(CONCAT(
+    'customer_segments gate failed: ',
+    STRING_AGG(FORMAT('%d %s', problem_count, problem), '; ' ORDER BY problem)
+  ))
+) AS one_segment_each
+FROM problems
+WHERE problem_count > 0

@@ -1,0 +1,18 @@
+-- Source gate: the source must hold orders from the last freshness_days days before the run's cut-off.
+-- An empty window means a stale extract or a date before the data starts; features would be wrong.
+WITH order_lines AS (
+{% include 'order_lines.sql' %}
+)
+
+SELECT IF(
+  COUNTIF(ordered_at >= TIMESTAMP_SUB(TIMESTAMP '{{ data_interval_end }}', INTERVAL {{ params.freshness_days }} DAY)) > 0,
+  'ok',
+  ERROR(FORMAT(
+    'source freshness gate failed: no orders in %s during the %d days before %t (freshness_days); latest earlier order: %s',
+    {{ sql_string(params.source_project ~ '.' ~ params.source_dataset) }},
+    {{ params.freshness_days }},
+    TIMESTAMP '{{ data_interval_end }}',
+    IFNULL(FORMAT('%t', MAX(ordered_at)), 'none')
+  ))
+) AS source_freshness
+FROM order_lines

@@ -1,0 +1,276 @@
+"""The pipeline's settings: one validated model behind the DAG's params.
+
+Everything that differs between deployments is a DAG param, so the same DAG file runs everywhere. A
+deployment sets its defaults with environment variables (`ENVIRONMENT_VARIABLES`); a run may override
+any setting in its conf. The params' JSON schemas are generated from `PipelineConfig`, so the trigger
+form refuses exactly what the model refuses, and values reach SQL only after passing both.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from airflow.sdk import Param
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+# BigQuery naming rules: project ids are 6-30 lowercase letters, digits and hyphens starting with a
+# letter; dataset ids are letters, digits and underscores. An empty project means the connection's.
+PROJECT_ID_PATTERN = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$"
+OPTIONAL_PROJECT_ID_PATTERN = r"^([a-z][a-z0-9-]{4,28}[a-z0-9])?$"
+DATASET_PATTERN = r"^[A-Za-z0-9_]{1,1024}$"
+# Multi-regions (US, EU) and regions (us-central1, europe-west4, northamerica-northeast1).
+LOCATION_PATTERN = r"^[A-Za-z]+(-[a-z]+[0-9]+)?$"
+CONNECTION_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,250}$"
+# Department and category names become SQL string literals and column names: no quotes, no backslashes.
+LABEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 &,.+/-]{0,63}$"
+
+Label = Annotated[str, Field(pattern=LABEL_PATTERN)]
+ClusterCount = Annotated[int, Field(ge=2, le=100)]
+
+# thelook_ecommerce's department and category pairs: the default vocabulary of the extended features.
+THELOOK_SPEND_CATEGORIES: tuple[tuple[str, str], ...] = tuple(
+    (department, category)
+    for department, categories in (
+        (
+            "Men",
+            (
+                "Accessories", "Active", "Fashion Hoodies & Sweatshirts", "Jeans", "Outerwear & Coats",
+                "Pants", "Shorts", "Sleep & Lounge", "Socks", "Suits & Sport Coats", "Sweaters", "Swim",
+                "Tops & Tees", "Underwear",
+            ),
+        ),
+        (
+            "Women",
+            (
+                "Accessories", "Active", "Blazers & Jackets", "Clothing Sets", "Dresses",
+                "Fashion Hoodies & Sweatshirts", "Intimates", "Jeans", "Jumpsuits & Rompers", "Leggings",
+                "Maternity", "Outerwear & Coats", "Pants & Capris", "Plus", "Shorts", "Skirts",
+                "Sleep & Lounge", "Socks & Hosiery", "Suits", "Sweaters", "Swim", "Tops & Tees",
+            ),
+        ),
+    )
+    for category in categories
+)  # fmt: skip
+
+# Settings a deployment may default from its environment, with the variables consulted in order.
+# Cloud Composer sets GCP_PROJECT and most Google tooling sets GOOGLE_CLOUD_PROJECT.
+ENVIRONMENT_VARIABLES: dict[str, tuple[str, ...]] = {
+    "project_id": ("SEGMENTATION_PROJECT_ID", "GOOGLE_CLOUD_PROJECT", "GCP_PROJECT"),
+    "dataset": ("SEGMENTATION_DATASET",),
+    "location": ("SEGMENTATION_LOCATION",),
+    "gcp_conn_id": ("SEGMENTATION_GCP_CONN_ID",),
+    "source_project": ("SEGMENTATION_SOURCE_PROJECT",),
+    "source_dataset": ("SEGMENTATION_SOURCE_DATASET",),
+}
+
+
+class ConfigError(ValueError):
+    """Settings that cannot run; the message names every offending setting and value."""
+
+
+def column_slug(label: str) -> str:
+    """A department or category name as it appears inside a column name: 'Tops & Tees' -> 'tops_tees'."""
+    return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
+
+
+def _section(name: str) -> dict[str, Any]:
+    """Groups a setting under `name` in the Airflow trigger form."""
+    return {"section": name}
+
+
+class PipelineConfig(BaseModel):
+    """Every setting of one run, validated as a whole."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    project_id: str = Field(
+        "",
+        pattern=OPTIONAL_PROJECT_ID_PATTERN,
+        title="GCP project",
+        description="Project holding the output dataset. Empty: the project of the Airflow connection.",
+        json_schema_extra=_section("Warehouse"),
+    )
+    dataset: str = Field(
+        "customer_segmentation",
+        pattern=DATASET_PATTERN,
+        title="Dataset",
+        description="BigQuery dataset for the features, model, segments and profiles (created if missing).",
+        json_schema_extra=_section("Warehouse"),
+    )
+    location: str = Field(
+        "US",
+        pattern=LOCATION_PATTERN,
+        title="Location",
+        description="Location of the dataset when it is created; it must match the source's location.",
+        json_schema_extra=_section("Warehouse"),
+    )
+    gcp_conn_id: str = Field(
+        "google_cloud_default",
+        pattern=CONNECTION_ID_PATTERN,
+        title="GCP connection",
+        description="Airflow connection the BigQuery jobs run with (and are billed to).",
+        json_schema_extra=_section("Warehouse"),
+    )
+    source_project: str = Field(
+        "bigquery-public-data",
+        pattern=PROJECT_ID_PATTERN,
+        title="Source project",
+        description="Project of the thelook_ecommerce-shaped source tables (users, orders, order_items, products).",
+        json_schema_extra=_section("Source"),
+    )
+    source_dataset: str = Field(
+        "thelook_ecommerce",
+        pattern=DATASET_PATTERN,
+        title="Source dataset",
+        description="Dataset of the source tables.",
+        json_schema_extra=_section("Source"),
+    )
+    feature_set: Literal["base", "extended"] = Field(
+        "base",
+        title="Feature set",
+        description=(
+            "base: recency, frequency, monetary, average order value, tenure and return ratio. "
+            "extended adds age, gender, country, traffic source and spend per department and category "
+            "over the last 12, 24 and 36 months."
+        ),
+        json_schema_extra=_section("Features"),
+    )
+    log_transform_monetary: bool = Field(
+        False,
+        title="Log-transform monetary",
+        description="Cluster on ln(1 + monetary) instead of monetary; tables keep original units.",
+        json_schema_extra=_section("Features"),
+    )
+    spend_categories: list[tuple[Label, Label]] = Field(
+        list(THELOOK_SPEND_CATEGORIES),
+        min_length=1,
+        title="Spend categories",
+        description="[department, category] pairs that get spend features in the extended feature set.",
+        json_schema_extra=_section("Features"),
+    )
+    num_clusters: ClusterCount | None = Field(
+        5,
+        title="Number of segments",
+        description="k of the k-means model. Ignored when k_min and k_max are set.",
+        json_schema_extra=_section("Model"),
+    )
+    k_min: ClusterCount | None = Field(
+        None,
+        title="Smallest k to try",
+        description="With k_max: tune k over [k_min, k_max], keeping the lowest Davies-Bouldin index.",
+        json_schema_extra=_section("Model"),
+    )
+    k_max: ClusterCount | None = Field(
+        None,
+        title="Largest k to try",
+        description="With k_min: the upper end of the k range to tune over.",
+        json_schema_extra=_section("Model"),
+    )
+    freshness_days: int = Field(
+        3,
+        ge=1,
+        le=366,
+        title="Freshness window (days)",
+        description="The source must hold orders from the last N days before the run's data interval end.",
+        json_schema_extra=_section("Quality gates"),
+    )
+    max_row_drop_pct: float = Field(
+        50.0,
+        ge=0,
+        le=100,
+        title="Largest customer drop (%)",
+        description="Fail when the snapshot has this many percent fewer customers than the previous one.",
+        json_schema_extra=_section("Quality gates"),
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_choose_k(self) -> PipelineConfig:
+        if (self.k_min is None) != (self.k_max is None):
+            raise ValueError("set both k_min and k_max to tune k over a range, or neither")
+        if self.k_min is not None and self.k_min >= self.k_max:
+            raise ValueError(f"k_min ({self.k_min}) must be smaller than k_max ({self.k_max})")
+        if self.k_min is None and self.num_clusters is None:
+            raise ValueError("set num_clusters, or k_min and k_max to tune k over a range")
+        return self
+
+    @model_validator(mode="after")
+    def _distinct_spend_columns(self) -> PipelineConfig:
+        seen: dict[str, tuple[str, str]] = {}
+        for department, category in self.spend_categories:
+            slug = f"{column_slug(department)}_{column_slug(category)}"
+            if slug in seen:
+                raise ValueError(
+                    f"spend categories {list(seen[slug])} and {[department, category]} "
+                    f"would share the column name suffix {slug!r}"
+                )
+            seen[slug] = (department, category)
+        return self
+
+    @property
+    def k_range(self) -> tuple[int, int] | None:
+        """The (smallest, largest) k to tune over, or None when k is fixed by num_clusters."""
+        return None if self.k_min is None else (self.k_min, self.k_max)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> PipelineConfig:
+        """The settings among a run's params, which may also hold task-level template variables."""
+        try:
+            return cls.model_validate({name: params[name] for name in cls.model_fields if name in params})
+        except ValidationError as error:
+            raise ConfigError(describe(error)) from None
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> PipelineConfig:
+        """The deployment's defaults: field defaults overridden by the environment variables set."""
+        try:
+            return cls.from_params(environment_defaults(environ))
+        except ConfigError as error:
+            variables = ", ".join(name for names in ENVIRONMENT_VARIABLES.values() for name in names)
+            raise ConfigError(f"{error} (defaults taken from the environment: {variables})") from None
+
+
+def environment_defaults(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The settings the environment provides, by the first non-empty variable of each."""
+    found = {}
+    for setting, variables in ENVIRONMENT_VARIABLES.items():
+        value = next((environ[variable] for variable in variables if environ.get(variable)), None)
+        if value is not None:
+            found[setting] = value
+    return found
+
+
+def describe(error: ValidationError) -> str:
+    """One line naming each invalid setting, what is wrong and the value given."""
+    problems = []
+    for issue in error.errors():
+        setting = ".".join(str(part) for part in issue["loc"])
+        if issue["type"] == "value_error":  # a rule across settings, which names them itself
+            problems.append(issue["msg"].removeprefix("Value error, "))
+        else:
+            problems.append(f"{setting}: {issue['msg']} (got {issue['input']!r})")
+    return "invalid pipeline settings: " + "; ".join(problems)
+
+
+def unknown_settings(conf: Mapping[str, Any]) -> list[str]:
+    """Keys of a run's conf that are no setting, typically a misspelt one that would be ignored."""
+    return sorted(set(conf) - set(PipelineConfig.model_fields))
+
+
+def dag_params(environ: Mapping[str, str] = os.environ) -> dict[str, Param]:
+    """The DAG's params: the deployment's defaults, each with the JSON schema of its field."""
+    defaults = PipelineConfig.from_environment(environ).model_dump(mode="json")
+    properties = PipelineConfig.model_json_schema()["properties"]
+    return {name: Param(defaults[name], **_param_schema(schema)) for name, schema in properties.items()}
+
+
+def _param_schema(field_schema: dict[str, Any]) -> dict[str, Any]:
+    """A field's JSON schema as Airflow's form expects it: optional values as a nullable `type`."""
+    schema = {key: value for key, value in field_schema.items() if key != "default"}
+    variants = schema.pop("anyOf", None)
+    if variants is None:
+        return schema
+    (value,) = [variant for variant in variants if variant != {"type": "null"}]
+    return {**schema, **value, "type": [value["type"], "null"]}

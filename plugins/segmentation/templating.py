@@ -1,0 +1,117 @@
+"""Jinja macros for the SQL templates: table names and column lists, derived from the run's params only.
+
+Each macro validates the params through `PipelineConfig` before returning anything, so a value that
+breaks BigQuery's naming rules never reaches a rendered statement, and identifiers are quoted here
+in one place rather than in every template.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import pass_context
+
+from segmentation.config import PipelineConfig
+from segmentation.features import (
+    SPEND_WINDOWS_MONTHS,
+    CategorySpend,
+    Column,
+    category_spends,
+    feature_columns,
+)
+from segmentation.tables import CURRENT_VIEW, MODEL, Table, partitioned_table, partitioned_tables
+
+SOURCE_TABLES = frozenset({"users", "orders", "order_items", "products"})
+
+
+def _config(context: Any) -> PipelineConfig:
+    return PipelineConfig.from_params(context["params"])
+
+
+def _path(*parts: str) -> str:
+    return "`" + ".".join(part for part in parts if part) + "`"
+
+
+def _dataset_object(config: PipelineConfig, name: str) -> str:
+    """A dataset-qualified name; without a project BigQuery resolves it in the job's (the connection's)."""
+    return _path(config.project_id, config.dataset, name)
+
+
+@pass_context
+def dataset(context: Any) -> str:
+    """The output dataset, for DDL on the dataset itself."""
+    config = _config(context)
+    return _path(config.project_id, config.dataset)
+
+
+@pass_context
+def table(context: Any, name: str) -> str:
+    """A table, view or model of the pipeline in the configured dataset."""
+    config = _config(context)
+    if name not in {MODEL, CURRENT_VIEW}:
+        partitioned_table(config, name)  # refuses names that are no pipeline table
+    return _dataset_object(config, name)
+
+
+@pass_context
+def staging_table(context: Any, name: str) -> str:
+    """The run's staging copy of a partitioned table, where gates inspect rows before they are published."""
+    config = _config(context)
+    partitioned_table(config, name)
+    return _dataset_object(config, f"_staging_{name}_{context['ds_nodash']}")
+
+
+@pass_context
+def source_table(context: Any, name: str) -> str:
+    if name not in SOURCE_TABLES:
+        raise KeyError(f"{name!r} is no source table; known: {sorted(SOURCE_TABLES)}")
+    config = _config(context)
+    return _path(config.source_project, config.source_dataset, name)
+
+
+@pass_context
+def table_schema(context: Any, name: str) -> Table:
+    return partitioned_table(_config(context), name)
+
+
+@pass_context
+def all_tables(context: Any) -> tuple[Table, ...]:
+    return partitioned_tables(_config(context))
+
+
+@pass_context
+def features(context: Any) -> tuple[Column, ...]:
+    return feature_columns(_config(context))
+
+
+@pass_context
+def spend_features(context: Any) -> tuple[CategorySpend, ...]:
+    return category_spends(_config(context))
+
+
+@pass_context
+def tuned_k_range(context: Any) -> tuple[int, int] | None:
+    """(k_min, k_max) when the model tunes k over a range; None when num_clusters fixes it."""
+    return _config(context).k_range
+
+
+def sql_string(value: str) -> str:
+    """A GoogleSQL string literal holding `value`, double-quoted when that spares escaping an apostrophe."""
+    quote = '"' if "'" in value and '"' not in value else "'"
+    escaped = value.replace("\\", "\\\\").replace(quote, "\\" + quote).replace("\n", "\\n")
+    return quote + escaped + quote
+
+
+MACROS = {
+    "dataset": dataset,
+    "table": table,
+    "staging_table": staging_table,
+    "source_table": source_table,
+    "table_schema": table_schema,
+    "all_tables": all_tables,
+    "features": features,
+    "spend_features": spend_features,
+    "spend_windows_months": SPEND_WINDOWS_MONTHS,
+    "tuned_k_range": tuned_k_range,
+    "sql_string": sql_string,
+}
