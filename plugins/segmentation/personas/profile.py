@@ -20,7 +20,8 @@ BOOKKEEPING_COLUMNS = frozenset(
     {"snapshot_date", "segment_id", "customers", "customer_share", "revenue_share"}
 )
 
-FEATURE_UNITS = {
+# The base feature set: every profile has these, and every prompt shows them.
+CORE_FEATURE_UNITS = {
     "recency_days": "days",
     "frequency": "orders",
     "monetary": "currency",
@@ -28,8 +29,10 @@ FEATURE_UNITS = {
     "tenure_days": "days",
     "return_ratio": "ratio",
 }
+FEATURE_UNITS = {**CORE_FEATURE_UNITS, "age": "years"}
 
-# Units of features outside the known set, guessed from the column name's ending.
+# Units of other features (the extended set's spend_<window>_<department>_<category>, ...), from the name.
+_UNIT_BY_PREFIX = (("spend_", "currency"),)
 _UNIT_BY_SUFFIX = (("_days", "days"), ("_ratio", "ratio"), ("_rate", "ratio"), ("_share", "ratio"))
 
 _IDENTIFIER_COLUMN = re.compile(
@@ -74,7 +77,9 @@ def unit_of(feature_name: str) -> str:
     """The unit a feature mean is expressed in; '' when it is a plain number."""
     if feature_name in FEATURE_UNITS:
         return FEATURE_UNITS[feature_name]
-    return next((unit for suffix, unit in _UNIT_BY_SUFFIX if feature_name.endswith(suffix)), "")
+    by_prefix = (unit for prefix, unit in _UNIT_BY_PREFIX if feature_name.startswith(prefix))
+    by_suffix = (unit for suffix, unit in _UNIT_BY_SUFFIX if feature_name.endswith(suffix))
+    return next(by_prefix, None) or next(by_suffix, "")
 
 
 def _is_number(value: Any) -> bool:

@@ -12,14 +12,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from segmentation.personas.profile import Feature, SegmentProfile
+from segmentation.personas.profile import CORE_FEATURE_UNITS, Feature, SegmentProfile
 from segmentation.personas.response import CHANNELS, LIMITS
 
 # Bump whenever the wording, the rendering of figures or the response schema changes.
 PROMPT_VERSION = "personas-2025.1"
 
-_DECIMALS_BY_UNIT = {"days": 1, "orders": 2, "currency": 2, "": 2}
-_UNIT_LABEL = {"days": " days", "orders": " orders", "currency": " currency units", "": ""}
+# Beyond the core RFM features, a segment shows only the features it differs most on: the extended
+# feature set has over a hundred, and tokens cost money while adding little to a persona.
+MAX_EXTRA_FEATURES = 6
+
+_DECIMALS_BY_UNIT = {"days": 1, "orders": 2, "currency": 2, "years": 1, "": 2}
+_UNIT_LABEL = {"days": " days", "orders": " orders", "currency": " currency units", "years": " years", "": ""}
 
 _INSTRUCTIONS = """\
 You are a senior CRM strategist. A k-means model grouped an online store's customers into the segments \
@@ -88,6 +92,20 @@ def _feature_line(feature: Feature, sheet: FigureSheet) -> str:
     return f"  - {feature.name}: {sheet.amount(feature.mean, feature.unit)} ({_comparison(feature, sheet)})"
 
 
+def _distinctiveness(feature: Feature) -> float:
+    return abs(feature.index - 1) if feature.index is not None else 0.0
+
+
+def shown_features(profile: SegmentProfile) -> tuple[Feature, ...]:
+    """The core features, then the segment's most distinctive others, in table order."""
+    extras = [feature for feature in profile.features if feature.name not in CORE_FEATURE_UNITS]
+    ranked = sorted(extras, key=lambda feature: (-_distinctiveness(feature), feature.name))
+    chosen = {feature.name for feature in ranked[:MAX_EXTRA_FEATURES]}
+    return tuple(
+        feature for feature in profile.features if feature.name in CORE_FEATURE_UNITS.keys() | chosen
+    )
+
+
 def _segment_block(profile: SegmentProfile, sheet: FigureSheet) -> str:
     sheet.numbers.add(Decimal(profile.segment_id))
     header = (
@@ -95,11 +113,12 @@ def _segment_block(profile: SegmentProfile, sheet: FigureSheet) -> str:
         f"({sheet.percent(profile.customer_share)} of all customers), "
         f"{sheet.percent(profile.revenue_share)} of revenue."
     )
-    return "\n".join([header, *(_feature_line(feature, sheet) for feature in profile.features)])
+    return "\n".join([header, *(_feature_line(feature, sheet) for feature in shown_features(profile))])
 
 
 def _base_block(profiles: Sequence[SegmentProfile], sheet: FigureSheet) -> str:
     total = sum(profile.customers for profile in profiles)
+    shown = {feature.name for profile in profiles for feature in shown_features(profile)}
     lines = [
         f"Customer base: {sheet.number(total, 0)} customers in {sheet.number(len(profiles), 0)} segments. "
         "Customer-base averages:"
@@ -107,6 +126,7 @@ def _base_block(profiles: Sequence[SegmentProfile], sheet: FigureSheet) -> str:
     lines += [
         f"  - {feature.name}: {sheet.amount(feature.base_mean, feature.unit)}"
         for feature in profiles[0].features
+        if feature.name in shown
     ]
     return "\n".join(lines)
 

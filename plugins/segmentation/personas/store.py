@@ -19,19 +19,16 @@ import jinja2
 from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
 from google.cloud.bigquery import ArrayQueryParameter, ScalarQueryParameter, StructQueryParameter
 
+from segmentation.config import DATASET_PATTERN, OPTIONAL_PROJECT_ID_PATTERN
 from segmentation.personas.generation import Generation
 from segmentation.personas.prompt import Prompt
 from segmentation.personas.response import Persona
 
 SQL_DIR = Path(__file__).resolve().parents[3] / "include" / "sql"
 
-# Project ids may be domain-scoped ("example.com:project"); dataset names are letters, digits, underscores.
-_PROJECT_ID = re.compile(r"^[a-z0-9][a-z0-9.:-]*$")
-_DATASET = re.compile(r"^\w+$")
-
 _PROFILES_QUERY = """\
 SELECT *
-FROM `{table}`
+FROM {{ table('segment_profiles') }}
 WHERE snapshot_date = @snapshot_date
 ORDER BY segment_id"""
 
@@ -40,7 +37,10 @@ QueryParameter = ScalarQueryParameter | ArrayQueryParameter | StructQueryParamet
 
 @dataclass(frozen=True)
 class Warehouse:
-    """Where the pipeline's tables live and which Airflow connection reaches them."""
+    """Where the pipeline's tables live and which Airflow connection reaches them.
+
+    An empty project means the connection's, as everywhere in the pipeline.
+    """
 
     gcp_conn_id: str
     project_id: str
@@ -48,19 +48,24 @@ class Warehouse:
     location: str | None = None
 
     def __post_init__(self) -> None:
-        if not _PROJECT_ID.match(self.project_id):
+        if not re.match(OPTIONAL_PROJECT_ID_PATTERN, self.project_id):
             raise ValueError(f"not a BigQuery project id: {self.project_id!r}")
-        if not _DATASET.match(self.dataset):
+        if not re.match(DATASET_PATTERN, self.dataset):
             raise ValueError(f"not a BigQuery dataset name: {self.dataset!r}")
 
     def table(self, name: str) -> str:
-        return f"{self.project_id}.{self.dataset}.{name}"
+        """The table's quoted path, the way the DAG's `table()` macro writes it."""
+        return "`" + ".".join(part for part in (self.project_id, self.dataset, name) if part) + "`"
 
 
-def render_sql(file_name: str, warehouse: Warehouse) -> str:
-    """An `include/sql` file rendered the way Airflow renders templated SQL, with `params`."""
-    template = jinja2.Template((SQL_DIR / file_name).read_text(), undefined=jinja2.StrictUndefined)
-    return template.render(params={"project_id": warehouse.project_id, "dataset": warehouse.dataset})
+def render_sql(template: str, warehouse: Warehouse) -> str:
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    return environment.from_string(template).render(table=warehouse.table)
+
+
+def sql_file(file_name: str, warehouse: Warehouse) -> str:
+    """An `include/sql` file rendered with the pipeline's `table()` macro."""
+    return render_sql((SQL_DIR / file_name).read_text(), warehouse)
 
 
 def _persona_parameter(persona: Persona) -> StructQueryParameter:
@@ -120,7 +125,7 @@ class PersonaStore:
         )
 
     def profile_rows(self, snapshot_date: date) -> list[dict[str, Any]]:
-        sql = _PROFILES_QUERY.format(table=self.warehouse.table("segment_profiles"))
+        sql = render_sql(_PROFILES_QUERY, self.warehouse)
         job = self._query(sql, [ScalarQueryParameter("snapshot_date", "DATE", snapshot_date)])
         return [dict(row.items()) for row in job.result()]
 
@@ -133,6 +138,6 @@ class PersonaStore:
         generated_at: datetime,
     ) -> None:
         """One atomic MERGE: the snapshot's rows become exactly `personas`; other snapshots are untouched."""
-        self._query(render_sql("segment_personas_table.sql", self.warehouse))
+        self._query(sql_file("segment_personas_table.sql", self.warehouse))
         parameters = merge_parameters(snapshot_date, personas, generation, prompt, generated_at)
-        self._query(render_sql("segment_personas.sql", self.warehouse), parameters)
+        self._query(sql_file("segment_personas.sql", self.warehouse), parameters)

@@ -70,3 +70,21 @@ def test_prompt_carries_no_customer_level_data(customers, customers_profile_rows
             assert not re.search(rf"\b{re.escape(word)}\b", text), word
         assert f"{spend:.2f}" not in text  # no single customer's spend either
     assert "@" not in text
+
+
+def test_extended_features_show_units_and_only_the_most_distinctive(profile_rows):
+    spend_columns = [f"spend_12m_women_category_{i:02d}" for i in range(20)]
+    for row in profile_rows:
+        row.update({column: 10.0 + i for i, column in enumerate(spend_columns)}, age=40.0)
+    profile_rows[0]["spend_12m_women_category_07"] = 250.0  # segment 0 stands out here
+    profile_rows[0]["age"] = 24.0
+
+    prompt = build_prompt(profiles_from_rows(profile_rows))
+    segment_0 = prompt.text[prompt.text.index("Segment 0:") : prompt.text.index("Segment 1:")]
+    segment_1 = prompt.text[prompt.text.index("Segment 1:") : prompt.text.index("Segment 2:")]
+
+    assert "  - spend_12m_women_category_07: 250.00 currency units (" in segment_0
+    assert "  - age: 24.0 years (" in segment_0
+    assert segment_0.count("\n  - ") == 6 + 6  # the core features, then at most six others
+    assert "spend_12m_women_category_07" in segment_1  # it differs from the base there too, by contrast
+    assert "  - recency_days: " in segment_1
