@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from airflow.sdk import BaseHook
+from airflow.sdk import BaseHook, Variable
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from segmentation.personas.gemini import GeminiSettings, GeminiWriter
@@ -27,6 +27,10 @@ from segmentation.personas.validation import validate_answer
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "gemini", "offline")
+
+# Deployment-wide defaults as Airflow Variables; a DAG param, when given, wins.
+BACKEND_VARIABLE = "segmentation_persona_backend"
+GEMINI_VARIABLE = "segmentation_gemini"  # JSON object of GeminiSettings fields
 
 
 def gemini_credentials_configured(gcp_conn_id: str) -> bool:
@@ -47,12 +51,20 @@ def resolve_backend(requested: str, gemini_conn_id: str) -> str:
     return "gemini" if gemini_credentials_configured(gemini_conn_id) else "offline"
 
 
+def gemini_settings(overrides: GeminiSettings | Mapping[str, Any] | None = None) -> GeminiSettings:
+    """The `segmentation_gemini` Variable's settings, with `overrides` (a DAG param) on top."""
+    if isinstance(overrides, GeminiSettings):
+        return overrides
+    defaults = Variable.get(GEMINI_VARIABLE, default={}, deserialize_json=True)
+    return GeminiSettings.model_validate({**defaults, **(overrides or {})})
+
+
 def make_writer(
     backend: str, gemini_conn_id: str, gemini: GeminiSettings | Mapping[str, Any] | None
 ) -> PersonaWriter:
     if backend == "offline":
         return OfflineWriter()
-    return GeminiWriter(gemini_conn_id, GeminiSettings.model_validate(gemini or {}))
+    return GeminiWriter(gemini_conn_id, gemini_settings(gemini))
 
 
 @dataclass(frozen=True)
@@ -98,7 +110,7 @@ def generate_personas(
     dataset: str,
     gcp_conn_id: str = "google_cloud_default",
     location: str | None = None,
-    backend: str = "auto",
+    backend: str | None = None,
     gemini_conn_id: str | None = None,
     gemini: GeminiSettings | Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -107,9 +119,11 @@ def generate_personas(
     :param snapshot_date: the run's snapshot (date or ISO string).
     :param project_id, dataset, location: where `segment_profiles` / `segment_personas` live.
     :param gcp_conn_id: Airflow connection for BigQuery.
-    :param backend: "gemini", "offline" or "auto" (Gemini when `gemini_conn_id` has credentials).
+    :param backend: "gemini", "offline" or "auto" (Gemini when `gemini_conn_id` has credentials);
+        None reads the `segmentation_persona_backend` Variable, "auto" when unset.
     :param gemini_conn_id: Airflow connection for Vertex AI; defaults to `gcp_conn_id`.
-    :param gemini: GeminiSettings fields (model, location, temperature, timeout_seconds, max_attempts, ...).
+    :param gemini: GeminiSettings fields (model, location, temperature, timeout_seconds, max_attempts, ...)
+        over those of the `segmentation_gemini` Variable (a JSON object).
     """
     snapshot = snapshot_date if isinstance(snapshot_date, date) else date.fromisoformat(snapshot_date)
     store = PersonaStore(Warehouse(gcp_conn_id, project_id, dataset, location))
@@ -119,7 +133,8 @@ def generate_personas(
             f"no rows in {store.warehouse.table('segment_profiles')} for snapshot_date {snapshot}; "
             "the profiles step must run first"
         )
-    chosen = resolve_backend(backend, gemini_conn_id or gcp_conn_id)
+    requested = backend or Variable.get(BACKEND_VARIABLE, default="auto")
+    chosen = resolve_backend(requested, gemini_conn_id or gcp_conn_id)
     draft = draft_personas(
         profiles_from_rows(rows), make_writer(chosen, gemini_conn_id or gcp_conn_id, gemini)
     )

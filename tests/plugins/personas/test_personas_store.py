@@ -184,3 +184,21 @@ def test_model_text_reaches_bigquery_only_as_query_parameters(
 def test_a_date_without_profiles_is_a_clear_error(bq_client, warehouse):
     with pytest.raises(ProfileError, match=r"no rows in .*segment_profiles.* for snapshot_date 2024-07-01"):
         _generate(warehouse, day="2024-07-01", backend="offline")
+
+
+def test_airflow_variables_choose_the_backend_and_its_settings(
+    bq_client, warehouse, fake_gemini, gemini_conn_id, gemini_settings, persona_document, monkeypatch
+):
+    monkeypatch.setenv("AIRFLOW_VAR_SEGMENTATION_PERSONA_BACKEND", "gemini")
+    variable_settings = {**gemini_settings.model_dump(), "model": "gemini-2.5-flash-lite", "temperature": 0.1}
+    monkeypatch.setenv("AIRFLOW_VAR_SEGMENTATION_GEMINI", json.dumps(variable_settings))
+    fake_gemini.replies.append(json_answer(persona_document([0, 1, 2, 3]), model="gemini-2.5-flash-lite"))
+
+    summary = _generate(warehouse, gemini_conn_id=gemini_conn_id, gemini={"temperature": 0.7})
+
+    assert (summary["backend"], summary["model"]) == ("gemini", "gemini-2.5-flash-lite")
+    [call] = fake_gemini.calls
+    assert call.model == "gemini-2.5-flash-lite"
+    assert call.body["generationConfig"]["temperature"] == pytest.approx(
+        0.7
+    )  # the param wins over the Variable
