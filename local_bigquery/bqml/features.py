@@ -154,15 +154,22 @@ class FeatureTransform:
 
     def to_original(self, centroids: np.ndarray) -> np.ndarray:
         """Centroids (clusters, dimensions) from model space to the features' own units."""
-        return self._rescale(centroids, to_model_space=False, standardized=self.standardize)
+        if not self.standardize:
+            return centroids.copy()
+        return self._map_numeric(centroids, lambda column, feature: column * feature.scale + feature.mean)
 
     def to_standardized(self, centroids: np.ndarray) -> np.ndarray:
         """Centroids with every numeric feature in standard units, whether or not the model standardizes."""
-        return (
-            centroids
-            if self.standardize
-            else self._rescale(centroids, to_model_space=True, standardized=True)
-        )
+        if self.standardize:
+            return centroids.copy()
+        return self._map_numeric(centroids, lambda column, feature: (column - feature.mean) / feature.scale)
+
+    def _map_numeric(self, centroids: np.ndarray, function) -> np.ndarray:
+        result = centroids.copy()
+        for feature, rows in self.blocks():
+            if isinstance(feature, NumericFeature):
+                result[:, rows.start] = function(result[:, rows.start], feature)
+        return result
 
     def from_original(
         self, values: dict[str, np.ndarray | dict[str | None, np.ndarray]], clusters: int
@@ -195,20 +202,6 @@ class FeatureTransform:
                     c: original[:, rows.start + i] for i, c in enumerate(feature.categories)
                 }
         return values
-
-    def _rescale(self, centroids: np.ndarray, *, to_model_space: bool, standardized: bool) -> np.ndarray:
-        result = centroids.copy()
-        if not standardized:
-            return result
-        for feature, rows in self.blocks():
-            if isinstance(feature, NumericFeature):
-                column = result[:, rows.start]
-                result[:, rows.start] = (
-                    (column - feature.mean) / feature.scale
-                    if to_model_space
-                    else column * feature.scale + feature.mean
-                )
-        return result
 
     def to_dict(self) -> dict:
         return {"standardize": self.standardize, "features": [feature.to_dict() for feature in self.features]}
@@ -248,7 +241,7 @@ def _as_float(name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
         seconds = pc.cast(column, pa.int64()).cast(pa.float64())
         return pc.divide(seconds, float(_SECONDS_PER_UNIT[column.type.unit]))
     values = pc.cast(column, pa.float64())
-    if pa.types.is_floating(column.type) and not pc.all(pc.is_finite(values), skip_nulls=True).as_py():
+    if pa.types.is_floating(column.type) and pc.any(pc.invert(pc.is_finite(values))).as_py():
         raise InvalidQuery(f"Feature column {name} contains NaN or infinite values")
     return values
 

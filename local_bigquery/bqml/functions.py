@@ -35,7 +35,7 @@ def predict(model: KMeansModel, table: pa.Table, trial_id: int | None = None) ->
     )
     offsets = pa.array(np.arange(0, distances.size + 1, len(centroids), dtype=np.int32))
     predicted = {
-        "CENTROID_ID": pa.array(order[:, 0] + 1 if len(order) else np.empty(0, np.int64)),
+        "CENTROID_ID": pa.array(order[:, 0] + 1),
         "NEAREST_CENTROIDS_DISTANCE": pa.ListArray.from_arrays(offsets, nearest),
     }
     return pa.table({**predicted, **{name: table.column(name) for name in table.column_names}})
@@ -80,11 +80,12 @@ def evaluate(model: KMeansModel, table: pa.Table | None = None, trial_id: int | 
     trial = model.trial(trial_id)
     if table is None:
         index, mean_squared = trial.davies_bouldin_index, trial.mean_squared_distance
+    elif table.num_rows == 0:
+        index = mean_squared = None
     else:
         points = model.points(table)
         assignment = assign(points, model.metric, trial.centroids)
-        index = davies_bouldin(points, model.metric, assignment) if points.count else None
-        mean_squared = assignment.loss if points.count else None
+        index, mean_squared = davies_bouldin(points, model.metric, assignment), assignment.loss
     metrics = pa.table(
         {
             "davies_bouldin_index": pa.array([index], pa.float64()),

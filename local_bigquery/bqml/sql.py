@@ -7,6 +7,8 @@ Arrow results as relations of the statement, and reads and writes the model stor
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 import pyarrow as pa
 from sqlglot import exp
@@ -68,8 +70,6 @@ def replace_ml_functions(statement: exp.Expression, ctx) -> exp.Expression:
         wrapper = call.parent if isinstance(call.parent, exp.Table) and call.parent.this is call else call
         if wrapper.args.get("alias"):
             relation.set("alias", wrapper.args["alias"].copy())
-        if wrapper is statement:
-            return relation
         wrapper.replace(relation)
     return statement
 
@@ -83,18 +83,22 @@ def _evaluate(call: exp.Expression, ctx) -> pa.Table:
         )
     settings = _settings(call, kind, handler.settings)
     source = call.args.get("expression")
-    if handler.input == "required" and source is None:
+    if handler.input_data == "required" and source is None:
         raise InvalidQuery(f"ML.{kind} needs input data: TABLE <table> or (<query>) after the model")
-    if handler.input == "none" and source is not None:
+    if handler.input_data == "none" and source is not None:
         raise InvalidQuery(f"ML.{kind} takes no input data, only the model")
     model = _load_model(call.this, ctx)
     data = _source_rows(call, source, ctx) if source is not None else None
     return handler.run(model, data, settings)
 
 
+@dataclass(frozen=True)
 class _Handler:
-    def __init__(self, run: Callable, settings: dict[str, type], input: str):
-        self.run, self.settings, self.input = run, settings, input
+    """How an ML.* function computes its result, which STRUCT settings it takes, and whether it reads data."""
+
+    run: Callable[[KMeansModel, pa.Table | None, dict], pa.Table]
+    settings: dict[str, type]
+    input_data: Literal["required", "optional", "none"]
 
 
 _HANDLERS = {

@@ -574,3 +574,18 @@ def test_training_is_deterministic_and_a_model_survives_serialization():
     assert functions.centroids(restored).equals(functions.centroids(first))
     assert functions.training_info(restored).equals(functions.training_info(first))
     assert restored.to_bytes() == payload
+
+
+def test_predict_and_evaluate_accept_an_empty_input():
+    model = train(pa.table({"a": np.arange(10.0), "s": list("ababababab")}), options("num_clusters=2"))
+    empty = pa.table({"a": pa.array([], pa.float64()), "s": pa.array([], pa.string())})
+    predicted = functions.predict(model, empty)
+    assert predicted.num_rows == 0 and predicted.column_names == [
+        "CENTROID_ID",
+        "NEAREST_CENTROIDS_DISTANCE",
+        "a",
+        "s",
+    ]
+    assert functions.evaluate(model, empty).to_pylist() == [
+        {"davies_bouldin_index": None, "mean_squared_distance": None}
+    ]
