@@ -21,22 +21,24 @@ from local_bigquery.bqml.resource import resource_fields
 from local_bigquery.errors import Duplicate, InvalidQuery, Unsupported
 
 
-def execute_model_statement(statement: exp.Expression, ctx) -> None:
-    """CREATE [OR REPLACE] MODEL [IF NOT EXISTS] ... AS query, or DROP MODEL [IF EXISTS]."""
+def execute_model_statement(statement: exp.Expression, ctx) -> str:
+    """CREATE [OR REPLACE] MODEL [IF NOT EXISTS] ... AS query, or DROP MODEL [IF EXISTS].
+
+    Returns the job's ddlOperationPerformed: CREATE, REPLACE, DROP or SKIP.
+    """
     if isinstance(statement, exp.Drop):
-        _drop_model(statement, ctx)
-    else:
-        _create_model(statement, ctx)
+        return _drop_model(statement, ctx)
+    return _create_model(statement, ctx)
 
 
-def _create_model(create: exp.Create, ctx) -> None:
+def _create_model(create: exp.Create, ctx) -> str:
     replace, if_not_exists = bool(create.args.get("replace")), bool(create.args.get("exists"))
     if replace and if_not_exists:
         raise InvalidQuery("CREATE OR REPLACE MODEL and IF NOT EXISTS cannot be used together")
     ref = ctx.resolve(create.this)
     existing = ctx.models.get(ref)
     if existing is not None and if_not_exists:
-        return
+        return "SKIP"
     if existing is not None and not replace:
         raise Duplicate(f"Already Exists: Model {ref}")
     options = options_from_create(create)
@@ -48,14 +50,15 @@ def _create_model(create: exp.Create, ctx) -> None:
     )
     model = train(data, options, previous)
     ctx.models.put(ref, model.to_bytes(), resource_fields(model))
+    return "CREATE" if existing is None else "REPLACE"
 
 
-def _drop_model(drop: exp.Drop, ctx) -> None:
+def _drop_model(drop: exp.Drop, ctx) -> str:
     (table,) = drop.args["tables"]
     ref = ctx.resolve(table)
     if not drop.args.get("exists"):
         ctx.models.require(ref)
-    ctx.models.delete(ref)
+    return "DROP" if ctx.models.delete(ref) else "SKIP"
 
 
 def replace_ml_functions(statement: exp.Expression, ctx) -> exp.Expression:
