@@ -20,6 +20,7 @@ from local_bigquery.catalog import Catalog, ModelStore, first_row, run_sql
 from local_bigquery.errors import BigQueryError, Duplicate, InvalidQuery, NotFound, Unsupported
 from local_bigquery.translate import (
     LOCAL_RELATION,
+    array_agg_limit_as_slice,
     Binding,
     NameResolver,
     TableRef,
@@ -159,14 +160,24 @@ class ScriptRun:
             from local_bigquery import bqml
 
             statement = bqml.replace_ml_functions(statement, self)
-        target = self._created_table(statement)
-        for ref in qualify_tables(statement, self.resolver):
-            if ref != target:
-                self.catalog.require_table(ref)
+        created = self._created_table(statement)
+        inserted = self.resolve(_target_table(statement)) if isinstance(statement, exp.Insert) else None
+        named = [ref for ref in qualify_tables(statement, self.resolver) if ref != created]
+        for ref in named:
+            self.catalog.require_table(ref)
         values = bind_query_parameters(statement, self.named_parameters, self.positional_parameters)
-        values |= bind_script_variables(statement, self.variables)
+        if self.variables:
+            # An INSERT's own columns are not in scope of its VALUES or SELECT, so they shadow no variable.
+            in_scope = [ref for ref in named if ref != inserted]
+            values |= bind_script_variables(statement, self.variables, self._column_names(in_scope))
         float_literals_as_double(statement)
+        array_agg_limit_as_slice(statement)
         return to_duckdb(statement), values
+
+    def _column_names(self, tables: list[TableRef]) -> set[str]:
+        return {
+            field["name"].lower() for ref in set(tables) for field in self.catalog.table_schema(ref)["fields"]
+        }
 
     def _created_table(self, statement: exp.Expression) -> TableRef | None:
         """The table a CREATE writes, which need not exist yet."""
@@ -325,6 +336,7 @@ class ScriptRun:
             kind = item.args.get("kind")
             duckdb_type = kind.sql("duckdb") if kind else None
             default = item.args.get("default")
+            default = default if isinstance(default, exp.Expression) else None
             if default is None and duckdb_type is None:
                 raise InvalidQuery("DECLARE needs a type or a DEFAULT value.")
             for name in item.this:

@@ -97,7 +97,7 @@ class NameResolver:
 def reject_unsupported(statement: exp.Expression) -> None:
     """Refuse, with a clear message, what DuckDB would run differently from BigQuery."""
     for table in statement.find_all(exp.Table):
-        if any(part.name.upper() == "INFORMATION_SCHEMA" for part in table.parts):
+        if any("INFORMATION_SCHEMA" in part.name.upper() for part in table.parts):
             raise Unsupported("INFORMATION_SCHEMA views")
     if statement.find(exp.Version):
         raise Unsupported("FOR SYSTEM_TIME AS OF (time travel)")
@@ -171,19 +171,37 @@ def bind_query_parameters(
     return values
 
 
-def bind_script_variables(statement: exp.Expression, variables: Mapping[str, Binding]) -> dict[str, Any]:
-    """Replace references to DECLAREd script variables (unqualified names) with typed parameters."""
+def bind_script_variables(
+    statement: exp.Expression, variables: Mapping[str, Binding], column_names: set[str]
+) -> dict[str, Any]:
+    """Replace references to DECLAREd script variables with typed parameters.
+
+    As in BigQuery, a column of a table the statement reads takes precedence over a variable of the same name.
+    """
     values: dict[str, Any] = {}
-    if not variables:
-        return values
     for column in list(statement.find_all(exp.Column)):
         key = column.name.lower()
-        if column.table or key not in variables:
+        if column.table or key not in variables or key in column_names:
             continue
         bound_name = f"var_{key}"
         values[bound_name] = variables[key].value
-        column.replace(_bound(bound_name, variables[key]))
+        bound = _bound(bound_name, variables[key])
+        in_projection = isinstance(column.parent, exp.Select) and column.arg_key == "expressions"
+        column.replace(bound.as_(column.name) if in_projection else bound)
     return values
+
+
+def array_agg_limit_as_slice(statement: exp.Expression) -> None:
+    """`ARRAY_AGG(x ORDER BY y LIMIT n)` → `ARRAY_AGG(x ORDER BY y)[1:n]`: DuckDB has no LIMIT in aggregates."""
+    for aggregate in list(statement.find_all(exp.ArrayAgg)):
+        limit = aggregate.this
+        if not isinstance(limit, exp.Limit):
+            continue
+        aggregate.set("this", limit.this)
+        sliced = exp.Anonymous(
+            this="LIST_SLICE", expressions=[aggregate.copy(), exp.Literal.number(1), limit.expression]
+        )
+        aggregate.replace(sliced)
 
 
 def float_literals_as_double(statement: exp.Expression) -> None:

@@ -138,7 +138,12 @@ class Warehouse:
             job = self._new_job(project, job_id, configuration)
             try:
                 job_type = self._job_type(configuration)
-                statistics = self._run_job(project, job_id, job_type, configuration[job_type.lower()])
+                statistics = self._run_job(
+                    project,
+                    job_id,
+                    configuration[job_type.lower()],
+                    dry_run=bool(configuration.get("dryRun")),
+                )
                 job["statistics"] |= statistics
             except BigQueryError as error:
                 job["status"] = {
@@ -266,7 +271,7 @@ class Warehouse:
                 return job_type.upper()
         raise InvalidRequest("Job configuration has no query, load, copy or extract section.")
 
-    def _run_job(self, project: str, job_id: str, job_type: str, config: dict) -> dict:
+    def _run_job(self, project: str, job_id: str, config: dict, dry_run: bool) -> dict:
         if config.get("useLegacySql"):
             raise Unsupported("legacy SQL (set useLegacySql=false)")
         default = config.get("defaultDataset") or {}
@@ -277,7 +282,6 @@ class Warehouse:
         if destination and (len(statements) != 1 or not isinstance(statements[0], exp.Query)):
             raise InvalidRequest("destinationTable needs a query that is a single SELECT statement.")
         run = ScriptRun(self.catalog, resolver, named, positional)
-        dry_run = config.get("dryRun") or False
         self.con.begin()
         try:
             if destination:
@@ -390,9 +394,10 @@ class Warehouse:
         staged = self.con.sql(sql, params=values or None).to_arrow_table()
         self.con.register("_staged_partition", staged)
         try:
-            stray_rows = self.con.sql(
-                f"SELECT count(*) FROM _staged_partition WHERE CAST({column} AS DATE) IS DISTINCT FROM {day}"
-            ).fetchone()[0]
+            stray_rows = first_row(
+                self.con,
+                f"SELECT count(*) FROM _staged_partition WHERE CAST({column} AS DATE) IS DISTINCT FROM {day}",
+            )[0]
             if stray_rows:
                 raise InvalidQuery(
                     f"Some rows belong to different partitions rather than destination partition {partition}: "
@@ -415,7 +420,7 @@ class Warehouse:
     def _table_result(self, rows_sql: str) -> QueryResult:
         relation = self.con.sql(rows_sql)
         schema = schema_for_relation(relation.columns, relation.types)
-        total = self.con.sql(f"SELECT count(*) FROM ({rows_sql})").fetchone()[0]
+        total = first_row(self.con, f"SELECT count(*) FROM ({rows_sql})")[0]
 
         def fetch(start: int, count: int) -> pa.Table:
             with self.lock:

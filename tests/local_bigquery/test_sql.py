@@ -1,0 +1,269 @@
+"""GoogleSQL features the pipeline relies on, run through the real client against the local server."""
+
+import datetime as dt
+
+import pytest
+from google.api_core import exceptions
+from google.cloud import bigquery
+
+from tests.conftest import PROJECT
+
+
+def _rows(client, sql, **params):
+    config = bigquery.QueryJobConfig(
+        query_parameters=[_parameter(name, value) for name, value in params.items()]
+    )
+    return [dict(row) for row in client.query_and_wait(sql, job_config=config)]
+
+
+def _parameter(name, value):
+    kind = {int: "INT64", float: "FLOAT64", str: "STRING", dt.date: "DATE"}[type(value)]
+    return bigquery.ScalarQueryParameter(name, kind, value)
+
+
+def test_ctas_with_partitioning_clustering_and_options(bq_client, dataset):
+    bq_client.query_and_wait(
+        f"""CREATE OR REPLACE TABLE `{PROJECT}.{dataset}.daily`
+        PARTITION BY snapshot_date CLUSTER BY customer_id
+        OPTIONS (description = 'daily numbers', labels = [('owner', 'tests')])
+        AS SELECT 1 AS customer_id, DATE '2024-01-01' AS snapshot_date, 2.5 AS amount"""
+    )
+    table = bq_client.get_table(f"{dataset}.daily")
+    assert table.time_partitioning.field == "snapshot_date"
+    assert table.clustering_fields == ["customer_id"]
+    assert table.description == "daily numbers"
+    assert table.labels == {"owner": "tests"}
+    assert [f.field_type for f in table.schema] == ["INTEGER", "DATE", "FLOAT"]
+
+
+def test_partitioning_on_a_non_date_column_is_refused(bq_client, dataset):
+    with pytest.raises(exceptions.BadRequest, match="must be a DATE, TIMESTAMP or DATETIME column"):
+        bq_client.query_and_wait(f"CREATE TABLE {dataset}.bad PARTITION BY n AS SELECT 1 AS n")
+
+
+def test_merge_with_named_parameters(bq_client, dataset):
+    bq_client.query_and_wait(f"CREATE TABLE {dataset}.balances AS SELECT 1 AS id, 10.0 AS amount")
+    merge = f"""
+        MERGE {dataset}.balances AS target
+        USING (SELECT @id AS id, @amount AS amount) AS source
+        ON target.id = source.id
+        WHEN MATCHED THEN UPDATE SET amount = target.amount + source.amount
+        WHEN NOT MATCHED THEN INSERT (id, amount) VALUES (source.id, source.amount)"""
+    for id_, amount in [(1, 5.0), (2, 7.5), (2, 0.5)]:
+        job = bq_client.query(
+            merge,
+            job_config=bigquery.QueryJobConfig(
+                query_parameters=[_parameter("id", id_), _parameter("amount", amount)]
+            ),
+        )
+        job.result()
+        assert job.num_dml_affected_rows == 1
+    assert _rows(bq_client, f"SELECT id, amount FROM {dataset}.balances ORDER BY id") == [
+        {"id": 1, "amount": 15.0},
+        {"id": 2, "amount": 8.0},
+    ]
+
+
+def test_positional_parameters_and_typed_nulls(bq_client):
+    config = bigquery.QueryJobConfig(
+        query_parameters=[
+            bigquery.ScalarQueryParameter(None, "INT64", 41),
+            bigquery.ScalarQueryParameter(None, "DATE", None),
+        ]
+    )
+    (row,) = bq_client.query_and_wait("SELECT ? + 1 AS answer, ? IS NULL AS missing", job_config=config)
+    assert (row.answer, row.missing) == (42, True)
+
+
+def test_array_and_struct_parameters(bq_client):
+    config = bigquery.QueryJobConfig(
+        query_parameters=[
+            bigquery.ArrayQueryParameter("ids", "INT64", [3, 1, 2]),
+            bigquery.StructQueryParameter(
+                "who",
+                bigquery.ScalarQueryParameter("name", "STRING", "Ada"),
+                bigquery.ScalarQueryParameter("age", "INT64", 36),
+            ),
+        ]
+    )
+    (row,) = bq_client.query_and_wait(
+        "SELECT ARRAY_LENGTH(@ids) AS n, (SELECT MAX(i) FROM UNNEST(@ids) AS i) AS top, @who.name AS name",
+        job_config=config,
+    )
+    assert (row.n, row.top, row.name) == (3, 3, "Ada")
+
+
+def test_missing_parameter_is_named(bq_client):
+    with pytest.raises(exceptions.BadRequest, match="Query parameter 'absent' not found"):
+        bq_client.query_and_wait("SELECT @absent")
+
+
+def test_bigquery_functions_translate(bq_client):
+    (row,) = _rows(
+        bq_client,
+        """
+        WITH orders AS (
+          SELECT 1 AS customer, DATE '2024-01-01' AS day, 10.0 AS amount, 'Complete' AS status UNION ALL
+          SELECT 1, DATE '2024-01-05', 30.0, 'Returned' UNION ALL
+          SELECT 2, DATE '2024-01-03', 5.0, 'Complete'
+        )
+        SELECT
+          COUNTIF(status = 'Returned') AS returned,
+          SAFE_DIVIDE(SUM(amount), 0) AS by_zero,
+          SAFE_DIVIDE(SUM(amount), COUNT(*)) AS mean,
+          DATE_DIFF(@as_of, MIN(day), DAY) AS age_days,
+          TIMESTAMP_DIFF(TIMESTAMP '2024-01-02 00:00:00+00', TIMESTAMP '2024-01-01 12:00:00+00', HOUR) AS hours,
+          ARRAY_AGG(STRUCT(customer, amount) ORDER BY amount DESC LIMIT 1)[OFFSET(0)].amount AS biggest
+        FROM orders""",
+        as_of=dt.date(2024, 1, 11),
+    )
+    assert row == {"returned": 1, "by_zero": None, "mean": 15.0, "age_days": 10, "hours": 12, "biggest": 30.0}
+
+
+def test_qualify_except_and_pivot(bq_client):
+    rows = _rows(
+        bq_client,
+        """
+        WITH sales AS (
+          SELECT 1 AS customer, 'a' AS kind, 1.0 AS amount, 'x' AS noise UNION ALL
+          SELECT 1, 'b', 2.0, 'x' UNION ALL
+          SELECT 2, 'a', 4.0, 'y'
+        ),
+        latest AS (
+          SELECT * EXCEPT (noise) FROM sales
+          QUALIFY ROW_NUMBER() OVER (PARTITION BY customer ORDER BY amount DESC) = 1
+        )
+        SELECT * FROM (SELECT customer, kind, amount FROM sales) PIVOT (SUM(amount) FOR kind IN ('a', 'b'))
+        ORDER BY customer""",
+    )
+    assert rows == [{"customer": 1, "a": 1.0, "b": 2.0}, {"customer": 2, "a": 4.0, "b": None}]
+    latest = _rows(
+        bq_client,
+        """SELECT * EXCEPT (noise) FROM (SELECT 1 AS c, 2.0 AS v, 'z' AS noise UNION ALL SELECT 1, 3.0, 'z')
+           QUALIFY ROW_NUMBER() OVER (PARTITION BY c ORDER BY v DESC) = 1""",
+    )
+    assert latest == [{"c": 1, "v": 3.0}]
+
+
+def test_script_with_declare_set_transaction_and_assert(bq_client, dataset):
+    script = f"""
+        DECLARE cutoff DATE DEFAULT DATE '2024-01-02';
+        DECLARE n INT64;
+        SET n = 3;
+        CREATE TABLE {dataset}.log (day DATE, n INT64);
+        BEGIN TRANSACTION;
+        INSERT INTO {dataset}.log VALUES (cutoff, n), (DATE_SUB(cutoff, INTERVAL 1 DAY), n + 1);
+        DELETE FROM {dataset}.log WHERE day < cutoff;
+        COMMIT TRANSACTION;
+        ASSERT (SELECT COUNT(*) FROM {dataset}.log) = 1 AS 'exactly one row expected';
+        SELECT day, n FROM {dataset}.log;
+    """
+    job = bq_client.query(script)
+    assert [dict(r) for r in job.result()] == [{"day": dt.date(2024, 1, 2), "n": 3}]
+    assert job.statement_type == "SCRIPT"
+
+
+def test_failing_script_changes_nothing(bq_client, dataset):
+    bq_client.query_and_wait(f"CREATE TABLE {dataset}.kept AS SELECT 1 AS n")
+    script = f"""
+        DELETE FROM {dataset}.kept WHERE TRUE;
+        CREATE TABLE {dataset}.half_made AS SELECT 1 AS n;
+        ASSERT FALSE AS 'gate: stop here';
+    """
+    with pytest.raises(exceptions.BadRequest, match="gate: stop here"):
+        bq_client.query_and_wait(script)
+    assert _rows(bq_client, f"SELECT n FROM {dataset}.kept") == [{"n": 1}]
+    with pytest.raises(exceptions.NotFound):
+        bq_client.get_table(f"{dataset}.half_made")
+
+
+def test_error_function_message_reaches_the_client(bq_client):
+    with pytest.raises(exceptions.BadRequest, match="3 customers have negative monetary"):
+        bq_client.query_and_wait(
+            "SELECT IF(3 > 0, ERROR(CONCAT(CAST(3 AS STRING), ' customers have negative monetary')), 'ok')"
+        )
+
+
+def test_partition_decorator_replaces_only_that_partition(bq_client, dataset):
+    bq_client.query_and_wait(
+        f"""CREATE TABLE {dataset}.snap PARTITION BY snapshot_date AS
+            SELECT DATE '2024-01-01' AS snapshot_date, 1 AS v UNION ALL SELECT DATE '2024-01-02', 2"""
+    )
+    for _ in range(2):
+        config = bigquery.QueryJobConfig(
+            destination=f"{PROJECT}.{dataset}.snap$20240102",
+            write_disposition="WRITE_TRUNCATE",
+        )
+        bq_client.query(
+            "SELECT DATE '2024-01-02' AS snapshot_date, v FROM UNNEST([20, 21]) AS v", job_config=config
+        ).result()
+    assert _rows(bq_client, f"SELECT snapshot_date, v FROM {dataset}.snap ORDER BY v") == [
+        {"snapshot_date": dt.date(2024, 1, 1), "v": 1},
+        {"snapshot_date": dt.date(2024, 1, 2), "v": 20},
+        {"snapshot_date": dt.date(2024, 1, 2), "v": 21},
+    ]
+
+
+def test_partition_decorator_refuses_rows_of_other_days(bq_client, dataset):
+    bq_client.query_and_wait(f"CREATE TABLE {dataset}.snap2 PARTITION BY d AS SELECT DATE '2024-01-01' AS d")
+    config = bigquery.QueryJobConfig(
+        destination=f"{PROJECT}.{dataset}.snap2$20240101", write_disposition="WRITE_TRUNCATE"
+    )
+    with pytest.raises(
+        exceptions.BadRequest, match="different partitions rather than destination partition 20240101"
+    ):
+        bq_client.query("SELECT DATE '2024-01-05' AS d", job_config=config).result()
+    assert _rows(bq_client, f"SELECT d FROM {dataset}.snap2") == [{"d": dt.date(2024, 1, 1)}]
+
+
+def test_destination_table_write_dispositions(bq_client, dataset):
+    destination = f"{PROJECT}.{dataset}.dest"
+
+    def write(sql, disposition):
+        config = bigquery.QueryJobConfig(destination=destination, write_disposition=disposition)
+        bq_client.query(sql, job_config=config).result()
+
+    write("SELECT 1 AS n", "WRITE_EMPTY")
+    write("SELECT 2 AS n", "WRITE_APPEND")
+    assert sorted(r["n"] for r in _rows(bq_client, f"SELECT n FROM {dataset}.dest")) == [1, 2]
+    with pytest.raises(exceptions.Conflict, match="is not empty"):
+        write("SELECT 3 AS n", "WRITE_EMPTY")
+    write("SELECT 4 AS n", "WRITE_TRUNCATE")
+    assert _rows(bq_client, f"SELECT n FROM {dataset}.dest") == [{"n": 4}]
+
+
+def test_views_and_default_dataset(bq_client, dataset):
+    bq_client.query_and_wait(f"CREATE TABLE {dataset}.base AS SELECT 1 AS n UNION ALL SELECT 2")
+    bq_client.query_and_wait(
+        f"CREATE OR REPLACE VIEW {dataset}.doubled AS SELECT n * 2 AS n2 FROM {dataset}.base"
+    )
+    config = bigquery.QueryJobConfig(default_dataset=f"{PROJECT}.{dataset}")
+    rows = bq_client.query_and_wait("SELECT SUM(n2) AS total FROM doubled", job_config=config)
+    assert [r.total for r in rows] == [6]
+    view = bq_client.get_table(f"{dataset}.doubled")
+    assert view.table_type == "VIEW"
+    assert "n * 2" in view.view_query
+
+
+def test_unqualified_table_without_default_dataset_is_explained(bq_client):
+    with pytest.raises(exceptions.BadRequest, match="must be qualified with a dataset"):
+        bq_client.query_and_wait("SELECT * FROM lonely")
+
+
+def test_syntax_error_names_the_position(bq_client):
+    with pytest.raises(exceptions.BadRequest, match=r"Syntax error: .* at \[1:"):
+        bq_client.query_and_wait("SELECT FROM WHERE")
+
+
+@pytest.mark.parametrize(
+    ("sql", "what"),
+    [
+        ("SELECT * FROM `region-us`.INFORMATION_SCHEMA.JOBS", "INFORMATION_SCHEMA"),
+        ("CREATE TEMP FUNCTION f(x INT64) AS (x + 1); SELECT f(1)", "CREATE FUNCTION"),
+        ("SELECT ST_GEOGPOINT(1, 2)", "geography function"),
+        ("CREATE TEMP TABLE scratch AS SELECT 1 AS n", "CREATE TEMP TABLE"),
+    ],
+)
+def test_unsupported_features_say_so(bq_client, sql, what):
+    with pytest.raises(exceptions.BadRequest, match=f"not supported by local_bigquery: .*{what}"):
+        bq_client.query_and_wait(sql)
