@@ -26,7 +26,7 @@ async def _json_body(request: Request) -> dict:
     except json.JSONDecodeError as error:
         raise InvalidRequest(
             f"Invalid JSON payload received. {error.msg} at line {error.lineno} column {error.colno}."
-        )
+        ) from None
     if not isinstance(body, dict):
         raise InvalidRequest("Invalid JSON payload received. The body must be a JSON object.")
     return body
@@ -92,11 +92,11 @@ def create_app(warehouse: Warehouse) -> FastAPI:
     api = APIRouter(prefix="/bigquery/v2")
 
     @app.exception_handler(BigQueryError)
-    async def bigquery_error(request: Request, error: BigQueryError):
+    def bigquery_error(request: Request, error: BigQueryError):
         return JSONResponse(error.response_body(), status_code=error.http_status)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException):
+    def http_error(request: Request, error: StarletteHTTPException):
         failure = (
             NotFound(f"Not found: {request.method} {request.url.path}")
             if error.status_code == 404
@@ -106,7 +106,7 @@ def create_app(warehouse: Warehouse) -> FastAPI:
         return JSONResponse(failure.response_body(), status_code=error.status_code)
 
     @app.exception_handler(Exception)
-    async def unexpected_error(request: Request, error: Exception):
+    def unexpected_error(request: Request, error: Exception):
         log.exception("unexpected error serving %s %s", request.method, request.url.path)
         failure = InternalError(f"local_bigquery internal error: {type(error).__name__}: {error}")
         return JSONResponse(failure.response_body(), status_code=500)

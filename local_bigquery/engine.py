@@ -20,13 +20,14 @@ from local_bigquery.catalog import Catalog, ModelStore, first_row, run_sql
 from local_bigquery.errors import BigQueryError, Duplicate, InvalidQuery, NotFound, Unsupported
 from local_bigquery.translate import (
     LOCAL_RELATION,
-    array_agg_limit_as_slice,
     Binding,
     NameResolver,
     TableRef,
+    array_agg_limit_as_slice,
     bind_query_parameters,
     bind_script_variables,
     float_literals_as_double,
+    ieee_divide_as_double_division,
     qualify_tables,
     reject_unsupported,
     take_table_properties,
@@ -41,6 +42,8 @@ _ERROR_PREFIX = re.compile(r"^[A-Za-z ]*Error: ")
 def bigquery_error(error: duckdb.Error) -> BigQueryError:
     """A DuckDB failure in BigQuery's terms, keeping DuckDB's explanation of what is wrong."""
     message = _ERROR_PREFIX.sub("", str(error).strip(), count=1)
+    if isinstance(error, duckdb.CatalogException) and "Function with name" in message:
+        return InvalidQuery(f"Function not found: {message}")
     if isinstance(error, duckdb.CatalogException):
         return NotFound(f"Not found: {message}")
     if isinstance(error, duckdb.ParserException):
@@ -172,6 +175,7 @@ class ScriptRun:
             values |= bind_script_variables(statement, self.variables, self._column_names(in_scope))
         float_literals_as_double(statement)
         array_agg_limit_as_slice(statement)
+        ieee_divide_as_double_division(statement)
         return to_duckdb(statement), values
 
     def _column_names(self, tables: list[TableRef]) -> set[str]:
@@ -218,8 +222,8 @@ class ScriptRun:
         if kind == "MODEL":
             from local_bigquery import bqml
 
-            bqml.execute_model_statement(statement, self)
-            return Outcome("CREATE_MODEL", ddl_target=self.resolve(statement.this), ddl_operation="CREATE")
+            operation = bqml.execute_model_statement(statement, self)
+            return Outcome("CREATE_MODEL", ddl_target=self.resolve(statement.this), ddl_operation=operation)
         if kind not in creators:
             raise Unsupported(f"CREATE {kind}")
         return creators[kind](statement)
@@ -303,8 +307,8 @@ class ScriptRun:
         if kind == "MODEL":
             from local_bigquery import bqml
 
-            bqml.execute_model_statement(statement, self)
-            return Outcome("DROP_MODEL", ddl_target=ref, ddl_operation="DROP")
+            operation = bqml.execute_model_statement(statement, self)
+            return Outcome("DROP_MODEL", ddl_target=ref, ddl_operation=operation)
         if kind not in ("TABLE", "VIEW"):
             raise Unsupported(f"DROP {kind}")
         actual = self.catalog.table_kind(ref)

@@ -204,6 +204,15 @@ def array_agg_limit_as_slice(statement: exp.Expression) -> None:
         aggregate.replace(sliced)
 
 
+def ieee_divide_as_double_division(statement: exp.Expression) -> None:
+    """`IEEE_DIVIDE(x, y)`: DuckDB's double division already gives ±inf and NaN where BigQuery's does."""
+    for function in list(statement.find_all(exp.Anonymous)):
+        if function.name.upper() == "IEEE_DIVIDE":
+            x, y = function.expressions
+            as_double = exp.DataType.build("DOUBLE")
+            function.replace(exp.paren(exp.Div(this=exp.cast(x, as_double), expression=exp.cast(y, as_double))))
+
+
 def float_literals_as_double(statement: exp.Expression) -> None:
     """GoogleSQL types `1.5` as FLOAT64; DuckDB would make it a DECIMAL and change arithmetic results."""
     for literal in list(statement.find_all(exp.Literal)):

@@ -174,7 +174,7 @@ class Warehouse:
             "dryRun": body.get("dryRun", False),
             "labels": body.get("labels", {}),
         }
-        reference = {"jobId": body.get("requestId") and f"job_{body['requestId']}" or None}
+        reference = {"jobId": (body.get("requestId") and f"job_{body['requestId']}") or None}
         job = self.insert_job(project, {"jobReference": reference, "configuration": configuration})
         job_id = job["jobReference"]["jobId"]
         if configuration["dryRun"]:
@@ -318,7 +318,7 @@ class Warehouse:
             query_statistics["ddlOperationPerformed"] = last.ddl_operation
         results = [o.result for o in outcomes if o.result is not None]
         if results:
-            self._results[(project, job_id)] = results[-1]
+            self._results[project, job_id] = results[-1]
             self._results.move_to_end((project, job_id))
             while len(self._results) > _RESULTS_KEPT:
                 self._results.popitem(last=False)
@@ -533,15 +533,14 @@ class Warehouse:
                     )
                 except BigQueryError as error:
                     errors.append({"index": index, "errors": [{**error.error_proto(), "reason": "invalid"}]})
-            if errors:
-                if not body.get("skipInvalidRows"):
-                    failed = {e["index"] for e in errors}
-                    errors += [
-                        {"index": i, "errors": [{"reason": "stopped", "message": ""}]}
-                        for i in range(len(body.get("rows") or []))
-                        if i not in failed
-                    ]
-                    return {"kind": "bigquery#tableDataInsertAllResponse", "insertErrors": errors}
+            if errors and not body.get("skipInvalidRows"):
+                failed = {e["index"] for e in errors}
+                errors += [
+                    {"index": i, "errors": [{"reason": "stopped", "message": ""}]}
+                    for i in range(len(body.get("rows") or []))
+                    if i not in failed
+                ]
+                return {"kind": "bigquery#tableDataInsertAllResponse", "insertErrors": errors}
             if decoded:
                 self.locked(self._insert_decoded, ref, fields, decoded)
         response = {"kind": "bigquery#tableDataInsertAllResponse"}

@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 
 from local_bigquery.bqml.features import NumericFeature
-from local_bigquery.bqml.lloyd import all_distances, assign, davies_bouldin
+from local_bigquery.bqml.lloyd import assign, davies_bouldin, ranked_distances
 from local_bigquery.bqml.model import KMeansModel
 from local_bigquery.errors import InvalidQuery
 
@@ -27,15 +27,14 @@ def predict(model: KMeansModel, table: pa.Table, trial_id: int | None = None) ->
             f"The ML.PREDICT input has a column named {clashing[0]}, which ML.PREDICT adds itself"
         )
     centroids = model.trial(trial_id).centroids
-    distances = all_distances(model.points(table), model.metric, centroids)
-    order = np.argsort(distances, axis=1, kind="stable")
+    order, distances = ranked_distances(model.points(table), model.metric, centroids)
+    order += 1  # centroid ids are 1-based
     nearest = pa.StructArray.from_arrays(
-        [pa.array((order + 1).ravel()), pa.array(np.take_along_axis(distances, order, axis=1).ravel())],
-        fields=list(NEAREST_DISTANCE),
+        [pa.array(order.ravel()), pa.array(distances.ravel())], fields=list(NEAREST_DISTANCE)
     )
-    offsets = pa.array(np.arange(0, distances.size + 1, len(centroids), dtype=np.int32))
+    offsets = pa.array(np.arange(0, order.size + 1, len(centroids), dtype=np.int32))
     predicted = {
-        "CENTROID_ID": pa.array(order[:, 0] + 1),
+        "CENTROID_ID": pa.array(order[:, 0]),
         "NEAREST_CENTROIDS_DISTANCE": pa.ListArray.from_arrays(offsets, nearest),
     }
     return pa.table({**predicted, **{name: table.column(name) for name in table.column_names}})

@@ -214,21 +214,27 @@ def _totals(labels: np.ndarray, values: np.ndarray, clusters: int) -> np.ndarray
     return np.stack([*sums, np.bincount(labels, minlength=clusters).astype(np.float64)], axis=1)
 
 
-def all_distances(points: Points, metric: Metric, centroids: np.ndarray) -> np.ndarray:
-    """(rows, clusters) distance of every row to every centroid."""
-    weights, bias = metric.scorer(centroids)
-    result = np.empty((points.count, len(centroids)))
+def ranked_distances(points: Points, metric: Metric, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every row's distance to every centroid, nearest first: (rows, clusters) centroid indexes and distances.
 
-    def run(chunk: slice):
+    Each chunk writes its rows straight into the results, so memory beyond the output stays per chunk.
+    """
+    weights, bias = metric.scorer(centroids)
+    order = np.empty((points.count, len(centroids)), np.int64)
+    ranked = np.empty((points.count, len(centroids)))
+
+    def run(chunk: slice) -> None:
         scores = weights @ points.scoring[:, chunk]
         scores += bias[:, None]
         scores += points.offsets[chunk]
-        distance = np.empty_like(scores)
-        metric.finish(scores, distance, np.empty_like(scores))
-        result[chunk] = distance.T
+        distances = np.empty_like(scores)
+        metric.finish(scores, distances, np.empty_like(scores))
+        nearest_first = np.argsort(distances.T, axis=1, kind="stable")
+        order[chunk] = nearest_first
+        ranked[chunk] = np.take_along_axis(distances.T, nearest_first, axis=1)
 
     _parallel(run, points.count)
-    return result
+    return order, ranked
 
 
 def lloyd(

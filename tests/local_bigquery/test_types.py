@@ -16,7 +16,7 @@ VALUES = {
     "n": ("NUMERIC", decimal.Decimal("12345.123456789")),
     "bn": ("BIGNUMERIC", decimal.Decimal("0.123456789012345678")),
     "b": ("BOOL", True),
-    "s": ("STRING", "naïve – ü"),
+    "s": ("STRING", "naïve - ü"),
     "y": ("BYTES", b"\x00\xffbytes"),
     "d": ("DATE", dt.date(2024, 2, 29)),
     "dt": ("DATETIME", dt.datetime(2024, 2, 29, 23, 59, 58, 123456)),
