@@ -169,7 +169,7 @@ def _parallel(function, rows: int) -> list:
 def assign(
     points: Points, metric: Metric, centroids: np.ndarray, previous: Assignment | None = None
 ) -> Assignment:
-    """Nearest centroid of every row (the first one on ties) with the per-cluster totals of the assignment.
+    """Nearest centroid of every row (the lowest index on ties) with the per-cluster totals of the assignment.
 
     Given the previous assignment, totals are updated from the rows that changed cluster only, which after
     the first few Lloyd iterations are few.
@@ -178,19 +178,26 @@ def assign(
     weights, bias = metric.scorer(centroids)
     labels = np.empty(rows, np.min_scalar_type(-clusters))
     distances, squared = np.empty(rows), np.empty(rows)
+    # One vectorised min finds both the nearest centroid and its index: each raw distance (non-negative, so
+    # its IEEE bits order like integers) gives up its lowest mantissa bits to the centroid index. That costs
+    # under 2**-45 of relative precision, far below the rounding of the distances themselves.
+    label_bits = max(1, (clusters - 1).bit_length())
+    index_mask = (1 << label_bits) - 1
+    keep = ~index_mask & np.iinfo(np.int64).max  # also clears the sign: rounding can leave -0.0 or -1e-17
+    cluster_ids = np.arange(clusters, dtype=np.int64)[:, None]
 
     def run(chunk: slice) -> tuple[np.ndarray, np.ndarray]:
-        scores = weights @ points.scoring[:, chunk]
-        scores += bias[:, None]
-        best = scores[0].copy()
-        nearest = np.zeros(len(best), labels.dtype)
-        for cluster in range(1, clusters):
-            closer = scores[cluster] < best
-            np.minimum(best, scores[cluster], out=best)
-            nearest = np.where(closer, labels.dtype.type(cluster), nearest)
-        best += points.offsets[chunk]
-        metric.finish(best, distances[chunk], squared[chunk])
-        labels[chunk] = nearest
+        raw = weights @ points.scoring[:, chunk]
+        raw += bias[:, None]
+        raw += points.offsets[chunk]
+        packed = raw.view(np.int64)
+        packed &= keep
+        packed |= cluster_ids
+        nearest_packed = packed.min(axis=0)
+        labels[chunk] = nearest_packed & index_mask
+        nearest_packed &= keep
+        metric.finish(nearest_packed.view(np.float64), distances[chunk], squared[chunk])
+        nearest = labels[chunk]
         distance_sums = np.bincount(nearest, weights=distances[chunk], minlength=clusters)
         values = points.values[:, chunk]
         if previous is None:
@@ -210,6 +217,7 @@ def assign(
 
 def _totals(labels: np.ndarray, values: np.ndarray, clusters: int) -> np.ndarray:
     """(clusters, dimensions + 1): per-cluster sums of each value row, then per-cluster counts."""
+    labels = labels.astype(np.intp)  # once, rather than inside every bincount
     sums = [np.bincount(labels, weights=row, minlength=clusters) for row in values]
     return np.stack([*sums, np.bincount(labels, minlength=clusters).astype(np.float64)], axis=1)
 
