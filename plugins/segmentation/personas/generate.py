@@ -22,7 +22,7 @@ from segmentation.personas.profile import ProfileError, SegmentProfile, profiles
 from segmentation.personas.prompt import Prompt, build_prompt
 from segmentation.personas.response import Persona
 from segmentation.personas.store import PersonaStore, Warehouse
-from segmentation.personas.validation import validate_answer
+from segmentation.personas.validation import PersonaValidationError, validate_answer
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,15 @@ def draft_personas(profiles: Sequence[SegmentProfile], writer: PersonaWriter) ->
         "Persona prompt %s (sha256 %s) for segments %s", prompt.version, prompt.sha256, prompt.segment_ids
     )
     generation = writer.write(prompt, profiles)
-    return Draft(prompt, generation, validate_answer(generation.answer, prompt, generation.backend))
+    try:
+        personas = validate_answer(generation.answer, prompt, generation.backend)
+    except PersonaValidationError:
+        # The answer holds aggregates and prose only; logging it lets an operator see what went wrong.
+        log.warning(
+            "Rejected %s answer (first 4000 characters): %s", generation.backend, generation.answer[:4000]
+        )
+        raise
+    return Draft(prompt, generation, personas)
 
 
 def _summary(snapshot_date: date, draft: Draft, generated_at: datetime) -> dict[str, Any]:
