@@ -75,7 +75,17 @@ def centroids(model: KMeansModel, *, standardize: bool = False, trial_id: int | 
 
 
 def evaluate(model: KMeansModel, table: pa.Table | None = None, trial_id: int | None = None) -> pa.Table:
-    """Davies-Bouldin index and mean squared distance, on the training data or on `table`."""
+    """Davies-Bouldin index and mean squared distance, on the training data or on `table`.
+
+    Without input data or a trial_id, a tuned model reports every trial that trained, one row each, the way
+    BigQuery ML does; otherwise the one trial (the served one by default).
+    """
+    if model.tuned and table is None and trial_id is None:
+        trials = [trial for trial in model.trials if trial.succeeded]
+        metrics = _metrics_table(
+            [t.davies_bouldin_index for t in trials], [t.mean_squared_distance for t in trials]
+        )
+        return metrics.add_column(0, "trial_id", pa.array([t.trial_id for t in trials], pa.int64()))
     trial = model.trial(trial_id)
     if table is None:
         index, mean_squared = trial.davies_bouldin_index, trial.mean_squared_distance
@@ -85,13 +95,16 @@ def evaluate(model: KMeansModel, table: pa.Table | None = None, trial_id: int | 
         points = model.points(table)
         assignment = assign(points, model.metric, trial.centroids)
         index, mean_squared = davies_bouldin(points, model.metric, assignment), assignment.loss
-    metrics = pa.table(
+    return _with_trial_id(model, trial.trial_id, _metrics_table([index], [mean_squared]))
+
+
+def _metrics_table(indexes: list[float | None], mean_squared: list[float | None]) -> pa.Table:
+    return pa.table(
         {
-            "davies_bouldin_index": pa.array([index], pa.float64()),
-            "mean_squared_distance": pa.array([mean_squared], pa.float64()),
+            "davies_bouldin_index": pa.array(indexes, pa.float64()),
+            "mean_squared_distance": pa.array(mean_squared, pa.float64()),
         }
     )
-    return _with_trial_id(model, trial.trial_id, metrics)
 
 
 def training_info(model: KMeansModel) -> pa.Table:

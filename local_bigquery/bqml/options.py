@@ -7,6 +7,7 @@ and an unknown or mistyped option is an invalidQuery error that names it.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -76,7 +77,23 @@ def _as_tuple(value):
     return tuple(_upper(item) for item in value) if isinstance(value, list) else value
 
 
+def _label_pairs(value):
+    """LABELS=[('key', 'value'), ...], keys and values as BigQuery allows them."""
+    if not isinstance(value, list) or not all(isinstance(p, tuple) and len(p) == 2 for p in value):
+        raise ValueError("expected an array of ('key', 'value') pairs")
+    for key, label in value:
+        if not isinstance(key, str) or not _LABEL_KEY.fullmatch(key):
+            raise ValueError(
+                f"label key {key!r} must be 1-63 lowercase letters, digits, _ or -, starting with a letter"
+            )
+        if not isinstance(label, str) or not _LABEL_VALUE.fullmatch(label):
+            raise ValueError(f"label value {label!r} must be up to 63 lowercase letters, digits, _ or -")
+    return tuple(value)
+
+
 UpperLiteral = BeforeValidator(_upper)
+_LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+_LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
 
 
 class KMeansOptions(BaseModel):
@@ -99,6 +116,9 @@ class KMeansOptions(BaseModel):
     hparam_tuning_algorithm: Annotated[
         Literal["VIZIER_DEFAULT", "RANDOM_SEARCH", "GRID_SEARCH"], UpperLiteral
     ] = "VIZIER_DEFAULT"
+    description: str | None = None
+    friendly_name: str | None = None
+    labels: Annotated[tuple[tuple[str, str], ...], BeforeValidator(_label_pairs)] = ()
     hparam_tuning_objectives: Annotated[
         tuple[Literal["DAVIES_BOULDIN_INDEX"], ...], BeforeValidator(_as_tuple)
     ] = ("DAVIES_BOULDIN_INDEX",)
@@ -205,6 +225,8 @@ def literal_value(node: exp.Expression):
         return -_number(node.this.this)
     if isinstance(node, exp.Array):
         return [literal_value(item) for item in node.expressions]
+    if isinstance(node, exp.Tuple):
+        return tuple(literal_value(item) for item in node.expressions)
     if isinstance(node, exp.Anonymous) and node.name.upper() in _SEARCH_SPACES:
         return _SEARCH_SPACES[node.name.upper()]([literal_value(arg) for arg in node.expressions])
     raise ValueError(f"expected a constant, got {node.sql(dialect='bigquery')}")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from local_bigquery.bqml.lloyd import IterationResult
 from local_bigquery.bqml.model import KMeansModel, TrainingRun, Trial
+from local_bigquery.bqml.options import KMeansOptions
 from local_bigquery.catalog import LOCATION, StoredModel
 
 
@@ -33,6 +34,15 @@ def resource_fields(model: KMeansModel) -> dict:
             "optimalTrialIds": [str(model.default_trial_id)],
         }
     return body
+
+
+def metadata_fields(options: KMeansOptions) -> dict:
+    """The descriptive options of CREATE MODEL (DESCRIPTION, FRIENDLY_NAME, LABELS) as resource fields."""
+    fields = {"description": options.description, "friendlyName": options.friendly_name}
+    fields = {name: value for name, value in fields.items() if value is not None}
+    if options.labels:
+        fields["labels"] = dict(options.labels)
+    return fields
 
 
 def model_resource(stored: StoredModel) -> dict:

@@ -17,7 +17,7 @@ from local_bigquery import dialect
 from local_bigquery.bqml import functions
 from local_bigquery.bqml.model import KMeansModel, train
 from local_bigquery.bqml.options import literal_value, options_from_create
-from local_bigquery.bqml.resource import resource_fields
+from local_bigquery.bqml.resource import metadata_fields, resource_fields
 from local_bigquery.errors import Duplicate, InvalidQuery, Unsupported
 
 
@@ -49,7 +49,7 @@ def _create_model(create: exp.Create, ctx) -> str:
         KMeansModel.from_bytes(existing.payload) if existing is not None and options.warm_start else None
     )
     model = train(data, options, previous)
-    ctx.models.put(ref, model.to_bytes(), resource_fields(model))
+    ctx.models.put(ref, model.to_bytes(), resource_fields(model) | metadata_fields(options))
     return "CREATE" if existing is None else "REPLACE"
 
 

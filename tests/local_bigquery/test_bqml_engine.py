@@ -286,6 +286,10 @@ def test_hyperparameter_tuning_keeps_every_trial_and_serves_the_lowest_davies_bo
         best + 1
     }
     assert functions.evaluate(model, trial_id=1).column("trial_id").to_pylist() == [1]
+    every_trial = functions.evaluate(model).to_pylist()
+    assert [row["trial_id"] for row in every_trial] == [1, 2, 3, 4, 5]
+    assert [row["davies_bouldin_index"] for row in every_trial] == pytest.approx(indexes)
+    assert functions.evaluate(model, table).column("trial_id").to_pylist() == [best + 1]
     info = functions.training_info(model)
     assert set(info.column("trial_id").to_pylist()) == {1, 2, 3, 4, 5}
     with pytest.raises(InvalidQuery, match="Trial 9 does not exist"):
@@ -517,6 +521,18 @@ def test_unusable_training_data_is_an_invalid_query_naming_the_problem(table, te
 def test_bad_options_are_an_invalid_query_naming_the_option(text, message):
     with pytest.raises(InvalidQuery, match=re.escape(message)):
         options(text)
+
+
+def test_description_friendly_name_and_labels_are_model_metadata():
+    parsed = options(
+        "description='Daily segments', friendly_name='Segments', labels=[('snapshot_date', '20240101')]"
+    )
+    assert (parsed.description, parsed.friendly_name) == ("Daily segments", "Segments")
+    assert parsed.labels == (("snapshot_date", "20240101"),)
+    with pytest.raises(InvalidQuery, match=re.escape("Invalid value for option LABELS: label key 'Bad Key'")):
+        options("labels=[('Bad Key', 'x')]")
+    with pytest.raises(InvalidQuery, match="Invalid value for option LABELS: expected an array"):
+        options("labels='team'")
 
 
 def test_other_model_types_and_vertex_registration_are_reported_as_unsupported():

@@ -173,11 +173,15 @@ def test_hyperparameter_tuning_serves_the_best_trial_and_keeps_the_others(bq_cli
         f"STRUCT({other['trial_id']} AS trial_id))",
     )
     assert len(predicted) == other["hyperparameters"]["num_clusters"]
-    (evaluated,) = rows(bq_client, f"SELECT * FROM ML.EVALUATE(MODEL {model})")
-    assert evaluated["trial_id"] == best["trial_id"]
-    assert evaluated["davies_bouldin_index"] == pytest.approx(
-        best["hparam_tuning_evaluation_metrics"]["davies_bouldin_index"]
+    evaluated = rows(bq_client, f"SELECT * FROM ML.EVALUATE(MODEL {model}) ORDER BY trial_id")
+    assert [row["trial_id"] for row in evaluated] == [t["trial_id"] for t in trials], (
+        "every trial, one row each"
     )
+    assert [row["davies_bouldin_index"] for row in evaluated] == pytest.approx(
+        [t["hparam_tuning_evaluation_metrics"]["davies_bouldin_index"] for t in trials]
+    )
+    (served,) = rows(bq_client, f"SELECT * FROM ML.EVALUATE(MODEL {model}, TABLE {customers})")
+    assert served["trial_id"] == best["trial_id"]
     assert {row["trial_id"] for row in rows(bq_client, f"SELECT * FROM ML.TRAINING_INFO(MODEL {model})")} == {
         1,
         2,
@@ -191,9 +195,16 @@ def test_hyperparameter_tuning_serves_the_best_trial_and_keeps_the_others(bq_cli
 
 
 def test_models_get_list_and_delete_through_the_rest_api(bq_client, dataset, customers):
-    create_model(bq_client, f"{dataset}.segments", customers, "num_clusters=3, kmeans_init_method='KMEANS++'")
+    create_model(
+        bq_client,
+        f"{dataset}.segments",
+        customers,
+        "num_clusters=3, kmeans_init_method='KMEANS++', description='Customer segments', "
+        "labels=[('snapshot_date', '20240101')]",
+    )
     model = bq_client.get_model(f"{dataset}.segments")
     assert model.model_type == "KMEANS"
+    assert (model.description, model.labels) == ("Customer segments", {"snapshot_date": "20240101"})
     assert [(f.name, f.type.type_kind.name) for f in model.feature_columns] == [
         ("spend", "FLOAT64"),
         ("visits", "FLOAT64"),
