@@ -21,7 +21,7 @@ from local_bigquery.bqml.lloyd import (
     lloyd,
     random_init,
 )
-from local_bigquery.bqml.options import MAX_CLUSTERS, MIN_CLUSTERS, HparamRange, KMeansOptions
+from local_bigquery.bqml.options import DEFAULT_NUM_CLUSTERS_SPACE, HparamRange, KMeansOptions
 from local_bigquery.errors import InvalidQuery
 
 FORMAT_VERSION = 1
@@ -240,8 +240,9 @@ def _trial_cluster_counts(options: KMeansOptions, previous: KMeansModel | None, 
 
 
 def _default_cluster_count(rows: int) -> int:
-    """BigQuery ML picks a default from the row count; this server uses sqrt(rows / 2) within [2, 10]."""
-    return int(np.clip(round(math.sqrt(rows / 2)), MIN_CLUSTERS, min(10, MAX_CLUSTERS)))
+    """BigQuery ML picks a default from the row count; this server uses sqrt(rows / 2) within the range a
+    tuned model searches by default, [2, 10]."""
+    return int(np.clip(round(math.sqrt(rows / 2)), *DEFAULT_NUM_CLUSTERS_SPACE))
 
 
 def _run_trial(

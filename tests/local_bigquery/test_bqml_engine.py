@@ -605,3 +605,9 @@ def test_predict_and_evaluate_accept_an_empty_input():
     assert functions.evaluate(model, empty).to_pylist() == [
         {"davies_bouldin_index": None, "mean_squared_distance": None}
     ]
+
+
+def test_without_num_clusters_the_cluster_count_follows_the_row_count():
+    assert len(train(pa.table({"x": np.arange(8.0)}), options()).trial().centroids) == 2
+    assert len(train(pa.table({"x": np.arange(50.0)}), options()).trial().centroids) == 5
+    assert len(train(pa.table({"x": np.arange(1000.0)}), options()).trial().centroids) == 10
