@@ -16,7 +16,8 @@ install: $(INSTALLED)
 # Reinstalls only when the lock changes; uv makes a warm install take seconds.
 $(INSTALLED): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check uv
+	@test -x $(UV) || { $(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --upgrade >/dev/null; \
+		$(PY) -m pip install --quiet --disable-pip-version-check uv; }
 	$(UV) pip install --quiet --python $(PY) -r requirements.lock
 	@touch $@
 
@@ -33,7 +34,7 @@ serve: install
 	$(PY) -m local_bigquery serve --port $(PORT) --data-dir $(DATA_DIR)
 
 run: install
-	$(PY) -m local_bigquery.demo --port $(PORT) --data-dir $(DATA_DIR)
+	$(PY) scripts/run_local.py --port $(PORT) --data-dir $(DATA_DIR)
 
 clean:
 	rm -rf .local

@@ -210,7 +210,9 @@ def ieee_divide_as_double_division(statement: exp.Expression) -> None:
         if function.name.upper() == "IEEE_DIVIDE":
             x, y = function.expressions
             as_double = exp.DataType.build("DOUBLE")
-            function.replace(exp.paren(exp.Div(this=exp.cast(x, as_double), expression=exp.cast(y, as_double))))
+            function.replace(
+                exp.paren(exp.Div(this=exp.cast(x, as_double), expression=exp.cast(y, as_double)))
+            )
 
 
 def float_literals_as_double(statement: exp.Expression) -> None:
@@ -267,6 +269,8 @@ _OPTION_FIELDS: dict[str, Callable[[Any], tuple[str, Any]]] = {
     "require_partition_filter": lambda v: ("requirePartitionFilter", bool(v)),
     "partition_expiration_days": lambda v: ("partitionExpirationDays", v),
     "expiration_timestamp": lambda v: ("expirationTime", v),
+    "default_table_expiration_days": lambda v: ("defaultTableExpirationMs", str(int(v * 86_400_000))),
+    "default_partition_expiration_days": lambda v: ("defaultPartitionExpirationMs", str(int(v * 86_400_000))),
 }
 
 
@@ -283,10 +287,12 @@ def take_table_properties(create: exp.Create) -> dict:
             resource["timePartitioning"] = _partition_spec(prop.this)
         elif isinstance(prop, exp.ClusterProperty | exp.ClusteredByProperty):
             resource["clustering"] = {"fields": [column.name for column in prop.expressions]}
+        elif isinstance(prop, exp.LocationProperty):
+            resource["location"] = _option_value(prop.this)
         elif isinstance(prop, exp.Property):
             key = prop.name.lower()
             if key not in _OPTION_FIELDS:
-                raise Unsupported(f"table option {key}")
+                raise Unsupported(f"option {key} in OPTIONS(...)")
             field, value = _OPTION_FIELDS[key](_option_value(prop.args["value"]))
             resource[field] = value
     return resource

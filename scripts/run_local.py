@@ -1,0 +1,161 @@
+"""`make run`: the customer_segmentation DAG end to end on the embedded default, then what it produced.
+
+Starts local_bigquery on a data dir (default `.local/warehouse`), loads generated thelook_ecommerce sample
+data as `bigquery-public-data.thelook_ecommerce.*` if it is not there yet, runs
+`airflow dags test customer_segmentation <date>` with a connection that points at the local server, and
+prints the segments, their profiles and personas, and where the tables are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery
+
+from local_bigquery.samples import thelook
+from local_bigquery.server import BackgroundServer
+from local_bigquery.translate import TableRef
+from local_bigquery.warehouse import Warehouse
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "local-project"
+SOURCE = ("bigquery-public-data", "thelook_ecommerce")
+DAG_ID = "customer_segmentation"
+
+
+def ensure_sample(warehouse: Warehouse, users: int, seed: int) -> str:
+    project, dataset = SOURCE
+    if warehouse.locked(warehouse.catalog.table_exists, TableRef(project, dataset, "order_items")):
+        return "sample data already loaded"
+    warehouse.locked(warehouse.catalog.create_dataset, project, dataset, {}, exists_ok=True)
+    tables = thelook.generate(users=users, seed=seed)
+    for name, table in tables.items():
+        warehouse.load_arrow(TableRef(project, dataset, name), table)
+    items = tables["order_items"].num_rows
+    return f"loaded sample thelook_ecommerce: {users:,} users, {items:,} order items (seed {seed})"
+
+
+def airflow_environment(server_url: str, airflow_home: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home}/airflow.db",
+        "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT": json.dumps(
+            {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True, "project": PROJECT}}
+        ),
+        "BIGQUERY_EMULATOR_HOST": server_url,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins")]),
+    }
+
+
+def run_dag(env: dict[str, str], date: str, log_path: Path) -> int:
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    if not (Path(env["AIRFLOW_HOME"]) / "airflow.db").exists():
+        subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+    with log_path.open("w") as log:
+        finished = subprocess.run(
+            [airflow, "dags", "test", DAG_ID, date],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=900,
+        )
+    return finished.returncode
+
+
+def dag_run_state(log_path: Path) -> str:
+    lines = [line for line in log_path.read_text().splitlines() if "DagRun Finished" in line]
+    if not lines:
+        return "unknown"
+    return lines[-1].split("state=")[1].split(",")[0]
+
+
+def summary(client: bigquery.Client, dataset: str, date: str) -> str:
+    parameters = bigquery.QueryJobConfig(
+        query_parameters=[bigquery.ScalarQueryParameter("day", "DATE", date)]
+    )
+    profiles = list(
+        client.query_and_wait(
+            f"""SELECT p.segment_id, p.customers, p.customer_share, p.revenue_share, p.recency_days,
+                       p.frequency, p.monetary, p.return_ratio, personas.title, personas.backend
+                FROM `{PROJECT}.{dataset}.segment_profiles` AS p
+                LEFT JOIN `{PROJECT}.{dataset}.segment_personas` AS personas
+                  ON personas.snapshot_date = p.snapshot_date AND personas.segment_id = p.segment_id
+                WHERE p.snapshot_date = @day ORDER BY p.segment_id""",
+            job_config=parameters,
+        )
+    )
+    (evaluation,) = client.query_and_wait(
+        f"SELECT * FROM `{PROJECT}.{dataset}.model_evaluations` WHERE snapshot_date = @day AND is_selected",
+        job_config=parameters,
+    )
+    lines = [
+        f"Snapshot {date}: {evaluation['training_rows']:,} customers in {evaluation['k']} segments, "
+        f"Davies-Bouldin index {evaluation['davies_bouldin_index']:.3f}, "
+        f"mean squared distance {evaluation['mean_squared_distance']:.3f}",
+        "",
+        f"{'seg':>3} {'customers':>10} {'share':>6} {'revenue':>8} {'recency d':>9} {'orders':>6} "
+        f"{'spend':>9} {'returns':>7}  persona",
+    ]
+    for p in profiles:
+        lines.append(
+            f"{p['segment_id']:>3} {p['customers']:>10,} {p['customer_share']:>6.1%} {p['revenue_share']:>8.1%} "
+            f"{p['recency_days']:>9.0f} {p['frequency']:>6.1f} {p['monetary']:>9,.0f} {p['return_ratio']:>7.1%}  "
+            f"{p['title'] or '(none)'} [{p['backend'] or '-'}]"
+        )
+    tables = sorted(t.table_id for t in client.list_tables(f"{PROJECT}.{dataset}"))
+    lines += ["", f"Tables in {PROJECT}.{dataset}: {', '.join(tables)}"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--date", default="2024-06-29", help="logical date of the run (sample data ends 2024-06-30)"
+    )
+    parser.add_argument("--users", type=int, default=100_000, help="sample size when generating it")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--port", type=int, default=9050)
+    parser.add_argument("--data-dir", type=Path, default=ROOT / ".local" / "warehouse")
+    parser.add_argument("--airflow-home", type=Path, default=ROOT / ".local" / "airflow")
+    args = parser.parse_args(argv)
+    dt.date.fromisoformat(args.date)
+    args.airflow_home.mkdir(parents=True, exist_ok=True)
+    dataset = os.environ.get("SEGMENTATION_DATASET", "customer_segmentation")
+
+    started = time.monotonic()
+    with BackgroundServer(Warehouse(args.data_dir), port=args.port) as server:
+        print(f"local_bigquery serving {server.url} from {args.data_dir}")
+        print(ensure_sample(server.warehouse, args.users, args.seed))
+        log_path = args.airflow_home / f"dags-test-{args.date}.log"
+        print(f"running: airflow dags test {DAG_ID} {args.date}  (log: {log_path})")
+        code = run_dag(airflow_environment(server.url, args.airflow_home), args.date, log_path)
+        state = dag_run_state(log_path)
+        if code != 0 or state != "success":
+            print(log_path.read_text()[-4000:])
+            print(f"\nThe DAG run ended {state} (exit code {code}); full log: {log_path}")
+            return 1
+        client = bigquery.Client(
+            project=PROJECT, credentials=AnonymousCredentials(), client_options={"api_endpoint": server.url}
+        )
+        print()
+        print(summary(client, dataset, args.date))
+    print(f"\nDone in {time.monotonic() - started:.1f} s; the warehouse persists in {args.data_dir}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
