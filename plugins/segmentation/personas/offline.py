@@ -21,6 +21,8 @@ OFFLINE_MODEL = "rfm-archetypes-1"
 
 # A segment is "high" or "low" on a dimension when its mean is this far above or below the base mean.
 _HIGH, _LOW = 1.15, 0.85
+# Returns drive a persona only when they dominate: at least twice the base's return ratio.
+_RETURNS_DOMINANT = 2.0
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Position:
     frequency: str | None
     monetary: str | None
     tenure: str | None
+    returns_dominant: bool = False
 
 
 def _level(index: float | None) -> str | None:
@@ -47,11 +50,13 @@ def position_of(profile: SegmentProfile) -> Position:
         feature = profile.feature(name)
         return _level(feature.index) if feature else None
 
+    returns = profile.feature("return_ratio")
     return Position(
         recency=level("recency_days"),
         frequency=level("frequency"),
         monetary=level("monetary"),
         tenure=level("tenure_days"),
+        returns_dominant=bool(returns and returns.index is not None and returns.index >= _RETURNS_DOMINANT),
     )
 
 
@@ -69,6 +74,22 @@ _SIZE = "{customers} customers ({customer_share} of all customers) bringing {rev
 
 # Ordered: the first archetype that fits a segment describes it.
 ARCHETYPES: tuple[Archetype, ...] = (
+    Archetype(
+        title="Serial Returners",
+        fits=lambda p: p.returns_dominant,
+        persona=(
+            "Customers who send back much of what they buy: a return ratio of {return_ratio} "
+            "({return_ratio_vs_base} the customer-base average). They shop to try on, and every return costs "
+            "shipping and handling on top of the lost sale."
+        ),
+        summary=_SIZE + "; their margin depends on fewer returns, not more orders.",
+        steps=(
+            "Add size guides, fit reviews and detailed photos to the product pages they return most from.",
+            "Steer them to in-store or drop-off returns instead of paid courier pick-ups.",
+            "Leave them out of discount pushes that encourage speculative over-ordering.",
+        ),
+        channel="email",
+    ),
     Archetype(
         title="Lapsed High-Value Customers",
         fits=lambda p: p.monetary == "high" and p.recency == "high",

@@ -95,3 +95,20 @@ def test_any_feature_set_gets_valid_personas(missing):
     personas = draft_personas(profiles_from_rows(rows), OfflineWriter()).personas
 
     assert [persona.segment_id for persona in personas] == [0, 1, 2]
+
+
+def test_a_segment_dominated_by_returns_is_a_serial_returner_persona():
+    rows = _rows(
+        (800, 0.30, 60.0, 3.0, 300.0, 700.0),
+        (200, 0.05, 60.0, 3.0, 280.0, 700.0),
+        (1000, 0.65, 50.0, 4.0, 320.0, 800.0),
+    )
+    for row, return_ratio in zip(rows, (0.05, 0.62, 0.04), strict=True):
+        row["return_ratio"] = return_ratio
+    profiles = profiles_from_rows(rows)
+
+    assert position_of(profiles[1]).returns_dominant
+    assert [archetype_of(profile).title for profile in profiles].count("Serial Returners") == 1
+    persona = draft_personas(profiles, OfflineWriter()).personas[1]
+    assert persona.title == "Serial Returners"
+    assert "62.0%" in persona.persona
