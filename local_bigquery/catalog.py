@@ -247,11 +247,7 @@ class Catalog:
     def touch_table(self, ref: TableRef) -> None:
         stored = self._table_metadata(ref)
         stored["lastModifiedTime"] = str(now_ms())
-        run_sql(
-            self.con,
-            f"UPDATE {META}.tables SET resource = ? WHERE project = ? AND dataset_id = ? AND table_id = ?",
-            [json.dumps(stored), ref.project, ref.dataset, ref.table],
-        )
+        self._store_metadata(ref, stored)
 
     def table_schema(self, ref: TableRef) -> dict:
         relation = self.con.sql(f"SELECT * FROM {ref.duckdb_name} LIMIT 0")
@@ -287,17 +283,25 @@ class Catalog:
     def row_count(self, ref: TableRef) -> int:
         return first_row(self.con, f"SELECT count(*) FROM {ref.duckdb_name}")[0]
 
+    def describe_column(self, ref: TableRef, column: str, description: str) -> None:
+        stored = self._table_metadata(ref)
+        stored.setdefault("fieldDescriptions", {})[column] = description
+        self._store_metadata(ref, stored)
+
+    def _store_metadata(self, ref: TableRef, stored: dict) -> None:
+        run_sql(
+            self.con,
+            f"UPDATE {META}.tables SET resource = ? WHERE project = ? AND dataset_id = ? AND table_id = ?",
+            [json.dumps(stored), ref.project, ref.dataset, ref.table],
+        )
+
     def patch_table(self, ref: TableRef, changes: dict) -> dict:
         stored = self._table_metadata(ref)
         for key in ("description", "friendlyName", "labels", "expirationTime", "clustering"):
             if key in changes:
                 stored[key] = changes[key]
         stored["lastModifiedTime"] = str(now_ms())
-        run_sql(
-            self.con,
-            f"UPDATE {META}.tables SET resource = ? WHERE project = ? AND dataset_id = ? AND table_id = ?",
-            [json.dumps(stored), ref.project, ref.dataset, ref.table],
-        )
+        self._store_metadata(ref, stored)
         return self.get_table(ref)
 
     def list_tables(self, project: str, dataset: str) -> list[dict]:

@@ -34,7 +34,7 @@ from local_bigquery.translate import (
     to_duckdb,
     validate_ids,
 )
-from local_bigquery.types import schema_for_relation
+from local_bigquery.types import quote_identifier, schema_for_relation
 
 _ERROR_PREFIX = re.compile(r"^[A-Za-z ]*Error: ")
 
@@ -142,6 +142,7 @@ class ScriptRun:
             exp.Create: self._create,
             exp.Drop: self._drop,
             exp.TruncateTable: self._truncate,
+            exp.Alter: self._alter,
             exp.Declare: self._declare,
             exp.Set: self._set,
             dialect.Assert: self._assert,
@@ -324,6 +325,48 @@ class ScriptRun:
         affected = first_row(self.con, f"DELETE FROM {ref.duckdb_name}")[0]
         self.catalog.touch_table(ref)
         return Outcome("TRUNCATE_TABLE", affected_rows=affected, ddl_target=ref)
+
+    def _alter(self, statement: exp.Alter) -> Outcome:
+        if statement.args.get("kind", "").upper() != "TABLE":
+            raise Unsupported(f"ALTER {statement.args.get('kind')}")
+        ref = self.resolve(statement.this)
+        if statement.args.get("exists") and self.catalog.table_kind(ref) is None:
+            return Outcome("ALTER_TABLE", ddl_target=ref, ddl_operation="SKIP")
+        self.catalog.require_table(ref)
+        for action in statement.args.get("actions") or []:
+            if isinstance(action, exp.ColumnDef):
+                self._add_column(ref, action)
+            elif isinstance(action, exp.AlterSet) and all(
+                isinstance(e, exp.Properties) for e in action.expressions
+            ):
+                (properties,) = action.expressions
+                self.catalog.patch_table(ref, take_table_properties(exp.Create(properties=properties)))
+            else:
+                raise Unsupported(f"ALTER TABLE {action.sql('bigquery')[:60]}")
+        self.catalog.touch_table(ref)
+        return Outcome("ALTER_TABLE", ddl_target=ref, ddl_operation="ALTER")
+
+    def _add_column(self, ref: TableRef, column: exp.ColumnDef) -> None:
+        existing = {field["name"].lower() for field in self.catalog.table_schema(ref)["fields"]}
+        if column.name.lower() in existing:
+            if column.args.get("exists"):
+                return
+            raise InvalidQuery(f"Column already exists: {column.name}")
+        description = None
+        for constraint in column.args.get("constraints") or []:
+            if isinstance(constraint.args.get("kind"), exp.Properties):
+                description = take_table_properties(exp.Create(properties=constraint.args["kind"])).get(
+                    "description"
+                )
+            else:
+                raise Unsupported(f"column constraint {constraint.sql('bigquery')} in ADD COLUMN")
+        column_type = column.args["kind"].sql("duckdb")
+        run_sql(
+            self.con,
+            f"ALTER TABLE {ref.duckdb_name} ADD COLUMN {quote_identifier(column.name)} {column_type}",
+        )
+        if description:
+            self.catalog.describe_column(ref, column.name, description)
 
     # ---- scripting --------------------------------------------------------------------------------------
 

@@ -267,3 +267,47 @@ def test_syntax_error_names_the_position(bq_client):
 def test_unsupported_features_say_so(bq_client, sql, what):
     with pytest.raises(exceptions.BadRequest, match=f"not supported by local_bigquery: .*{what}"):
         bq_client.query_and_wait(sql)
+
+
+def test_alter_table_adds_columns_once_and_sets_options(bq_client, dataset):
+    bq_client.query_and_wait(
+        f"CREATE TABLE {dataset}.grows PARTITION BY d AS SELECT DATE '2024-01-01' AS d, 1 AS a"
+    )
+    alter = f"""ALTER TABLE {dataset}.grows
+        ADD COLUMN IF NOT EXISTS age INT64 OPTIONS (description = 'The customer\\'s age'),
+        ADD COLUMN IF NOT EXISTS label STRING"""
+    bq_client.query_and_wait(alter)
+    bq_client.query_and_wait(alter)
+    bq_client.query_and_wait(f"ALTER TABLE {dataset}.grows SET OPTIONS (description = 'grown')")
+    table = bq_client.get_table(f"{dataset}.grows")
+    assert [(f.name, f.field_type) for f in table.schema] == [
+        ("d", "DATE"),
+        ("a", "INTEGER"),
+        ("age", "INTEGER"),
+        ("label", "STRING"),
+    ]
+    assert table.schema[2].description == "The customer's age"
+    assert table.description == "grown"
+    assert table.time_partitioning.field == "d"
+    with pytest.raises(exceptions.BadRequest, match="Column already exists: a"):
+        bq_client.query_and_wait(f"ALTER TABLE {dataset}.grows ADD COLUMN a INT64")
+
+
+def test_create_schema_with_options_is_idempotent(bq_client):
+    statement = (
+        "CREATE SCHEMA IF NOT EXISTS `local-project.schema_made_by_sql` "
+        "OPTIONS (location = 'US', description = 'made by SQL', labels = [('team', 'data')])"
+    )
+    bq_client.query_and_wait(statement)
+    bq_client.query_and_wait(statement)
+    try:
+        dataset = bq_client.get_dataset("schema_made_by_sql")
+        assert (dataset.location, dataset.description, dataset.labels) == (
+            "US",
+            "made by SQL",
+            {"team": "data"},
+        )
+    finally:
+        bq_client.query_and_wait("DROP SCHEMA `local-project.schema_made_by_sql` CASCADE")
+    with pytest.raises(exceptions.NotFound):
+        bq_client.get_dataset("schema_made_by_sql")
