@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
 from airflow.providers.google.cloud.operators.bigquery import BigQueryInsertJobOperator
 from airflow.sdk import Asset, TaskGroup, chain, dag, task
 
@@ -98,10 +97,13 @@ def generate_personas(params: dict[str, Any], ds: str | None = None) -> dict:
     config = PipelineConfig.from_params(params)
     return write_personas(
         snapshot_date=ds,
-        project_id=config.project_id or BigQueryHook(gcp_conn_id=config.gcp_conn_id).project_id,
+        project_id=config.project_id,
         dataset=config.dataset,
         gcp_conn_id=config.gcp_conn_id,
         location=config.location,
+        backend=config.persona_backend,
+        gemini_conn_id=config.gemini_conn_id,
+        gemini=config.gemini,
     )
 
 

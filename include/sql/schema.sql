@@ -1,6 +1,6 @@
 -- The pipeline's partitioned tables, as the data dictionary in plugins/segmentation/tables.py defines
--- them. Idempotent: a table is created once, and columns the configured feature set needs are added
--- when missing (older partitions read NULL there).
+-- them, then the persona step's table. Idempotent: a table is created once, and columns the configured
+-- feature set needs are added when missing (older partitions read NULL there).
 {%- for target in all_tables() %}
 
 CREATE TABLE IF NOT EXISTS {{ table(target.name) }} (
@@ -19,3 +19,5 @@ ALTER TABLE {{ table(target.name) }}
   {%- endfor %}
 {%- endif %}
 {%- endfor %}
+
+{% include 'segment_personas_table.sql' %}

@@ -185,6 +185,31 @@ class PipelineConfig(BaseModel):
         description="Fail when the snapshot has this many percent fewer customers than the previous one.",
         json_schema_extra=_section("Quality gates"),
     )
+    persona_backend: Literal["auto", "gemini", "offline"] | None = Field(
+        None,
+        title="Persona writer",
+        description=(
+            "gemini, offline (deterministic, no model) or auto (Gemini when the connection has credentials). "
+            "Empty: the Airflow Variable segmentation_persona_backend, else auto."
+        ),
+        json_schema_extra=_section("Personas"),
+    )
+    gemini_conn_id: str | None = Field(
+        None,
+        pattern=CONNECTION_ID_PATTERN,
+        title="Gemini connection",
+        description="Airflow connection for Vertex AI Gemini. Empty: the GCP connection.",
+        json_schema_extra=_section("Personas"),
+    )
+    gemini: dict[str, Any] | None = Field(
+        None,
+        title="Gemini settings",
+        description=(
+            "Overrides of the Gemini settings (model, location, temperature, timeout_seconds, ...), "
+            "merged over the Airflow Variable segmentation_gemini."
+        ),
+        json_schema_extra=_section("Personas"),
+    )
 
     @model_validator(mode="after")
     def _one_way_to_choose_k(self) -> PipelineConfig:
@@ -273,4 +298,7 @@ def _param_schema(field_schema: dict[str, Any]) -> dict[str, Any]:
     if variants is None:
         return schema
     (value,) = [variant for variant in variants if variant != {"type": "null"}]
-    return {**schema, **value, "type": [value["type"], "null"]}
+    nullable = {**schema, **value, "type": [value["type"], "null"]}
+    if "enum" in value:
+        nullable["enum"] = [*value["enum"], None]
+    return nullable

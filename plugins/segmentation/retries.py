@@ -1,8 +1,9 @@
 """Retry what a retry can fix, fail at once what it cannot.
 
-Transient failures (quota, network, a backend hiccup) get the task's retries with exponential backoff.
-Invalid settings and failed quality gates do not: a retry would run with the same settings on the
-same data, so it only delays the alert by the whole backoff.
+Transient failures (quota, network, a backend hiccup, a model answer that failed validation) get the
+task's retries with exponential backoff. Invalid settings, missing or bad inputs and failed quality
+gates do not: a retry would run with the same settings on the same data, so it only delays the alert
+by the whole backoff.
 """
 
 from __future__ import annotations
@@ -11,18 +12,29 @@ from typing import Any
 
 from airflow.sdk import RetryDecision, RetryPolicy
 
-from segmentation.config import ConfigError
-
 # Every gate in include/sql/gates raises ERROR('<gate> gate failed: <what is wrong>').
 GATE_FAILED = "gate failed:"
+
+# By import path, so that parsing the DAG does not import the persona step's client libraries.
+NOT_RETRYABLE = frozenset(
+    {
+        "segmentation.config.ConfigError",
+        "segmentation.personas.profile.ProfileError",
+        "pydantic_core._pydantic_core.ValidationError",  # settings the persona step refused
+    }
+)
+
+
+def _is_not_retryable(exception: BaseException) -> bool:
+    return any(f"{cls.__module__}.{cls.__qualname__}" in NOT_RETRYABLE for cls in type(exception).__mro__)
 
 
 class FailFastOnBadInput(RetryPolicy):
     def evaluate(
         self, exception: BaseException, try_number: int, max_tries: int, context: Any = None
     ) -> RetryDecision:
-        if isinstance(exception, ConfigError):
-            return RetryDecision.fail("invalid settings: a retry would run with the same settings")
+        if _is_not_retryable(exception):
+            return RetryDecision.fail(f"{type(exception).__name__}: a retry would see the same input")
         if GATE_FAILED in str(exception):
             return RetryDecision.fail("a quality gate failed: a retry would read the same data")
         return RetryDecision.default()

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 MODEL = "customer_segments_kmeans"
 CURRENT_VIEW = "customer_segments_current"
+# Written by the persona step (plugins/segmentation/personas, include/sql/segment_personas*.sql).
+PERSONAS = "segment_personas"
 
 SNAPSHOT_DATE = Column("snapshot_date", "DATE", "The run's logical date; one partition per snapshot.", True)
 CUSTOMER_ID = Column("customer_id", "INT64", "The source's customer (user) id.", True)

@@ -19,7 +19,7 @@ from segmentation.features import (
     category_spends,
     feature_columns,
 )
-from segmentation.tables import CURRENT_VIEW, MODEL, Table, partitioned_table, partitioned_tables
+from segmentation.tables import CURRENT_VIEW, MODEL, PERSONAS, Table, partitioned_table, partitioned_tables
 
 SOURCE_TABLES = frozenset({"users", "orders", "order_items", "products"})
 
@@ -48,7 +48,7 @@ def dataset(context: Any) -> str:
 def table(context: Any, name: str) -> str:
     """A table, view or model of the pipeline in the configured dataset."""
     config = _config(context)
-    if name not in {MODEL, CURRENT_VIEW}:
+    if name not in {MODEL, CURRENT_VIEW, PERSONAS}:
         partitioned_table(config, name)  # refuses names that are no pipeline table
     return _dataset_object(config, name)
 
