@@ -1,0 +1,198 @@
+"""The DAG as Airflow parses it: integrity, scheduling, retries, params, task order, assets, parse time."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+from airflow.providers.google.cloud.operators.bigquery import BigQueryInsertJobOperator
+from airflow.sdk import RetryAction
+from airflow.utils.file import iter_airflow_imports
+
+from segmentation.config import ENVIRONMENT_VARIABLES, ConfigError, PipelineConfig
+from segmentation.personas.profile import ProfileError
+from segmentation.retries import FailFastOnBadInput
+from segmentation.tables import partitioned_tables
+from tests.conftest import ROOT
+
+DAG_FILE = ROOT / "dags" / "customer_segmentation.py"
+DAG_ID = "customer_segmentation"
+PARTITIONED_TABLES = [table.name for table in partitioned_tables(PipelineConfig())]
+
+
+def _parse(**environ: str) -> DagBag:
+    """The DAG file parsed the way Airflow does, in a deployment whose environment sets `environ`."""
+    # Airflow's DAG processor imports the airflow modules a DAG file imports before it parses the file
+    # ([dag_processor] parsing_pre_import_modules); the parse time below is measured the same way.
+    for module in iter_airflow_imports(str(DAG_FILE)):
+        importlib.import_module(module)
+    with pytest.MonkeyPatch.context() as patch:
+        for variables in ENVIRONMENT_VARIABLES.values():
+            for name in variables:
+                patch.delenv(name, raising=False)
+        for name, value in environ.items():
+            patch.setenv(name, value)
+        return DagBag(dag_folder=str(DAG_FILE))
+
+
+@pytest.fixture(scope="module")
+def bag() -> DagBag:
+    return _parse()
+
+
+@pytest.fixture(scope="module")
+def dag(bag):
+    return bag.dags[DAG_ID]
+
+
+def test_parses_without_import_errors_or_warnings(bag):
+    assert bag.import_errors == {}
+    assert bag.captured_warnings == {}
+    assert list(bag.dags) == [DAG_ID]
+
+
+def test_parses_in_under_a_second(bag):
+    (stat,) = bag.dagbag_stats
+    assert stat.duration < timedelta(seconds=1), f"parsing took {stat.duration}"
+
+
+def test_has_no_cycles(dag):
+    dag.check_cycle()
+
+
+def test_uses_no_deprecated_airflow_imports():
+    ruff = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--select", "AIR", "--preview", "--no-cache", str(DAG_FILE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+
+
+def test_schedule_and_run_limits(dag):
+    assert dag.schedule == "@daily"
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert dag.dagrun_timeout is not None
+    assert dag.start_date.tzinfo is not None
+
+
+def test_ownership_tags_and_documentation(dag):
+    assert dag.owner == "data-platform"
+    assert {"segmentation", "bigquery"} <= set(dag.tags)
+    assert "backfill" in dag.doc_md
+    for task in dag.tasks:
+        assert task.owner == "data-platform", task.task_id
+
+
+def test_every_task_retries_with_exponential_backoff_and_fails_fast_on_bad_input(dag):
+    for task in dag.tasks:
+        assert task.retries >= 2, task.task_id
+        assert task.retry_exponential_backoff > 1, task.task_id
+        assert task.max_retry_delay is not None, task.task_id
+        assert isinstance(task.retry_policy, FailFastOnBadInput), task.task_id
+
+
+@pytest.mark.parametrize(
+    ("exception", "action"),
+    [
+        (ConfigError("invalid pipeline settings: dataset: ..."), RetryAction.FAIL),
+        (ProfileError("no rows in segment_profiles"), RetryAction.FAIL),
+        (
+            Exception("400 customer_features gate failed: 12 rows with negative monetary"),
+            RetryAction.FAIL,
+        ),
+        (Exception("503 Service Unavailable"), RetryAction.DEFAULT),
+        (ConnectionError("reset by peer"), RetryAction.DEFAULT),
+    ],
+)
+def test_retry_policy_retries_only_what_a_retry_can_fix(exception, action):
+    decision = FailFastOnBadInput().evaluate(exception, try_number=1, max_tries=4)
+    assert decision.action == action
+
+
+def test_task_groups_read_like_the_pipeline(dag):
+    assert {group for group in dag.task_group_dict} == {
+        "setup",
+        "source",
+        "features",
+        "model",
+        "segments",
+        "personas",
+    }
+    order = [task.task_id for task in dag.topological_sort()]
+    assert order[0] == "validate_config"
+    assert order[-1] == "publish_current_view"
+    first = {
+        group: min(i for i, tid in enumerate(order) if tid.startswith(group + "."))
+        for group in dag.task_group_dict
+    }
+    assert sorted(first, key=first.get) == ["setup", "source", "features", "model", "segments", "personas"]
+
+
+def test_settings_are_validated_before_any_bigquery_job(dag):
+    downstream = dag.get_task("validate_config").get_flat_relative_ids(upstream=False)
+    assert downstream == {task.task_id for task in dag.tasks} - {"validate_config"}
+
+
+def test_all_bigquery_work_is_googlesql_query_jobs(dag):
+    jobs = [
+        task for task in dag.tasks if task.task_id not in {"validate_config", "personas.generate_personas"}
+    ]
+    for task in jobs:
+        assert isinstance(task, BigQueryInsertJobOperator), task.task_id
+        assert task.configuration["query"]["useLegacySql"] is False
+        assert task.configuration["query"]["query"].endswith(".sql")
+        assert task.gcp_conn_id == "{{ params.gcp_conn_id }}"
+
+
+@pytest.mark.parametrize("table", PARTITIONED_TABLES)
+def test_each_table_is_staged_then_published(dag, table):
+    group = next(task.task_group.group_id for task in dag.tasks if task.task_id.endswith(f".stage_{table}"))
+    stage = dag.get_task(f"{group}.stage_{table}")
+    publish = dag.get_task(f"{group}.publish_{table}")
+    assert stage.params["table"] == publish.params["table"] == table
+    assert publish.task_id in stage.get_flat_relative_ids(upstream=False)
+
+
+@pytest.mark.parametrize(
+    ("gate", "table"),
+    [
+        ("source.check_freshness", "features.stage_customer_features"),
+        ("source.check_values", "features.stage_customer_features"),
+        ("features.check_customer_features", "features.publish_customer_features"),
+        ("segments.check_customer_segments", "segments.publish_customer_segments"),
+    ],
+)
+def test_gates_run_before_anything_they_guard_is_written(dag, gate, table):
+    assert gate in dag.get_task(table).get_flat_relative_ids(upstream=True)
+
+
+def test_every_published_table_is_an_asset_on_the_deployments_project():
+    bag = _parse(GCP_PROJECT="acme-analytics", SEGMENTATION_DATASET="segments")
+    dag = bag.dags[DAG_ID]
+    outlets = {outlet.uri for task in dag.tasks for outlet in task.outlets}
+    expected = {
+        f"bigquery://acme-analytics/segments/{name}"
+        for name in [*PARTITIONED_TABLES, "customer_segments_kmeans", "customer_segments_current"]
+    }
+    assert outlets == expected
+    assert dag.params["project_id"] == "acme-analytics"
+    assert dag.params["dataset"] == "segments"
+
+
+def test_without_a_project_at_parse_time_assets_are_named_by_dataset(dag):
+    publish = dag.get_task("features.publish_customer_features")
+    (asset,) = publish.outlets
+    assert asset.name == "customer_segmentation.customer_segmentation.customer_features"
+
+
+def test_params_cover_every_setting_with_valid_defaults(dag):
+    assert set(dag.params) == set(PipelineConfig.model_fields)
+    resolved = dag.params.validate()
+    assert PipelineConfig.from_params(resolved).gcp_conn_id == "google_cloud_default"
