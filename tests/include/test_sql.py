@@ -1,0 +1,225 @@
+"""Every SQL file, rendered as the DAG's tasks render it for production-like settings, is valid GoogleSQL.
+
+Parsing uses sqlglot's BigQuery dialect as local_bigquery extends it with the BigQuery ML table functions
+(ML.EVALUATE, ML.CENTROIDS, ML.TRIAL_INFO) that sqlglot does not know; statements without them must also
+parse with plain sqlglot.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pendulum
+import pytest
+import sqlglot
+from airflow.dag_processing.dagbag import DagBag
+from sqlglot import exp
+
+from local_bigquery import dialect
+from segmentation.config import ConfigError, PipelineConfig
+from segmentation.retries import GATE_FAILED
+from segmentation.tables import CURRENT_VIEW, MODEL, partitioned_table, partitioned_tables
+from segmentation.templating import sql_string
+from tests.conftest import ROOT
+
+SQL_DIR = ROOT / "include" / "sql"
+PARTITIONED_TABLES = [table.name for table in partitioned_tables(PipelineConfig())]
+CUT_OFF = pendulum.datetime(2024, 3, 1, tz="UTC")
+
+PRODUCTION = {"project_id": "acme-analytics", "dataset": "segmentation", "location": "EU"}
+CONFIGS = {
+    "base": PRODUCTION,
+    "extended-tuned-log": {
+        **PRODUCTION,
+        "feature_set": "extended",
+        "num_clusters": None,
+        "k_min": 3,
+        "k_max": 8,
+        "log_transform_monetary": True,
+    },
+    "connection-project": {**PRODUCTION, "project_id": ""},
+}
+PLAIN_SQLGLOT_UNKNOWN = ("ML.EVALUATE", "ML.CENTROIDS", "ML.TRIAL_INFO")
+
+
+@pytest.fixture(scope="module")
+def dag():
+    bag = DagBag(dag_folder=str(ROOT / "dags" / "customer_segmentation.py"))
+    assert bag.import_errors == {}
+    return bag.dags["customer_segmentation"]
+
+
+def bigquery_tasks(dag):
+    return [task for task in dag.tasks if hasattr(task, "configuration")]
+
+
+def render(dag, task, conf: dict, template: str | None = None) -> str:
+    """What the task sends to BigQuery for a run on CUT_OFF's date with `conf`."""
+    params = {name: task.params[name] for name in task.params} | conf
+    context = {
+        "params": params,
+        "ds": CUT_OFF.to_date_string(),
+        "ds_nodash": CUT_OFF.format("YYYYMMDD"),
+        "data_interval_start": CUT_OFF,
+        "data_interval_end": CUT_OFF,
+    }
+    return task.render_template(
+        template or task.configuration["query"]["query"], context, dag.get_template_env()
+    )
+
+
+@pytest.fixture(scope="module")
+def rendered(dag) -> dict[tuple[str, str], str]:
+    return {
+        (name, task.task_id): render(dag, task, conf)
+        for name, conf in CONFIGS.items()
+        for task in bigquery_tasks(dag)
+    }
+
+
+def test_every_task_renders_to_valid_googlesql(rendered):
+    for (config, task_id), sql in rendered.items():
+        statements = dialect.parse(sql)
+        assert statements, (config, task_id)
+        if not any(function in sql for function in PLAIN_SQLGLOT_UNKNOWN):
+            sqlglot.parse(sql, read="bigquery")
+
+
+def test_one_file_per_table_model_and_view_named_after_it(dag):
+    staged = {task.params["table"] for task in bigquery_tasks(dag) if "table" in task.params}
+    assert staged == set(PARTITIONED_TABLES)
+    for name in [*PARTITIONED_TABLES, MODEL, CURRENT_VIEW]:
+        assert (SQL_DIR / f"{name}.sql").is_file(), name
+
+
+def test_no_clock_reads_outside_staging_expiry(rendered):
+    """Recency and windows are measured to the data interval end, so a backfill reproduces its day."""
+    for (config, task_id), sql in rendered.items():
+        without_expiry = re.sub(
+            r"expiration_timestamp = TIMESTAMP_ADD\(CURRENT_TIMESTAMP\(\), [^)]*\)", "", sql
+        )
+        assert not re.search(r"CURRENT_(DATE|TIMESTAMP|DATETIME|TIME)\b", without_expiry, re.I), (
+            config,
+            task_id,
+        )
+
+
+def test_features_are_cut_off_at_the_data_interval_end(rendered):
+    sql = rendered["base", "features.stage_customer_features"]
+    assert "WHERE item.created_at < TIMESTAMP '2024-03-01 00:00:00+00:00'" in sql
+    assert (
+        "TIMESTAMP_DIFF(TIMESTAMP '2024-03-01 00:00:00+00:00', MAX(ordered_at), DAY) AS recency_days" in sql
+    )
+
+
+def _tables(sql: str) -> set[tuple[str, str, str]]:
+    statements = dialect.parse(sql)
+    ctes = {cte.alias for statement in statements for cte in statement.find_all(exp.CTE)}
+    return {
+        (table.catalog, table.db, table.name)
+        for statement in statements
+        for table in statement.find_all(exp.Table)
+        if table.name not in ctes and table.name
+    }
+
+
+@pytest.mark.parametrize("config", ["base", "extended-tuned-log"])
+def test_every_table_is_in_the_configured_dataset_or_the_source(rendered, config):
+    allowed = {("acme-analytics", "segmentation"), ("bigquery-public-data", "thelook_ecommerce")}
+    tables = {table for (name, _), sql in rendered.items() if name == config for table in _tables(sql)}
+    assert {(catalog, db) for catalog, db, _ in tables} == allowed
+    assert ("acme-analytics", "segmentation", "customer_segments_kmeans") in tables
+
+
+def test_without_a_project_names_resolve_in_the_connections_project(rendered):
+    sql = rendered["connection-project", "features.publish_customer_features"]
+    assert "DELETE FROM `segmentation.customer_features`" in sql
+    assert "acme-analytics" not in sql
+
+
+@pytest.mark.parametrize("config", ["base", "extended-tuned-log"])
+@pytest.mark.parametrize("table", PARTITIONED_TABLES)
+def test_staged_columns_are_the_documented_columns(dag, config, table):
+    task = next(task for task in bigquery_tasks(dag) if task.task_id.endswith(f"stage_{table}"))
+    (create,) = dialect.parse(render(dag, task, CONFIGS[config]))
+    query = create.expression
+    documented = partitioned_table(PipelineConfig.from_params(CONFIGS[config]), table).column_names
+    assert tuple(query.named_selects) == documented
+
+
+def test_publishing_replaces_exactly_the_runs_partition_in_one_transaction(rendered):
+    for (_, task_id), sql in rendered.items():
+        if not task_id.split(".")[-1].startswith("publish_") or task_id == "publish_current_view":
+            continue
+        statements = sqlglot.parse(sql, read="bigquery")
+        assert [type(statement) for statement in statements] == [
+            exp.Transaction,
+            exp.Delete,
+            exp.Insert,
+            exp.Commit,
+        ]
+        delete = statements[1]
+        assert delete.args["where"].this.sql("bigquery") == "snapshot_date = CAST('2024-03-01' AS DATE)", (
+            task_id
+        )
+
+
+def test_tables_are_created_partitioned_by_snapshot_date_only_if_missing(rendered):
+    sql = rendered["extended-tuned-log", "setup.create_tables"]
+    creates = re.findall(r"CREATE TABLE (IF NOT EXISTS )?(\S+)", sql)
+    assert creates and all(if_not_exists for if_not_exists, _ in creates)
+    assert sql.count("PARTITION BY snapshot_date") == len(creates)
+    assert "ADD COLUMN IF NOT EXISTS spend_36m_women_dresses FLOAT64" in sql
+    assert "ALTER TABLE" not in rendered["base", "setup.create_tables"]
+
+
+def test_tuned_k_uses_hparam_range_and_fixed_k_does_not(rendered):
+    tuned = rendered["extended-tuned-log", "model.train_customer_segments_kmeans"]
+    assert "num_clusters = HPARAM_RANGE(3, 8)" in tuned
+    assert "num_trials = 6" in tuned
+    assert "hparam_tuning_objectives = ['DAVIES_BOULDIN_INDEX']" in tuned
+    assert "LN(1 + monetary) AS log_monetary" in tuned
+    fixed = rendered["base", "model.train_customer_segments_kmeans"]
+    assert "num_clusters = 5," in fixed and "HPARAM" not in fixed
+    for sql in (tuned, fixed):
+        assert "kmeans_init_method = 'KMEANS++'" in sql
+        assert "standardize_features = TRUE" in sql
+        assert "SELECT * EXCEPT (customer_id)" in sql
+
+
+def test_every_gate_fails_with_the_marker_the_retry_policy_knows():
+    for path in (SQL_DIR / "gates").glob("*.sql"):
+        errors = re.findall(r"ERROR\((?:FORMAT\(|CONCAT\()?\s*'([^']*)'", path.read_text())
+        assert errors, path.name
+        assert all(GATE_FAILED in message for message in errors), path.name
+
+
+@pytest.mark.parametrize(
+    "conf",
+    [
+        {"dataset": "x`; DROP SCHEMA prod; --"},
+        {"project_id": "evil` --"},
+        {"source_dataset": "thelook ecommerce"},
+        {"spend_categories": [["Men", "Jeans') OR ('1'='1"]], "feature_set": "extended"},
+    ],
+)
+def test_invalid_settings_never_reach_a_rendered_statement(dag, conf):
+    task = dag.get_task("features.stage_customer_features")
+    with pytest.raises(ConfigError, match="invalid pipeline settings"):
+        render(dag, task, conf)
+
+
+@pytest.mark.parametrize(
+    ("macro", "name"),
+    [("table", "orders"), ("staging_table", "customer_segments_kmeans"), ("source_table", "secrets")],
+)
+def test_macros_refuse_names_outside_the_pipeline(dag, macro, name):
+    task = dag.get_task("setup.create_tables")
+    with pytest.raises(KeyError, match=name):
+        render(dag, task, {}, template=f"{{{{ {macro}('{name}') }}}}")
+
+
+@pytest.mark.parametrize("value", ["plain", "it's", 'say "hi"', "both ' and \"", "back\\slash", "two\nlines"])
+def test_sql_string_round_trips_through_the_parser(value):
+    (select,) = sqlglot.parse(f"SELECT {sql_string(value)} AS v", read="bigquery")
+    assert select.expressions[0].this.this == value
