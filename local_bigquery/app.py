@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from local_bigquery import __version__
 from local_bigquery.errors import BigQueryError, InternalError, InvalidRequest, NotFound
 from local_bigquery.translate import TableRef
+from local_bigquery.uploads import Uploads
 from local_bigquery.warehouse import Warehouse
 
 log = logging.getLogger("local_bigquery")
@@ -237,4 +238,39 @@ def create_app(warehouse: Warehouse) -> FastAPI:
 
     api.include_router(_model_router(warehouse))
     app.include_router(api)
+    app.include_router(_upload_router(warehouse))
     return app
+
+
+def _upload_router(warehouse: Warehouse) -> APIRouter:
+    """Load jobs with their file, as `Client.load_table_from_file` uploads it."""
+    router = APIRouter(prefix="/upload/bigquery/v2")
+    uploads = Uploads(warehouse)
+    jobs = "/projects/{project}/jobs"
+
+    @router.post(jobs)
+    async def start_upload(project: str, request: Request):
+        upload_type = request.query_params.get("uploadType")
+        body = await request.body()
+        if upload_type == "multipart":
+            return uploads.multipart(project, request.headers.get("content-type", ""), body)
+        if upload_type == "resumable":
+            upload_id = uploads.start(project, body)
+            location = str(request.url.include_query_params(upload_id=upload_id))
+            return Response(status_code=200, headers={"Location": location})
+        raise InvalidRequest(f"Invalid uploadType {upload_type!r}: use multipart or resumable.")
+
+    @router.put(jobs)
+    async def upload_chunk(project: str, request: Request):
+        outcome = uploads.put(
+            request.query_params.get("upload_id", ""),
+            request.headers.get("content-range"),
+            await request.body(),
+        )
+        if isinstance(outcome, dict):
+            return outcome
+        # 308 "Resume Incomplete" tells the client how much arrived; it sends the rest from there.
+        headers = {"Range": f"bytes=0-{outcome - 1}"} if outcome else {}
+        return Response(status_code=308, headers=headers)
+
+    return router

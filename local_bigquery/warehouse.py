@@ -20,7 +20,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from local_bigquery import dialect
+from local_bigquery import dialect, loading
 from local_bigquery.catalog import LOCATION, META, Catalog, first_row, now_ms, run_sql
 from local_bigquery.engine import Outcome, QueryResult, ScriptRun, bigquery_error
 from local_bigquery.errors import (
@@ -128,7 +128,8 @@ class Warehouse:
 
     # ---- jobs ----------------------------------------------------------------------------------------------
 
-    def insert_job(self, project: str, body: dict) -> dict:
+    def insert_job(self, project: str, body: dict, source: Path | None = None) -> dict:
+        """jobs.insert; `source` is the file a load job reads (an upload, or a local file from the CLI)."""
         reference = body.get("jobReference") or {}
         job_id = reference.get("jobId") or f"job_{uuid.uuid4().hex}"
         configuration = body.get("configuration") or {}
@@ -138,13 +139,11 @@ class Warehouse:
             job = self._new_job(project, job_id, configuration)
             try:
                 job_type = self._job_type(configuration)
-                statistics = self._run_job(
-                    project,
-                    job_id,
-                    configuration[job_type.lower()],
-                    dry_run=bool(configuration.get("dryRun")),
-                )
-                job["statistics"] |= statistics
+                dry_run = bool(configuration.get("dryRun"))
+                if job_type == "LOAD":
+                    self._run_load_job(project, job, source, dry_run)
+                else:
+                    job["statistics"] |= self._run_job(project, job_id, configuration["query"], dry_run)
             except BigQueryError as error:
                 job["status"] = {
                     "state": "DONE",
@@ -265,7 +264,7 @@ class Warehouse:
     def _job_type(self, configuration: dict) -> str:
         for job_type in ("query", "load", "copy", "extract"):
             if job_type in configuration:
-                if job_type != "query":
+                if job_type not in ("query", "load"):
                     raise Unsupported(f"{job_type} jobs")
                 configuration["jobType"] = job_type.upper()
                 return job_type.upper()
@@ -298,6 +297,18 @@ class Warehouse:
                 raise bigquery_error(error) from None
             raise
         return self._statistics(project, job_id, outcomes, len(statements) > 1)
+
+    def _run_load_job(self, project: str, job: dict, source: Path | None, dry_run: bool) -> None:
+        try:
+            result = loading.run_load_job(
+                self.con, self.catalog, project, job["configuration"]["load"], source, dry_run
+            )
+        except loading.TooManyBadRecords as error:
+            job["status"] |= {"errorResult": error.error_proto(), "errors": error.error_protos()}
+            return
+        job["statistics"]["load"] = result.statistics()
+        if result.record_errors:
+            job["status"]["errors"] = result.record_errors
 
     def _statistics(self, project: str, job_id: str, outcomes: list[Outcome], is_script: bool) -> dict:
         last = outcomes[-1]
