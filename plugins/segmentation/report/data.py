@@ -1,0 +1,262 @@
+"""What the run report shows, read from one snapshot's tables through the Google provider's `BigQueryHook`.
+
+Everything is aggregated in BigQuery except two bounded samples: at most `sample_size` customers (their
+features and segment) for the scatter plot and the choice-of-k scan. Values travel as query parameters;
+only table and column names, checked to be plain identifiers, are rendered into SQL text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
+from google.cloud.bigquery import ScalarQueryParameter
+
+from segmentation.personas.profile import BOOKKEEPING_COLUMNS
+from segmentation.personas.store import Warehouse
+
+SQL_DIR = Path(__file__).resolve().parents[3] / "include" / "sql"
+SAMPLE_SIZE = 20_000
+HISTORY_SNAPSHOTS = 30
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+_PROFILES_QUERY = """\
+SELECT * EXCEPT (snapshot_date)
+FROM {{ table('segment_profiles') }}
+WHERE snapshot_date = @snapshot_date
+ORDER BY segment_id"""
+
+_PERSONAS_QUERY = """\
+SELECT segment_id, title, persona, summary, next_marketing_steps, recommended_channel, backend, model,
+  prompt_version
+FROM {{ table('segment_personas') }}
+WHERE snapshot_date = @snapshot_date
+ORDER BY segment_id"""
+
+_EVALUATIONS_QUERY = """\
+SELECT trial_id, k, davies_bouldin_index, mean_squared_distance, training_rows, is_selected
+FROM {{ table('model_evaluations') }}
+WHERE snapshot_date = @snapshot_date
+ORDER BY k, trial_id"""
+
+
+class ReportError(ValueError):
+    """The snapshot's tables cannot make a report; the message names what is missing."""
+
+
+@dataclass(frozen=True)
+class Persona:
+    """A segment's persona as the persona step stored it: text from a model, so untrusted."""
+
+    title: str
+    persona: str
+    summary: str
+    next_marketing_steps: tuple[str, ...]
+    recommended_channel: str
+
+
+@dataclass(frozen=True)
+class Segment:
+    segment_id: int
+    customers: int
+    customer_share: float
+    revenue_share: float
+    persona: Persona | None
+
+    @property
+    def title(self) -> str:
+        return self.persona.title if self.persona else f"Segment {self.segment_id}"
+
+
+@dataclass(frozen=True)
+class RunMetadata:
+    snapshot_date: date
+    project_id: str
+    dataset: str
+    training_rows: int
+    k: int
+    davies_bouldin_index: float | None
+    persona_backend: str | None
+    persona_model: str | None
+    prompt_version: str | None
+
+
+@dataclass(frozen=True)
+class ReportData:
+    metadata: RunMetadata
+    segments: tuple[Segment, ...]
+    # Per segment (index segment_id) the mean of every profiled feature, in original units.
+    feature_means: pd.DataFrame
+    # Per feature (index) its `mean` and `stddev` over every customer of the snapshot.
+    feature_spread: pd.DataFrame
+    # One row per k the model tried: k, davies_bouldin_index, mean_squared_distance, is_selected.
+    evaluations: pd.DataFrame
+    # Up to SAMPLE_SIZE customers in a fixed pseudo-random order: segment_id, customer_id, features.
+    sample: pd.DataFrame
+    # Last snapshots up to this one: snapshot_date, segment_id, customers, title.
+    history: pd.DataFrame
+
+
+def render_sql(template: str, warehouse: Warehouse, **variables: Any) -> str:
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    return environment.from_string(template).render(table=warehouse.table, **variables)
+
+
+def _quoted_columns(columns: Sequence[str]) -> list[str]:
+    unsafe = [column for column in columns if not _IDENTIFIER.match(column)]
+    if unsafe:
+        raise ReportError(f"segment_profiles has column names that are no plain identifiers: {unsafe}")
+    return list(columns)
+
+
+class ReportQueries:
+    """The report's read queries for one warehouse, run as BigQuery jobs through the connection."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self.hook = BigQueryHook(
+            gcp_conn_id=warehouse.gcp_conn_id, location=warehouse.location, use_legacy_sql=False
+        )
+        self.warehouse = warehouse
+
+    def frame(self, sql: str, **parameters: tuple[str, Any]) -> pd.DataFrame:
+        """The query's result; `parameters` maps each name to its (GoogleSQL type, value)."""
+        configuration = {
+            "query": {
+                "query": sql,
+                "useLegacySql": False,
+                "parameterMode": "NAMED",
+                "queryParameters": [
+                    ScalarQueryParameter(name, kind, value).to_api_repr()
+                    for name, (kind, value) in parameters.items()
+                ],
+            }
+        }
+        job = self.hook.insert_job(
+            configuration=configuration,
+            project_id=self.warehouse.project_id or self.hook.project_id,
+            location=self.warehouse.location,
+        )
+        return job.result().to_arrow(create_bqstorage_client=False).to_pandas()
+
+    def template(self, text: str, **variables: Any) -> str:
+        return render_sql(text, self.warehouse, **variables)
+
+    def sql_file(self, name: str, **variables: Any) -> str:
+        return self.template((SQL_DIR / name).read_text(), **variables)
+
+
+def _personas(frame: pd.DataFrame) -> dict[int, Persona]:
+    return {
+        int(row.segment_id): Persona(
+            title=row.title,
+            persona=row.persona,
+            summary=row.summary,
+            next_marketing_steps=tuple(
+                row.next_marketing_steps if row.next_marketing_steps is not None else ()
+            ),
+            recommended_channel=row.recommended_channel,
+        )
+        for row in frame.itertuples(index=False)
+    }
+
+
+def _segments(profiles: pd.DataFrame, personas: Mapping[int, Persona]) -> tuple[Segment, ...]:
+    return tuple(
+        Segment(
+            segment_id=int(row.segment_id),
+            customers=int(row.customers),
+            customer_share=float(row.customer_share),
+            revenue_share=float(row.revenue_share or 0.0),
+            persona=personas.get(int(row.segment_id)),
+        )
+        for row in profiles.itertuples(index=False)
+    )
+
+
+def _feature_means(profiles: pd.DataFrame) -> pd.DataFrame:
+    columns = [
+        column
+        for column in profiles.columns
+        if column not in BOOKKEEPING_COLUMNS and pd.api.types.is_numeric_dtype(profiles[column])
+    ]
+    return profiles.set_index("segment_id")[_quoted_columns(columns)].astype(float)
+
+
+def _feature_spread(queries: ReportQueries, columns: Sequence[str], day: date) -> pd.DataFrame:
+    row = queries.frame(
+        queries.sql_file("report_feature_spread.sql", columns=columns), snapshot_date=("DATE", day)
+    ).iloc[0]
+    return pd.DataFrame(
+        {
+            "mean": [float(row[f"mean_{column}"]) for column in columns],
+            "stddev": [float(row[f"stddev_{column}"]) for column in columns],
+        },
+        index=list(columns),
+    )
+
+
+def _selected(evaluations: pd.DataFrame, warehouse: Warehouse, day: date) -> pd.Series:
+    selected = evaluations[evaluations["is_selected"].astype(bool)]
+    if selected.empty:
+        raise ReportError(
+            f"model_evaluations of {warehouse.dataset} for snapshot {day} marks no trial as selected"
+        )
+    return selected.iloc[0]
+
+
+def _one_value(frame: pd.DataFrame, column: str) -> str | None:
+    values = sorted(set(frame[column].dropna()))
+    return ", ".join(values) if values else None
+
+
+def load_report_data(warehouse: Warehouse, day: date, *, sample_size: int = SAMPLE_SIZE) -> ReportData:
+    """Everything the report of snapshot `day` shows; fails naming the table that lacks the snapshot."""
+    queries = ReportQueries(warehouse)
+    on_day = {"snapshot_date": ("DATE", day)}
+    profiles = queries.frame(queries.template(_PROFILES_QUERY), **on_day)
+    if profiles.empty:
+        raise ReportError(
+            f"segment_profiles of {warehouse.dataset} has no rows for snapshot {day}: "
+            "the segments step has not published that date"
+        )
+    evaluations = queries.frame(queries.template(_EVALUATIONS_QUERY), **on_day)
+    if evaluations.empty:
+        raise ReportError(f"model_evaluations of {warehouse.dataset} has no rows for snapshot {day}")
+    personas = queries.frame(queries.template(_PERSONAS_QUERY), **on_day)
+    feature_means = _feature_means(profiles)
+    sample = queries.frame(
+        queries.sql_file("report_customer_sample.sql"), **on_day, sample_size=("INT64", sample_size)
+    )
+    history = queries.frame(
+        queries.sql_file("report_segment_history.sql"), **on_day, snapshots=("INT64", HISTORY_SNAPSHOTS)
+    )
+    selected = _selected(evaluations, warehouse, day)
+    metadata = RunMetadata(
+        snapshot_date=day,
+        project_id=warehouse.project_id or queries.hook.project_id,
+        dataset=warehouse.dataset,
+        training_rows=int(selected["training_rows"]),
+        k=int(selected["k"]),
+        davies_bouldin_index=None
+        if pd.isna(selected["davies_bouldin_index"])
+        else float(selected["davies_bouldin_index"]),
+        persona_backend=_one_value(personas, "backend"),
+        persona_model=_one_value(personas, "model"),
+        prompt_version=_one_value(personas, "prompt_version"),
+    )
+    return ReportData(
+        metadata=metadata,
+        segments=_segments(profiles, _personas(personas)),
+        feature_means=feature_means,
+        feature_spread=_feature_spread(queries, list(feature_means.columns), day),
+        evaluations=evaluations,
+        sample=sample,
+        history=history,
+    )

@@ -1,0 +1,70 @@
+"""The report's HTML page: one self-contained file, charts embedded as data URIs, every value escaped.
+
+Persona text is written by a language model and is untrusted, so the template is rendered with Jinja2's
+autoescape on: no value, whatever it holds, can add markup or script to the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from segmentation.report.data import ReportData
+
+TEMPLATE = "report.html.j2"
+_ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+)
+
+
+@dataclass(frozen=True)
+class ChartImage:
+    file_name: str
+    heading: str
+    caption: str
+    png: bytes
+
+    @property
+    def base64(self) -> str:
+        return base64.b64encode(self.png).decode("ascii")
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Width and height in pixels, from the PNG's header chunk."""
+        return struct.unpack(">II", self.png[16:24])
+
+    @property
+    def width(self) -> int:
+        return self.size[0]
+
+    @property
+    def height(self) -> int:
+        return self.size[1]
+
+
+def _k_choice(data: ReportData) -> str:
+    tried = data.evaluations["k"].astype(int).tolist()
+    if len(tried) > 1:
+        return f"lowest Davies-Bouldin index among k = {min(tried)}..{max(tried)}"
+    return "fixed by the run's settings"
+
+
+def render_page(data: ReportData, charts: Sequence[ChartImage], colors: Mapping[int, str]) -> str:
+    """The page for `data`; `colors` gives each segment id its charts' colour as a CSS hex string."""
+    index = data.metadata.davies_bouldin_index
+    return _ENVIRONMENT.get_template(TEMPLATE).render(
+        meta=data.metadata,
+        davies_bouldin="n/a" if index is None else f"{index:.3f}",
+        k_choice=_k_choice(data),
+        segments=data.segments,
+        colors=colors,
+        charts=charts,
+    )
