@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 
 from local_bigquery import dialect, loading
 from local_bigquery.catalog import LOCATION, META, Catalog, first_row, now_ms, run_sql
@@ -76,6 +76,8 @@ def _parse(sql: str) -> list[exp.Expression]:
         where = f" at [{first.get('line')}:{first.get('col')}]" if first else ""
         description = first.get("description", str(error)).splitlines()[0]
         raise InvalidQuery(f"Syntax error: {description}{where}") from None
+    except TokenError as error:
+        raise InvalidQuery(f"Syntax error: {error} (an unclosed string, quote or comment?)") from None
     if not statements:
         raise InvalidQuery("Query text has no statement.")
     return statements

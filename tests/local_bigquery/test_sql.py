@@ -311,3 +311,8 @@ def test_create_schema_with_options_is_idempotent(bq_client):
         bq_client.query_and_wait("DROP SCHEMA `local-project.schema_made_by_sql` CASCADE")
     with pytest.raises(exceptions.NotFound):
         bq_client.get_dataset("schema_made_by_sql")
+
+
+def test_untokenizable_query_is_a_syntax_error(bq_client):
+    with pytest.raises(exceptions.BadRequest, match="Syntax error: .*unclosed string"):
+        bq_client.query_and_wait("SELECT 'unterminated")
