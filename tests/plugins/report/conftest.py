@@ -8,9 +8,12 @@ are aggregated by the server from features and segments, as the segments step do
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Generator, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,6 +38,14 @@ GROUPS = {
     1: (90, 25, 6, 120.0, 0.05),
     2: (130, 320, 1, 35.0, 0.10),
     3: (80, 60, 2, 0.0, 0.95),
+}
+# What a misbehaving model might write: markup, script, quotes and a javascript: link.
+HOSTILE_PERSONA = {
+    "title": '<script>alert("title")</script>',
+    "persona": 'Tom\'s "best" customers & <img src=x onerror=alert(1)>',
+    "summary": "</p><script>steal()</script>",
+    "next_marketing_steps": ['<a href="javascript:alert(1)">click</a>', "ok", "ok"],
+    "recommended_channel": '"><script>x()</script>',
 }
 # k: Davies-Bouldin index of a tuned model's trials; 3 is selected.
 TRIALS = {2: 1.10, 3: 0.62, 4: 0.81}
@@ -169,28 +180,48 @@ class ReportWarehouse:
         )
 
 
-@pytest.fixture
-def warehouse(bq_client, dataset) -> ReportWarehouse:
-    """The pipeline's tables, empty; tests add the snapshots they need."""
-    created = ReportWarehouse(bq_client, dataset)
-    created.create_tables()
-    return created
+@contextmanager
+def new_warehouse(client) -> Generator[ReportWarehouse]:
+    """The pipeline's tables, empty, in a fresh dataset deleted afterwards."""
+    dataset = f"report_{uuid.uuid4().hex[:10]}"
+    client.create_dataset(dataset)
+    try:
+        created = ReportWarehouse(client, dataset)
+        created.create_tables()
+        yield created
+    finally:
+        client.delete_dataset(dataset, delete_contents=True, not_found_ok=True)
 
 
 @pytest.fixture
-def build(warehouse, tmp_path):
-    """build_report of the test warehouse, published under tmp_path/reports unless told otherwise."""
+def warehouse(bq_client) -> Iterator[ReportWarehouse]:
+    with new_warehouse(bq_client) as created:
+        yield created
 
-    def run(day: date = DAY, destination: str | None = None, **kwargs: Any) -> str:
-        return build_report(
-            snapshot_date=day.isoformat(),
-            project_id=PROJECT,
-            dataset=warehouse.dataset,
-            destination=destination or str(tmp_path / "reports"),
-            **kwargs,
-        )
 
-    return run
+def build_into(warehouse: ReportWarehouse, destination: Path | str, day: date = DAY, **kwargs: Any) -> str:
+    return build_report(
+        snapshot_date=day.isoformat(),
+        project_id=PROJECT,
+        dataset=warehouse.dataset,
+        destination=str(destination),
+        **kwargs,
+    )
+
+
+@pytest.fixture(scope="module")
+def two_snapshots(bq_client) -> Iterator[ReportWarehouse]:
+    """PREVIOUS_DAY and DAY as runs leave them; segment 2's persona on DAY is hostile HTML."""
+    with new_warehouse(bq_client) as created:
+        created.add_snapshot(PREVIOUS_DAY)
+        created.add_snapshot(DAY, personas={2: HOSTILE_PERSONA})
+        yield created
+
+
+@pytest.fixture(scope="module")
+def published(two_snapshots, tmp_path_factory) -> Path:
+    """The page of DAY's report, built once for the module's read-only assertions."""
+    return Path(build_into(two_snapshots, tmp_path_factory.mktemp("published") / "reports"))
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from PIL import Image
 
 from segmentation.report import ReportError
 from segmentation.report.destination import GcsPrefix, LocalFolder, parse_destination
-from tests.plugins.report.conftest import DAY, PNG_SIZES, PREVIOUS_DAY
+from tests.plugins.report.conftest import DAY, PNG_SIZES, build_into
 
 BUCKET = "segmentation-reports"
 
@@ -25,10 +25,8 @@ def _client(fake_gcs) -> storage.Client:
 
 
 def test_report_is_uploaded_under_the_prefix_replacing_the_dates_old_objects(
-    warehouse, build, fake_gcs, tmp_path
+    two_snapshots, fake_gcs, tmp_path
 ):
-    warehouse.add_snapshot(PREVIOUS_DAY)
-    warehouse.add_snapshot(DAY)
     folder = f"daily/customer_segmentation/{DAY}/"
     stale = f"{folder}left_over.png"
     fake_gcs.objects[BUCKET] = {
@@ -36,7 +34,7 @@ def test_report_is_uploaded_under_the_prefix_replacing_the_dates_old_objects(
         "daily/keep.txt": ("text/plain", b"x"),
     }
 
-    url = build(destination=f"gs://{BUCKET}/daily/customer_segmentation/")
+    url = build_into(two_snapshots, f"gs://{BUCKET}/daily/customer_segmentation/")
 
     assert url == f"gs://{BUCKET}/{folder}report.html"
     bucket = _client(fake_gcs).bucket(BUCKET)
