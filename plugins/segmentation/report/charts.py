@@ -81,6 +81,13 @@ def segment_label(segment: Segment) -> str:
     return f"{segment.segment_id} · {shortened(segment.title)}"
 
 
+def _legend_layout(entries: int) -> dict[str, int]:
+    """Legend font size and columns that keep up to 100 segments beside the plot."""
+    if entries <= 20:
+        return {"fontsize": 9, "ncols": 1}
+    return {"fontsize": 7, "ncols": 1 if entries <= 40 else 2}
+
+
 def _thousands(value: float, _position: int) -> str:
     return f"{value:,.0f}"
 
@@ -114,8 +121,8 @@ def segment_scatter(
     axes.set_xlabel("recency: days since the latest order")
     axes.set_ylabel("monetary: total kept spend (log scale, 0 at the bottom)")
     axes.set_title(
-        f"Customers by recency and spend, {snapshot_date} "
-        f"(sample of {len(sample):,} of {customers:,} customers)"
+        f"Customers by recency and spend, {snapshot_date}\n"
+        f"sample of {len(sample):,} of {customers:,} customers"
     )
     for segment in segments:
         members = sample[sample["segment_id"] == segment.segment_id]
@@ -146,8 +153,7 @@ def segment_scatter(
         handles=handles,
         loc="outside right upper",
         title="segment · persona (share)",
-        ncols=1 if len(handles) <= 24 else 2,
-        fontsize=9,
+        **_legend_layout(len(handles)),
     )
     return figure
 
@@ -205,7 +211,7 @@ def segment_profile(
     shares.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     shares.tick_params(labelleft=False)
     shares.set_xlim(0, max(max(customer_shares), max(revenue_shares)) * 1.25)
-    shares.set_title("Share of customers, revenue")
+    shares.set_title("Share of the base")
     shares.legend(loc="lower right", fontsize=9)
     return figure
 
@@ -286,11 +292,8 @@ def segment_history(history: pd.DataFrame, colors: Mapping[int, Color]) -> Figur
     )
     axes.yaxis.set_major_formatter(FuncFormatter(_thousands))
     axes.set_ylabel("customers")
-    axes.set_title(f"Segment sizes over the last {len(sizes)} snapshots (ids are per snapshot's model)")
+    axes.set_title(f"Segment sizes over the last {len(sizes)} snapshots\n(ids are per snapshot's model)")
     figure.legend(
-        loc="outside right upper",
-        title="segment · latest persona",
-        fontsize=9,
-        ncols=1 if len(sizes.columns) <= 24 else 2,
+        loc="outside right upper", title="segment · latest persona", **_legend_layout(len(sizes.columns))
     )
     return figure
