@@ -1,0 +1,201 @@
+"""docker-compose.yaml and its Dockerfiles, checked without a Docker engine: the services of the Airflow 3
+stack, their mounts, environment and health checks, and local_bigquery's image and sample loader."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
+# Import names whose distribution is named differently.
+DISTRIBUTIONS = {"sklearn": "scikit-learn"}
+
+
+def interpolate(value):
+    """Compose's `${NAME:-default}` with nothing set, and `$$` escapes, applied through the whole file."""
+    if isinstance(value, dict):
+        return {key: interpolate(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [interpolate(item) for item in value]
+    if isinstance(value, str):
+        value = re.sub(r"(?<!\$)\$\{(\w+)(?::?-([^}]*))?\}", lambda m: m.group(2) or "", value)
+        return value.replace("$$", "$")
+    return value
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return interpolate(yaml.safe_load((ROOT / "docker-compose.yaml").read_text()))
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    return compose["services"]
+
+
+def locked_version(package: str) -> str:
+    (version,) = re.findall(rf"^{re.escape(package)}==(\S+)$", (ROOT / "requirements.lock").read_text(), re.M)
+    return version
+
+
+def test_the_stack_has_the_airflow_3_components_and_local_bigquery(services):
+    assert set(services) == {
+        "postgres",
+        "airflow-init",
+        *AIRFLOW_SERVICES,
+        "local-bigquery-init",
+        "local-bigquery",
+    }
+    commands = {name: services[name]["command"] for name in AIRFLOW_SERVICES}
+    assert commands == {
+        "airflow-apiserver": "api-server",
+        "airflow-scheduler": "scheduler",
+        "airflow-dag-processor": "dag-processor",
+        "airflow-triggerer": "triggerer",
+    }
+
+
+def test_airflow_image_is_the_pinned_official_one_plus_requirements(services):
+    version = locked_version("apache-airflow")
+    dockerfile = (ROOT / "docker" / "airflow.Dockerfile").read_text()
+    assert "FROM apache/airflow:${AIRFLOW_VERSION}-python3.11" in dockerfile
+    assert re.search(
+        r'pip install .*"apache-airflow==\$\{AIRFLOW_VERSION\}" -r \S*requirements\.txt', dockerfile
+    )
+    for name in (*AIRFLOW_SERVICES, "airflow-init"):
+        build = services[name]["build"]
+        assert build["dockerfile"] == "docker/airflow.Dockerfile"
+        assert build["args"]["AIRFLOW_VERSION"] == version
+        assert (ROOT / build["context"] / build["dockerfile"]).is_file()
+
+
+def test_airflow_services_mount_dags_include_and_plugins(services):
+    for name in (*AIRFLOW_SERVICES, "airflow-init"):
+        mounts = dict(volume.rsplit(":", 1)[::-1] for volume in services[name]["volumes"])
+        for folder in ("dags", "include", "plugins"):
+            assert mounts[f"/opt/airflow/{folder}"] == f"./{folder}", name
+            assert (ROOT / folder).is_dir()
+
+
+def test_google_cloud_default_points_at_local_bigquery(services):
+    server = services["local-bigquery"]
+    port = server["command"][server["command"].index("--port") + 1]
+    for name in (*AIRFLOW_SERVICES, "airflow-init"):
+        env = services[name]["environment"]
+        connection = json.loads(env["AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT"])
+        assert connection["conn_type"] == "google_cloud_platform"
+        assert connection["extra"] == {"is_anonymous": True, "project": env["SEGMENTATION_PROJECT_ID"]}
+        assert env["BIGQUERY_EMULATOR_HOST"] == f"http://local-bigquery:{port}"
+        assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+        assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@postgres/airflow")
+
+
+def test_every_long_running_service_has_a_health_check(services):
+    checks = {
+        name: " ".join(service["healthcheck"]["test"])
+        for name, service in services.items()
+        if "healthcheck" in service
+    }
+    assert set(checks) == {"postgres", "local-bigquery", *AIRFLOW_SERVICES}
+    assert "pg_isready" in checks["postgres"]
+    assert "http://localhost:8080/api/v2/version" in checks["airflow-apiserver"]
+    assert "http://localhost:8974/health" in checks["airflow-scheduler"]
+    assert "--job-type DagProcessorJob" in checks["airflow-dag-processor"]
+    assert "--job-type TriggererJob" in checks["airflow-triggerer"]
+    assert "http://localhost:9050/healthz" in checks["local-bigquery"]
+    assert services["airflow-scheduler"]["environment"]["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"] == "true"
+
+
+def test_start_order_follows_health(services):
+    for name in AIRFLOW_SERVICES:
+        depends = {service: rule["condition"] for service, rule in services[name]["depends_on"].items()}
+        assert depends == {
+            "postgres": "service_healthy",
+            "local-bigquery": "service_healthy",
+            "airflow-init": "service_completed_successfully",
+        }
+    assert services["local-bigquery"]["depends_on"] == {
+        "local-bigquery-init": {"condition": "service_completed_successfully"}
+    }
+    init_env = services["airflow-init"]["environment"]
+    assert (init_env["_AIRFLOW_DB_MIGRATE"], init_env["_AIRFLOW_WWW_USER_CREATE"]) == ("true", "true")
+
+
+def test_local_bigquery_serves_its_warehouse_volume(services, compose):
+    for name in ("local-bigquery", "local-bigquery-init"):
+        assert services[name]["build"]["dockerfile"] == "docker/local-bigquery.Dockerfile"
+        assert services[name]["volumes"] == ["local-bigquery-data:/data"]
+    assert services["local-bigquery"]["command"] == [
+        "python", "-m", "local_bigquery", "serve", "--host", "0.0.0.0", "--port", "9050", "--data-dir", "/data"
+    ]  # fmt: skip
+    assert services["local-bigquery-init"]["command"] == ["/app/load-sample.sh"]
+    assert set(compose["volumes"]) >= {"local-bigquery-data", "postgres-db-volume"}
+
+
+def third_party_imports(package: Path) -> set[str]:
+    names = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - {package.name, "__future__"}
+
+
+def test_local_bigquery_image_installs_every_library_the_server_imports():
+    dockerfile = (ROOT / "docker" / "local-bigquery.Dockerfile").read_text()
+    (install,) = re.findall(
+        r"pip install --no-cache-dir -c /tmp/requirements.lock\s*\\\n\s*(.+?) \\", dockerfile
+    )
+    installed = set(install.split())
+    needed = {DISTRIBUTIONS.get(name, name) for name in third_party_imports(ROOT / "local_bigquery")}
+    # fastapi brings starlette, scikit-learn brings threadpoolctl.
+    assert needed - {"starlette", "threadpoolctl"} <= installed
+    for package in installed:
+        assert locked_version(package)
+    assert 'CMD ["python", "-m", "local_bigquery", "serve"' in dockerfile
+
+
+def test_sample_loader_fills_the_warehouse_with_recent_orders(tmp_path):
+    from local_bigquery.translate import TableRef
+    from local_bigquery.warehouse import Warehouse
+
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path / "data"),
+        "SAMPLE_USERS": "300",
+        "PYTHON": sys.executable,
+        "PYTHONPATH": str(ROOT),
+    }
+    subprocess.run(["sh", str(ROOT / "docker" / "load-sample.sh")], env=env, check=True, timeout=300)
+    subprocess.run(["sh", str(ROOT / "docker" / "load-sample.sh")], env=env, check=True, timeout=300)
+
+    warehouse = Warehouse(tmp_path / "data")
+    try:
+        counts = {
+            table: warehouse.con.execute(
+                f"SELECT COUNT(*) FROM {TableRef('bigquery-public-data', 'thelook_ecommerce', table).duckdb_name}"
+            ).fetchone()[0]
+            for table in ("users", "orders", "order_items", "products")
+        }
+        (age_hours,) = warehouse.con.execute(
+            "SELECT date_diff('hour', MAX(created_at), now()) FROM "
+            + TableRef("bigquery-public-data", "thelook_ecommerce", "orders").duckdb_name
+        ).fetchone()
+    finally:
+        warehouse.close()
+    assert counts["users"] == 300  # loaded twice, replaced not appended
+    assert min(counts.values()) > 0
+    assert age_hours < 48
