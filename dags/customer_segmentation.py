@@ -17,6 +17,7 @@ data (default `bigquery-public-data.thelook_ecommerce`).
 
 **Dates.** The snapshot is the run's logical date (`snapshot_date`). Only orders before the run's data
 interval end count and recency is measured to that instant, so a backfill reproduces what its day saw.
+Backfills can reach back to the DAG's start date, 2019-01-01.
 
 **Idempotent.** Each table is partitioned by `snapshot_date`; a run stages its rows, gates them and then
 replaces exactly its own partition in one transaction. Re-running a date or backfilling never duplicates
@@ -110,7 +111,8 @@ def generate_personas(params: dict[str, Any], ds: str | None = None) -> dict:
 @dag(
     dag_id="customer_segmentation",
     schedule="@daily",
-    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    # Backfills can reach back to here (thelook_ecommerce's history starts in 2019); catchup stays off.
+    start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=6),

@@ -80,6 +80,7 @@ def test_schedule_and_run_limits(dag):
     assert dag.max_active_runs == 1
     assert dag.dagrun_timeout is not None
     assert dag.start_date.tzinfo is not None
+    assert dag.start_date.year <= 2019, "backfills must reach thelook_ecommerce's first orders"
 
 
 def test_ownership_tags_and_documentation(dag):

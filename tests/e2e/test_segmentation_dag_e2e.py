@@ -1,0 +1,354 @@
+"""The customer_segmentation DAG end to end: real Airflow (dag.test), the real BigQuery operators and client,
+local_bigquery, on a 2,000-customer thelook sample.
+
+One module-scoped sequence of runs serves the assertions: the latest date three times, then two older
+dates as backfills. The failure tests then feed bad input and check that the gate names the problem,
+fails without retrying, and leaves every published partition exactly as it was.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pandas as pd
+import pendulum
+import pytest
+from airflow.listeners import hookimpl
+from google.cloud import bigquery
+
+from local_bigquery.samples import thelook
+from segmentation.config import PipelineConfig
+from segmentation.tables import CURRENT_VIEW, MODEL, partitioned_tables
+from tests.conftest import PROJECT, ROOT
+
+pytestmark = pytest.mark.airflow
+
+USERS = 2_000
+NUM_CLUSTERS = 4
+LATEST = "2024-06-01"  # the sample's history ends 2024-06-30 and starts four years earlier
+BACKFILLS = ("2024-05-01", "2024-04-01")
+DATES = (LATEST, *BACKFILLS)
+BEFORE_ANY_ORDER = "2020-01-01"
+TABLES = partitioned_tables(PipelineConfig())
+KEYS = {
+    "customer_features": ["snapshot_date", "customer_id"],
+    "model_evaluations": ["snapshot_date", "k"],
+    "customer_segments": ["snapshot_date", "customer_id"],
+    "segment_profiles": ["snapshot_date", "segment_id"],
+}
+BIGQUERY_TYPES = {
+    "INT64": "INTEGER",
+    "FLOAT64": "FLOAT",
+    "BOOL": "BOOLEAN",
+    "STRING": "STRING",
+    "DATE": "DATE",
+}
+FEATURES = ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days", "return_ratio"]
+
+
+def _query(client: bigquery.Client, sql: str) -> pd.DataFrame:
+    return client.query(sql).to_dataframe()
+
+
+def on(rows: pd.DataFrame, date: str) -> pd.DataFrame:
+    """The rows of one snapshot."""
+    return rows[rows.snapshot_date.astype(str) == date]
+
+
+def _load_source(client: bigquery.Client, dataset: str, tmp_path_factory) -> None:
+    client.create_dataset(dataset)
+    files = thelook.write_parquet(thelook.generate(users=USERS), tmp_path_factory.mktemp("thelook"))
+    config = bigquery.LoadJobConfig(source_format=bigquery.SourceFormat.PARQUET)
+    for name, path in files.items():
+        with open(path, "rb") as parquet:
+            client.load_table_from_file(parquet, f"{dataset}.{name}", job_config=config).result()
+
+
+@pytest.fixture(scope="module")
+def source(bq_client, tmp_path_factory) -> str:
+    dataset = f"thelook_{uuid.uuid4().hex[:8]}"
+    _load_source(bq_client, dataset, tmp_path_factory)
+    yield dataset
+    bq_client.delete_dataset(dataset, delete_contents=True, not_found_ok=True)
+
+
+@pytest.fixture(scope="module")
+def output(bq_client) -> str:
+    dataset = f"segmentation_{uuid.uuid4().hex[:8]}"
+    yield dataset
+    bq_client.delete_dataset(dataset, delete_contents=True, not_found_ok=True)
+
+
+@pytest.fixture(scope="module")
+def conf(source, output) -> dict:
+    return {
+        "project_id": PROJECT,
+        "dataset": output,
+        "source_project": PROJECT,
+        "source_dataset": source,
+        "num_clusters": NUM_CLUSTERS,
+        "persona_backend": "offline",
+    }
+
+
+@pytest.fixture(scope="module")
+def dag(airflow_db, bigquery_server):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "dags" / "customer_segmentation.py"))
+    assert bag.import_errors == {}
+    return bag.dags["customer_segmentation"]
+
+
+def run(dag, date: str, conf: dict):
+    return dag.test(logical_date=pendulum.parse(date), run_conf=conf)
+
+
+def contents(client: bigquery.Client, dataset: str) -> dict[str, pd.DataFrame]:
+    """Every published row of every table, in a stable order."""
+    return {
+        table.name: _query(client, f"SELECT * FROM `{dataset}.{table.name}`")
+        .sort_values(KEYS[table.name])
+        .reset_index(drop=True)
+        for table in TABLES
+    }
+
+
+@pytest.fixture(scope="module")
+def runs(dag, conf, bq_client, output):
+    """The latest date run three times, then two backfills; the features after the first run, too."""
+    states = [run(dag, LATEST, conf).state]
+    first_features = contents(bq_client, output)["customer_features"]
+    states += [run(dag, LATEST, conf).state for _ in range(2)]
+    states += [run(dag, date, conf).state for date in BACKFILLS]
+    return {"states": states, "first_features": first_features}
+
+
+@pytest.fixture(scope="module")
+def published(runs, bq_client, output) -> dict[str, pd.DataFrame]:
+    return contents(bq_client, output)
+
+
+def test_every_run_succeeds(runs):
+    assert runs["states"] == ["success"] * 5
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda table: table.name)
+def test_tables_exist_with_the_documented_columns(published, bq_client, output, table):
+    stored = bq_client.get_table(f"{output}.{table.name}")
+    assert [field.name for field in stored.schema] == list(table.column_names)
+    assert [field.field_type for field in stored.schema] == [BIGQUERY_TYPES[c.type] for c in table.columns]
+    assert stored.time_partitioning.field == "snapshot_date"
+    assert stored.clustering_fields == list(table.cluster_by)
+
+
+def test_the_model_and_the_analysts_view_exist(published, bq_client, output):
+    model = bq_client.get_model(f"{output}.{MODEL}")
+    assert model.model_type == "KMEANS"
+    view = bq_client.get_table(f"{output}.{CURRENT_VIEW}")
+    assert view.table_type == "VIEW"
+    columns = [field.name for field in view.schema]
+    assert columns[:4] == ["snapshot_date", "customer_id", "segment_id", "distance"]
+    assert {"persona_title", "recommended_channel", *FEATURES} <= set(columns)
+
+
+def test_one_partition_per_date_and_no_duplicates_after_reruns_and_backfills(published):
+    for name, rows in published.items():
+        assert sorted(rows.snapshot_date.astype(str).unique()) == sorted(DATES), name
+        assert not rows.duplicated(KEYS[name]).any(), name
+
+
+def test_rerunning_a_date_reproduces_its_features(runs, published):
+    latest = on(published["customer_features"], LATEST).reset_index(drop=True)
+    pd.testing.assert_frame_equal(latest, runs["first_features"].reset_index(drop=True))
+
+
+@pytest.mark.parametrize("date", DATES)
+def test_every_featured_customer_has_exactly_one_segment(published, date):
+    features = on(published["customer_features"], date)
+    segments = on(published["customer_segments"], date)
+    assert len(features) > 100
+    assert sorted(segments.customer_id) == sorted(features.customer_id)
+    assert set(segments.segment_id) == set(range(1, NUM_CLUSTERS + 1))
+    assert (segments.distance >= 0).all()
+
+
+@pytest.mark.parametrize("date", DATES)
+def test_profiles_equal_group_means_recomputed_in_pandas(published, date):
+    features = on(published["customer_features"], date)
+    segments = on(published["customer_segments"], date)
+    members = segments[["customer_id", "segment_id"]].merge(features, on="customer_id", validate="one_to_one")
+    groups = members.groupby("segment_id")
+    expected = groups[FEATURES].mean()
+    expected["customers"] = groups.size()
+    expected["customer_share"] = expected.customers / len(members)
+    expected["revenue_share"] = groups.monetary.sum() / members.monetary.sum()
+    profiles = on(published["segment_profiles"], date).set_index("segment_id")
+    pd.testing.assert_frame_equal(
+        profiles[expected.columns].sort_index(), expected, check_dtype=False, check_names=False, rtol=1e-9
+    )
+
+
+def test_a_backfill_sees_only_orders_before_its_cut_off(published, bq_client, source):
+    """customer_features of a backfilled date, recomputed from the raw source in pandas."""
+    date = BACKFILLS[-1]
+    cut_off = pd.Timestamp(date, tz="UTC")
+    items = _query(bq_client, f"SELECT * FROM `{source}.order_items`")
+    kept = items[(items.created_at < cut_off) & (items.status != "Cancelled")].copy()
+    kept["returned"] = kept.returned_at.notna() & (kept.returned_at < cut_off)
+    kept["value"] = kept.sale_price.where(~kept.returned, 0.0)
+    customers = kept.groupby("user_id")
+    expected = pd.DataFrame(
+        {
+            "recency_days": (cut_off - customers.created_at.max()).dt.days,
+            "frequency": customers.order_id.nunique(),
+            "monetary": customers.value.sum(),
+            "tenure_days": (cut_off - customers.created_at.min()).dt.days,
+            "return_ratio": customers.returned.mean(),
+        }
+    )
+    expected["avg_order_value"] = expected.monetary / expected.frequency
+    actual = on(published["customer_features"], date).set_index("customer_id")
+    assert (items.created_at >= cut_off).any(), "the sample must have orders after the cut-off"
+    pd.testing.assert_frame_equal(
+        actual[FEATURES].sort_index(), expected[FEATURES].sort_index(), check_dtype=False, check_names=False
+    )
+
+
+def test_model_evaluations_record_each_snapshots_model(published):
+    evaluations = published["model_evaluations"].set_index(
+        published["model_evaluations"].snapshot_date.astype(str)
+    )
+    counts = published["customer_features"].snapshot_date.astype(str).value_counts()
+    for date in DATES:
+        row = evaluations.loc[date]
+        assert row.k == NUM_CLUSTERS
+        assert row.training_rows == counts[date]
+        assert row.davies_bouldin_index > 0
+        assert row.mean_squared_distance > 0
+        assert row.is_selected
+
+
+def test_the_current_view_shows_the_latest_snapshot_after_older_backfills(published, bq_client, output):
+    current = _query(bq_client, f"SELECT * FROM `{output}.{CURRENT_VIEW}`")
+    assert set(current.snapshot_date.astype(str)) == {LATEST}
+    latest = on(published["customer_segments"], LATEST)
+    assert sorted(current.customer_id) == sorted(latest.customer_id)
+    assert current.persona_title.notna().all()
+
+
+class TaskFailures:
+    """An Airflow listener keeping the error each failed task reported, by task id."""
+
+    def __init__(self):
+        self.errors: dict[str, str] = {}
+
+    @hookimpl
+    def on_task_instance_failed(self, previous_state, task_instance, error):
+        self.errors[task_instance.task_id] = str(error)
+
+
+@pytest.fixture
+def task_failures():
+    from airflow.sdk.listener import get_listener_manager
+
+    listener = TaskFailures()
+    manager = get_listener_manager()
+    manager.add_listener(listener)
+    yield listener.errors
+    manager.pm.unregister(listener)
+
+
+def _failed_run(dag, date: str, conf: dict):
+    """A run expected to fail: its state and its failed task instances."""
+    dag_run = run(dag, date, conf)
+    failed = [ti for ti in dag_run.get_task_instances() if ti.state == "failed"]
+    return dag_run.state, failed
+
+
+def _assert_failed_at_once(failed, task_id: str):
+    assert [ti.task_id for ti in failed] == [task_id]
+    assert failed[0].try_number == 1, "a failed gate must not be retried"
+
+
+def _assert_unchanged(client, dataset: str, published: dict[str, pd.DataFrame]) -> None:
+    after = contents(client, dataset)
+    for name, rows in published.items():
+        pd.testing.assert_frame_equal(after[name], rows, obj=name)
+
+
+def test_a_date_without_orders_fails_the_freshness_gate_and_changes_nothing(
+    published, dag, conf, bq_client, output, task_failures
+):
+    state, failed = _failed_run(dag, BEFORE_ANY_ORDER, conf)
+    assert state == "failed"
+    _assert_failed_at_once(failed, "source.check_freshness")
+    logged = task_failures["source.check_freshness"]
+    assert (
+        f"source freshness gate failed: no orders in {PROJECT}.{conf['source_dataset']} during the 3 days "
+        f"before {BEFORE_ANY_ORDER} 00:00:00"
+    ) in logged
+    assert "latest earlier order: none" in logged
+    _assert_unchanged(bq_client, output, published)
+
+
+@pytest.fixture
+def negative_prices(bq_client, source) -> tuple[str, int]:
+    """A copy of the source where every 40th order item has a negative sale price."""
+    dataset = f"thelook_bad_{uuid.uuid4().hex[:8]}"
+    bq_client.create_dataset(dataset)
+    for name in ("users", "orders", "products"):
+        bq_client.query_and_wait(f"CREATE TABLE `{dataset}.{name}` AS SELECT * FROM `{source}.{name}`")
+    bq_client.query_and_wait(
+        f"CREATE TABLE `{dataset}.order_items` AS SELECT * REPLACE "
+        f"(IF(MOD(id, 40) = 0, -sale_price, sale_price) AS sale_price) FROM `{source}.order_items`"
+    )
+    items = _query(bq_client, f"SELECT id, created_at FROM `{dataset}.order_items`")
+    negative = int(((items.id % 40 == 0) & (items.created_at < pd.Timestamp(LATEST, tz="UTC"))).sum())
+    yield dataset, negative
+    bq_client.delete_dataset(dataset, delete_contents=True, not_found_ok=True)
+
+
+def test_negative_prices_fail_the_values_gate_and_change_nothing(
+    published, dag, conf, bq_client, output, negative_prices, task_failures
+):
+    dataset, negative = negative_prices
+    assert negative > 0
+    state, failed = _failed_run(dag, LATEST, {**conf, "source_dataset": dataset})
+    assert state == "failed"
+    _assert_failed_at_once(failed, "source.check_values")
+    assert (
+        f"source values gate failed: {negative} order lines with a negative sale_price in {PROJECT}.{dataset}"
+    ) in task_failures["source.check_values"]
+    _assert_unchanged(bq_client, output, published)
+
+
+@pytest.fixture
+def shrunken_source(bq_client, source) -> str:
+    """A copy of the source that lost the orders of three customers out of four."""
+    dataset = f"thelook_small_{uuid.uuid4().hex[:8]}"
+    bq_client.create_dataset(dataset)
+    for name in ("users", "orders", "products"):
+        bq_client.query_and_wait(f"CREATE TABLE `{dataset}.{name}` AS SELECT * FROM `{source}.{name}`")
+    bq_client.query_and_wait(
+        f"CREATE TABLE `{dataset}.order_items` AS SELECT * FROM `{source}.order_items` WHERE MOD(user_id, 4) = 0"
+    )
+    yield dataset
+    bq_client.delete_dataset(dataset, delete_contents=True, not_found_ok=True)
+
+
+def test_a_collapsing_customer_base_fails_the_features_gate_before_publishing(
+    published, dag, conf, bq_client, output, shrunken_source, task_failures
+):
+    # A wide freshness window: the remaining quarter of the orders must not trip the freshness gate first.
+    state, failed = _failed_run(
+        dag, LATEST, {**conf, "source_dataset": shrunken_source, "freshness_days": 30}
+    )
+    assert state == "failed"
+    _assert_failed_at_once(failed, "features.check_customer_features")
+    previous = published["customer_features"].snapshot_date.astype(str).value_counts()[BACKFILLS[0]]
+    assert (
+        f"fewer than the {previous} of the previous snapshot {BACKFILLS[0]}"
+        in task_failures["features.check_customer_features"]
+    )
+    _assert_unchanged(bq_client, output, published)
