@@ -212,7 +212,8 @@ def segment_profile(
     shares.tick_params(labelleft=False)
     shares.set_xlim(0, max(max(customer_shares), max(revenue_shares)) * 1.25)
     shares.set_title("Share of the base")
-    shares.legend(loc="lower right", fontsize=9)
+    # Below the axes, where it can hide no bar.
+    shares.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncols=2, fontsize=9)
     return figure
 
 
