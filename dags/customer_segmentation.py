@@ -33,7 +33,6 @@ Downstream DAGs can schedule on the assets of the published tables.
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pendulum
@@ -41,11 +40,11 @@ from airflow.providers.google.cloud.operators.bigquery import BigQueryInsertJobO
 from airflow.sdk import Asset, TaskGroup, chain, dag, task
 
 from segmentation.config import ConfigError, PipelineConfig, dag_params, unknown_settings
+from segmentation.paths import sql_dir
 from segmentation.retries import FailFastOnBadInput
 from segmentation.tables import CURRENT_VIEW, MODEL
 from segmentation.templating import MACROS
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "include" / "sql"
 DEPLOYMENT = PipelineConfig.from_environment()
 
 
@@ -125,7 +124,7 @@ def generate_personas(params: dict[str, Any], ds: str | None = None) -> dict:
         "retry_policy": FailFastOnBadInput(),
     },
     params=dag_params(),
-    template_searchpath=[str(SQL_DIR)],
+    template_searchpath=[str(sql_dir())],
     user_defined_macros=MACROS,
     tags=["segmentation", "bigquery", "bigquery-ml", "marketing"],
     doc_md=__doc__,

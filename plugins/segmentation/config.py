@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from airflow.sdk import Param
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 # BigQuery naming rules: project ids are 6-30 lowercase letters, digits and hyphens starting with a
 # letter; dataset ids are letters, digits and underscores. An empty project means the connection's.
@@ -91,7 +91,8 @@ class PipelineConfig(BaseModel):
         pattern=OPTIONAL_PROJECT_ID_PATTERN,
         title="GCP project",
         description="Project holding the output dataset. Empty: the project of the Airflow connection.",
-        json_schema_extra=_section("Warehouse"),
+        # Nullable in the form: Airflow's trigger form sends an emptied text field as null.
+        json_schema_extra={**_section("Warehouse"), "type": ["string", "null"]},
     )
     dataset: str = Field(
         "customer_segmentation",
@@ -210,6 +211,11 @@ class PipelineConfig(BaseModel):
         ),
         json_schema_extra=_section("Personas"),
     )
+
+    @field_validator("project_id", mode="before")
+    @classmethod
+    def _no_project_is_the_connections(cls, value: Any) -> Any:
+        return "" if value is None else value
 
     @model_validator(mode="after")
     def _one_way_to_choose_k(self) -> PipelineConfig:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import shutil
 import subprocess
 import sys
 from datetime import timedelta
@@ -197,3 +199,47 @@ def test_params_cover_every_setting_with_valid_defaults(dag):
     assert set(dag.params) == set(PipelineConfig.model_fields)
     resolved = dag.params.validate()
     assert PipelineConfig.from_params(resolved).gcp_conn_id == "google_cloud_default"
+
+
+COMPOSER_CHECK = """
+from airflow.dag_processing.dagbag import DagBag
+import pendulum, segmentation.paths
+dag = DagBag(dag_folder="{dags}").dags["customer_segmentation"]
+task = dag.get_task("setup.create_tables")
+end = pendulum.datetime(2024, 3, 1, tz="UTC")
+context = dict(params={{name: task.params[name] for name in task.params}}, ds="2024-03-01", ds_nodash="20240301",
+               data_interval_start=end, data_interval_end=end)
+sql = task.render_template(task.configuration["query"]["query"], context, dag.get_template_env())
+print(segmentation.paths.__file__, segmentation.paths.sql_dir(), "CREATE TABLE IF NOT EXISTS" in sql)
+"""
+
+
+def test_finds_its_sql_in_the_cloud_composer_layout(tmp_path):
+    """Composer syncs only the bucket's dags/ and plugins/: include/ is uploaded into dags/include/."""
+    dags, plugins = tmp_path / "dags", tmp_path / "plugins"
+    dags.mkdir()
+    shutil.copy(DAG_FILE, dags)
+    shutil.copytree(ROOT / "include", dags / "include")
+    shutil.copytree(
+        ROOT / "plugins" / "segmentation",
+        plugins / "segmentation",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    environ = os.environ | {
+        "PYTHONPATH": str(plugins),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", COMPOSER_CHECK.format(dags=dags)],
+        env=environ,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    module, sql_dir, rendered = result.stdout.split()[-3:]
+    assert module == str(plugins / "segmentation" / "paths.py")
+    assert sql_dir == str(dags / "include" / "sql")
+    assert rendered == "True"

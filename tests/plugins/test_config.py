@@ -78,6 +78,12 @@ def test_nullable_settings_accept_null_in_the_trigger_form():
         assert params[name].resolve(None) is None
 
 
+def test_an_emptied_project_field_means_the_connections_project():
+    """The trigger form sends an emptied text field as null."""
+    assert dag_params({})["project_id"].resolve(None) is None
+    assert PipelineConfig.from_params({"project_id": None}).project_id == ""
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
