@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -42,6 +43,14 @@ STOP_GRACE_SECONDS = 15.0
 
 class StartupError(RuntimeError):
     """Airflow did not come up; the message says what was missing and where the log is."""
+
+
+def require_free_port(port: int, option: str) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise StartupError(f"port {port} is already in use; choose another with {option}") from None
 
 
 def newest_order(server_url: str) -> dt.datetime | None:
@@ -195,7 +204,11 @@ def _exit_on_sigterm(signum, frame) -> None:
     raise SystemExit(128 + signum)
 
 
-def main(argv: list[str] | None = None) -> int:
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -207,42 +220,53 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--password", default="admin", help=f"password of the UI user '{USER}'")
     parser.add_argument("--startup-timeout", type=float, default=240.0, help="seconds")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def run_airflow(server_url: str, args: argparse.Namespace) -> int:
+    """airflow standalone until Ctrl-C or SIGTERM; its process group is stopped however this ends."""
     args.airflow_home.mkdir(parents=True, exist_ok=True)
     password_file = args.airflow_home / "simple_auth_manager_passwords.json"
     log_path = args.airflow_home / "standalone.log"
     ui_url = f"http://localhost:{args.ui_port}"
+    write_login(password_file, args.password)
+    env = ui_environment(server_url, args.airflow_home, args.ui_port, password_file)
+    say(f"starting airflow standalone (AIRFLOW_HOME {args.airflow_home}, log {log_path})")
+    process = start_airflow(env, log_path)
+    try:
+        wait_until_serving(AirflowApi(ui_url, args.password), process, args.startup_timeout, log_path)
+        say(f"\nAirflow UI: {ui_url}/dags/{DAG_ID}\nLogin: {USER} / {args.password}")
+        say(f"{DAG_ID} is unpaused. Press Ctrl-C to stop.")
+        process.wait()
+        say(f"airflow standalone exited ({process.returncode}); see {log_path}")
+        return 1
+    except StartupError as error:
+        print(error, file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        say("stopping airflow standalone ...")
+        stop_airflow(process)
+        say("stopped.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     # Ctrl-C must stop the stack even when this was started with SIGINT ignored (e.g. in the background).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-
+    try:
+        require_free_port(args.port, "--port")
+        require_free_port(args.ui_port, "--ui-port")
+    except StartupError as error:
+        print(error, file=sys.stderr)
+        return 1
     now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     with BackgroundServer(Warehouse(args.data_dir), port=args.port) as server:
-        print(f"local_bigquery serving {server.url} from {args.data_dir}", flush=True)
-        print(ensure_recent_sample(server, args.users, args.seed, now), flush=True)
-        write_login(password_file, args.password)
-        env = ui_environment(server.url, args.airflow_home, args.ui_port, password_file)
-        print(f"starting airflow standalone (AIRFLOW_HOME {args.airflow_home}, log {log_path})", flush=True)
-        process = start_airflow(env, log_path)
-        try:
-            wait_until_serving(AirflowApi(ui_url, args.password), process, args.startup_timeout, log_path)
-            print(
-                f"\nAirflow UI: {ui_url}/dags/{DAG_ID}\nLogin: {USER} / {args.password}\n"
-                f"{DAG_ID} is unpaused. Press Ctrl-C to stop.",
-                flush=True,
-            )
-            process.wait()
-            print(f"airflow standalone exited ({process.returncode}); see {log_path}", flush=True)
-            return 1
-        except StartupError as error:
-            print(error, file=sys.stderr, flush=True)
-            return 1
-        except KeyboardInterrupt:
-            return 0
-        finally:
-            print("stopping airflow standalone ...", flush=True)
-            stop_airflow(process)
-            print("stopped.", flush=True)
+        say(f"local_bigquery serving {server.url} from {args.data_dir}")
+        say(ensure_recent_sample(server, args.users, args.seed, now))
+        return run_airflow(server.url, args)
 
 
 if __name__ == "__main__":
