@@ -176,7 +176,7 @@ def segment_profile(
     z_scores: pd.DataFrame,
     base_means: pd.Series,
 ) -> Figure:
-    """Each segment's feature means as z-scores against the whole base, beside its customer and revenue shares."""
+    """Feature means of each segment as z-scores against the whole base, beside its shares."""
     figure = Figure(figsize=PROFILE_SIZE, dpi=DPI, layout="constrained")
     grid = figure.add_gridspec(1, 2, width_ratios=[3, 1])
     heatmap = figure.add_subplot(grid[0])

@@ -173,7 +173,8 @@ def _segments(profiles: pd.DataFrame, personas: Mapping[int, Persona]) -> tuple[
             segment_id=int(row.segment_id),
             customers=int(row.customers),
             customer_share=float(row.customer_share),
-            revenue_share=float(row.revenue_share or 0.0),
+            # NULL when no customer kept any spend: no revenue to share.
+            revenue_share=0.0 if pd.isna(row.revenue_share) else float(row.revenue_share),
             persona=personas.get(int(row.segment_id)),
         )
         for row in profiles.itertuples(index=False)
@@ -211,7 +212,7 @@ def _selected(evaluations: pd.DataFrame, warehouse: Warehouse, day: date) -> pd.
     return selected.iloc[0]
 
 
-def _one_value(frame: pd.DataFrame, column: str) -> str | None:
+def _distinct_values(frame: pd.DataFrame, column: str) -> str | None:
     values = sorted(set(frame[column].dropna()))
     return ", ".join(values) if values else None
 
@@ -247,9 +248,9 @@ def load_report_data(warehouse: Warehouse, day: date, *, sample_size: int = SAMP
         davies_bouldin_index=None
         if pd.isna(selected["davies_bouldin_index"])
         else float(selected["davies_bouldin_index"]),
-        persona_backend=_one_value(personas, "backend"),
-        persona_model=_one_value(personas, "model"),
-        prompt_version=_one_value(personas, "prompt_version"),
+        persona_backend=_distinct_values(personas, "backend"),
+        persona_model=_distinct_values(personas, "model"),
+        prompt_version=_distinct_values(personas, "prompt_version"),
     )
     return ReportData(
         metadata=metadata,

@@ -19,9 +19,9 @@ from pathlib import Path
 from airflow.providers.google.cloud.hooks.gcs import GCSHook
 
 from segmentation.report.data import ReportError
+from segmentation.report.page import PAGE_FILE
 
 DEFAULT_DESTINATION = ".local/reports"
-REPORT_PAGE = "report.html"
 GCS_SCHEME = "gs://"
 # GCS bucket naming rules (the dotted, domain-named form included).
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
@@ -50,7 +50,7 @@ class LocalFolder:
             self._swap_in(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        return str(target / REPORT_PAGE)
+        return str(target / PAGE_FILE)
 
     @staticmethod
     def _swap_in(staging: Path, target: Path) -> None:
@@ -78,7 +78,7 @@ class GcsPrefix:
         written = {directory + name for name in files}
         for stale in sorted(set(hook.list(self.bucket, prefix=directory)) - written):
             hook.delete(self.bucket, stale)
-        return f"{GCS_SCHEME}{self.bucket}/{directory}{REPORT_PAGE}"
+        return f"{GCS_SCHEME}{self.bucket}/{directory}{PAGE_FILE}"
 
 
 def parse_destination(destination: str, gcp_conn_id: str) -> LocalFolder | GcsPrefix:

@@ -17,6 +17,7 @@ import jinja2
 from segmentation.report.data import ReportData
 
 TEMPLATE = "report.html.j2"
+PAGE_FILE = "report.html"
 _ENVIRONMENT = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent),
     autoescape=True,

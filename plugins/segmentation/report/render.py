@@ -14,9 +14,8 @@ from segmentation.personas.profile import CORE_FEATURE_UNITS
 from segmentation.report import charts
 from segmentation.report.choice_of_k import candidate_ks, model_matrix, scan_k
 from segmentation.report.data import ReportData
-from segmentation.report.page import ChartImage, render_page
+from segmentation.report.page import PAGE_FILE, ChartImage, render_page
 
-REPORT_PAGE = "report.html"
 MAX_PROFILE_FEATURES = 12
 
 
@@ -35,63 +34,77 @@ def _colors(data: ReportData) -> dict[int, charts.Color]:
     return charts.segment_colors(current + [int(i) for i in data.history["segment_id"]])
 
 
+def _scatter_chart(data: ReportData, colors: Mapping[int, charts.Color]) -> ChartImage:
+    figure = charts.segment_scatter(
+        data.sample,
+        data.segments,
+        colors,
+        snapshot_date=data.metadata.snapshot_date,
+        customers=data.metadata.training_rows,
+    )
+    return ChartImage(
+        "segments.png",
+        "Customers by segment",
+        f"A fixed pseudo-random sample of {len(data.sample):,} customers; each segment's number sits "
+        "at its median recency and spend.",
+        charts.png_bytes(figure),
+    )
+
+
+def _profile_chart(data: ReportData) -> ChartImage:
+    z_scores = profile_z_scores(data.feature_means, data.feature_spread)
+    return ChartImage(
+        "segment_profile.png",
+        "Segment profile",
+        "Red: above the base average, blue: below, in standard deviations of all customers; "
+        "right: each segment's share of customers and of revenue.",
+        charts.png_bytes(charts.segment_profile(data.segments, z_scores, data.feature_spread["mean"])),
+    )
+
+
+def _choice_of_k_chart(data: ReportData, *, log_transform_monetary: bool) -> ChartImage:
+    chosen_k = data.metadata.k
+    tried = data.evaluations["k"].astype(int).tolist()
+    matrix = model_matrix(data.sample, log_transform_monetary=log_transform_monetary)
+    scan = scan_k(matrix, candidate_ks(tried, chosen_k))
+    if len(tried) > 1:
+        how = (
+            f"The model tried k = {', '.join(map(str, tried))} and kept k = {chosen_k}, "
+            "the lowest Davies-Bouldin index."
+        )
+    else:
+        how = f"k = {chosen_k} was fixed by the run's settings."
+    return ChartImage(
+        "choice_of_k.png",
+        "Choice of k",
+        f"{how} Elbow and silhouette are recomputed with scikit-learn on {scan.rows:,} sampled customers.",
+        charts.png_bytes(charts.choice_of_k(data.evaluations, scan, chosen_k)),
+    )
+
+
+def _history_chart(data: ReportData, colors: Mapping[int, charts.Color]) -> ChartImage | None:
+    figure = charts.segment_history(data.history, colors)
+    if figure is None:
+        return None
+    return ChartImage(
+        "segment_history.png",
+        "Segment sizes over time",
+        "Customers per segment in each of the last snapshots. Every snapshot trains its own model, so a "
+        "segment id may describe different customers on different days.",
+        charts.png_bytes(figure),
+    )
+
+
 def _charts(
     data: ReportData, colors: Mapping[int, charts.Color], *, log_transform_monetary: bool
 ) -> list[ChartImage]:
-    segments = data.segments
-    metadata = data.metadata
-    z_scores = profile_z_scores(data.feature_means, data.feature_spread)
-    matrix = model_matrix(data.sample, log_transform_monetary=log_transform_monetary)
-    scan = scan_k(matrix, candidate_ks(data.evaluations["k"].astype(int).tolist(), metadata.k))
-    tuned = len(data.evaluations) > 1
     drawn = [
-        ChartImage(
-            "segments.png",
-            "Customers by segment",
-            f"A fixed pseudo-random sample of {len(data.sample):,} customers; each segment's number sits "
-            "at its median recency and spend.",
-            charts.png_bytes(
-                charts.segment_scatter(
-                    data.sample,
-                    segments,
-                    colors,
-                    snapshot_date=metadata.snapshot_date,
-                    customers=metadata.training_rows,
-                )
-            ),
-        ),
-        ChartImage(
-            "segment_profile.png",
-            "Segment profile",
-            "Red: above the base average, blue: below, in standard deviations of all customers; "
-            "right: each segment's share of customers and of revenue.",
-            charts.png_bytes(charts.segment_profile(segments, z_scores, data.feature_spread["mean"])),
-        ),
-        ChartImage(
-            "choice_of_k.png",
-            "Choice of k",
-            (
-                f"The model tried k = {', '.join(str(k) for k in data.evaluations['k'])} and kept k = "
-                f"{metadata.k}, the lowest Davies-Bouldin index."
-                if tuned
-                else f"k = {metadata.k} was fixed by the run's settings."
-            )
-            + f" Elbow and silhouette are recomputed with scikit-learn on {scan.rows:,} sampled customers.",
-            charts.png_bytes(charts.choice_of_k(data.evaluations, scan, metadata.k)),
-        ),
+        _scatter_chart(data, colors),
+        _profile_chart(data),
+        _choice_of_k_chart(data, log_transform_monetary=log_transform_monetary),
+        _history_chart(data, colors),
     ]
-    history = charts.segment_history(data.history, colors)
-    if history is not None:
-        drawn.append(
-            ChartImage(
-                "segment_history.png",
-                "Segment sizes over time",
-                "Customers per segment in each of the last snapshots. Every snapshot trains its own "
-                "model, so a segment id may describe different customers on different days.",
-                charts.png_bytes(history),
-            )
-        )
-    return drawn
+    return [chart for chart in drawn if chart is not None]
 
 
 def render_report(data: ReportData, *, log_transform_monetary: bool = False) -> dict[str, bytes]:
@@ -100,4 +113,4 @@ def render_report(data: ReportData, *, log_transform_monetary: bool = False) -> 
     with charts.report_style():
         images = _charts(data, colors, log_transform_monetary=log_transform_monetary)
     page = render_page(data, images, {segment_id: to_hex(color) for segment_id, color in colors.items()})
-    return {**{image.file_name: image.png for image in images}, REPORT_PAGE: page.encode()}
+    return {**{image.file_name: image.png for image in images}, PAGE_FILE: page.encode()}
