@@ -46,6 +46,7 @@ def test_report_has_every_chart_at_its_size_and_names_every_segment(published):
     for name, size in PNG_SIZES.items():
         with Image.open(folder / name) as image:
             assert (image.format, image.size) == ("PNG", size), name
+            assert "Software" not in image.info  # no version stamp: same data, same bytes
     text = published.read_text()
     page = _Page(text)
     assert page.section_ids == [f"segment-{segment_id}" for segment_id in GROUPS]
