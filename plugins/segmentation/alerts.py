@@ -37,6 +37,8 @@ DEADLINE_VARIABLE = "SEGMENTATION_DEADLINE_MINUTES"
 DEFAULT_DEADLINE = timedelta(hours=4)
 WEBHOOK_TIMEOUT_SECONDS = 10.0
 MAX_ERROR_CHARS = 500
+WEBHOOK_TYPES = frozenset({"http", "https"})
+EMAIL_TYPES = frozenset({"smtp", "email"})
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,8 @@ def one_line(error: BaseException | str | None) -> str:
 
 
 def _date_of(context: Mapping[str, Any]) -> str:
-    date = context.get("logical_date") or context["ti"].dag_run.run_after
+    # A run triggered without a logical date has only the time it was due.
+    date = context.get("logical_date") or context["dag_run"].run_after
     return date.isoformat()
 
 
@@ -125,10 +128,6 @@ def email_notifier(alert: Alert, connection: Connection):
         html_content=f"<pre>{alert.summary()}</pre>",
         smtp_conn_id=connection.conn_id,
     )
-
-
-WEBHOOK_TYPES = frozenset({"http", "https"})
-EMAIL_TYPES = frozenset({"smtp", "email"})
 
 
 def _unsupported(connection: Connection) -> ValueError:
