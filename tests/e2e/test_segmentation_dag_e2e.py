@@ -352,3 +352,50 @@ def test_a_collapsing_customer_base_fails_the_features_gate_before_publishing(
         in task_failures["features.check_customer_features"]
     )
     _assert_unchanged(bq_client, output, published)
+
+
+def test_switching_to_the_extended_feature_set_adds_its_columns_and_tunes_k(
+    published, dag, conf, bq_client, output
+):
+    """Defined last on purpose: it re-runs the latest date with the extended features in the shared dataset."""
+    extended = {
+        **conf,
+        "feature_set": "extended",
+        "num_clusters": None,
+        "k_min": 3,
+        "k_max": 4,
+        "log_transform_monetary": True,
+    }
+    assert run(dag, LATEST, extended).state == "success"
+    tables = {table.name: table for table in partitioned_tables(PipelineConfig.from_params(extended))}
+    for name in ("customer_features", "segment_profiles"):
+        stored = bq_client.get_table(f"{output}.{name}")
+        assert [field.name for field in stored.schema] == list(tables[name].column_names)
+    after = contents(bq_client, output)
+
+    features = after["customer_features"]
+    added = [column.name for column in tables["customer_features"].feature_dependent]
+    spend_36m = [name for name in added if name.startswith("spend_36m_")]
+    latest, older = on(features, LATEST), features[features.snapshot_date.astype(str) != LATEST]
+    assert latest[added].notna().all().all()
+    assert older[added].isna().all().all(), "older partitions keep what their runs wrote"
+    pd.testing.assert_frame_equal(
+        latest[FEATURES].reset_index(drop=True),
+        on(published["customer_features"], LATEST)[FEATURES].reset_index(drop=True),
+    )
+    # A customer whose first order is within the last 36 months spent all of monetary in the 36-month
+    # window, spread over the department x category pairs (the default pairs are all of thelook's).
+    window_days = (pd.Timestamp(LATEST) - (pd.Timestamp(LATEST) - pd.DateOffset(months=36))).days
+    recent = latest[latest.tenure_days < window_days]
+    assert len(recent) > 100
+    assert (recent[spend_36m].sum(axis=1) - recent.monetary).abs().max() < 1e-6
+
+    evaluations = on(after["model_evaluations"], LATEST)
+    assert sorted(evaluations.k) == [3, 4]
+    assert evaluations.trial_id.notna().all()
+    assert evaluations.is_selected.sum() == 1
+    (k,) = evaluations[evaluations.is_selected].k
+    assert on(after["customer_segments"], LATEST).segment_id.nunique() == k
+    profiles = on(after["segment_profiles"], LATEST)
+    assert len(profiles) == k
+    assert profiles.customers.sum() == len(latest)
