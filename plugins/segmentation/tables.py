@@ -22,7 +22,7 @@ PERSONAS = "segment_personas"
 
 SNAPSHOT_DATE = Column("snapshot_date", "DATE", "The run's logical date; one partition per snapshot.", True)
 CUSTOMER_ID = Column("customer_id", "INT64", "The source's customer (user) id.", True)
-SEGMENT_ID = Column("segment_id", "INT64", "The k-means centroid id the customer is nearest to (1..k).", True)
+SEGMENT_ID = Column("segment_id", "INT64", "The segment: the id of its k-means centroid (1..k).", True)
 
 
 @dataclass(frozen=True)
