@@ -47,6 +47,12 @@ def _int(request: Request, name: str) -> int | None:
         raise InvalidRequest(f"Invalid value for {name}: {value!r} is not an integer.") from None
 
 
+def _rows_response(body: dict) -> JSONResponse:
+    """A page of rows, serialized as it is: its values are already JSON types, and FastAPI's generic
+    encoding of a returned dict walks every cell of every row, costing more than producing the page."""
+    return JSONResponse(body)
+
+
 def _list_page(items: list[dict], request: Request, key: str, kind: str) -> dict:
     start = int(request.query_params.get("pageToken") or 0)
     count = _int(request, "maxResults") or 1000
@@ -141,17 +147,19 @@ def create_app(warehouse: Warehouse) -> FastAPI:
 
     @api.post("/projects/{project}/queries")
     async def query(project: str, request: Request):
-        return warehouse.query(project, await _json_body(request))
+        return _rows_response(warehouse.query(project, await _json_body(request)))
 
     @api.get("/projects/{project}/queries/{job_id}")
     def get_query_results(project: str, job_id: str, request: Request):
-        return warehouse.query_results(
-            project,
-            job_id,
-            start_index=_int(request, "startIndex") or 0,
-            page_token=request.query_params.get("pageToken"),
-            max_results=_int(request, "maxResults"),
-            int64_timestamps=_flag(request, "formatOptions.useInt64Timestamp"),
+        return _rows_response(
+            warehouse.query_results(
+                project,
+                job_id,
+                start_index=_int(request, "startIndex") or 0,
+                page_token=request.query_params.get("pageToken"),
+                max_results=_int(request, "maxResults"),
+                int64_timestamps=_flag(request, "formatOptions.useInt64Timestamp"),
+            )
         )
 
     # ---- datasets -----------------------------------------------------------------------------------------
@@ -223,13 +231,15 @@ def create_app(warehouse: Warehouse) -> FastAPI:
 
     @api.get(tables + "/{table}/data")
     def list_rows(project: str, dataset: str, table: str, request: Request):
-        return warehouse.list_rows(
-            TableRef(project, dataset, table),
-            start_index=_int(request, "startIndex") or 0,
-            page_token=request.query_params.get("pageToken"),
-            max_results=_int(request, "maxResults"),
-            selected_fields=request.query_params.get("selectedFields"),
-            int64_timestamps=_flag(request, "formatOptions.useInt64Timestamp"),
+        return _rows_response(
+            warehouse.list_rows(
+                TableRef(project, dataset, table),
+                start_index=_int(request, "startIndex") or 0,
+                page_token=request.query_params.get("pageToken"),
+                max_results=_int(request, "maxResults"),
+                selected_fields=request.query_params.get("selectedFields"),
+                int64_timestamps=_flag(request, "formatOptions.useInt64Timestamp"),
+            )
         )
 
     @api.post(tables + "/{table}/insertAll")
