@@ -168,10 +168,13 @@ class Catalog:
             ref.table,
         )
 
-    def require_table(self, ref: TableRef) -> None:
-        if not self.table_exists(ref):
+    def require_table(self, ref: TableRef) -> str:
+        """The kind (TABLE or VIEW) of a table that must exist; NotFound names its dataset or the table."""
+        kind = self.table_kind(ref)
+        if kind is None:
             self.require_dataset(ref.project, ref.dataset)
             raise table_not_found(ref)
+        return kind
 
     def _table_metadata(self, ref: TableRef) -> dict:
         row = first_row(
@@ -245,9 +248,15 @@ class Catalog:
         return json.loads(row[0]) if row else None
 
     def touch_table(self, ref: TableRef) -> None:
-        stored = self._table_metadata(ref)
-        stored["lastModifiedTime"] = str(now_ms())
-        self._store_metadata(ref, stored)
+        (updated,) = first_row(
+            self.con,
+            f"UPDATE {META}.tables SET resource = json_merge_patch(resource, ?) "
+            "WHERE project = ? AND dataset_id = ? AND table_id = ?",
+            [json.dumps({"lastModifiedTime": str(now_ms())}), ref.project, ref.dataset, ref.table],
+        )
+        if not updated:
+            self.require_dataset(ref.project, ref.dataset)
+            raise table_not_found(ref)
 
     def table_schema(self, ref: TableRef) -> dict:
         relation = self.con.sql(f"SELECT * FROM {ref.duckdb_name} LIMIT 0")

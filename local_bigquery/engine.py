@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import duckdb
@@ -157,8 +157,9 @@ class ScriptRun:
         words = statement.sql("bigquery").split()
         raise Unsupported(f"statement {' '.join(words[:2]) if words else type(statement).__name__}")
 
-    def prepare(self, statement: exp.Expression) -> tuple[str, dict]:
-        """Translate one statement to DuckDB SQL and its parameter values, checking what it reads exists."""
+    def prepare(self, statement: exp.Expression, checked: Collection[TableRef] = ()) -> tuple[str, dict]:
+        """Translate one statement to DuckDB SQL and its parameter values, checking that the tables it names
+        exist, once each, except those in `checked`, which the caller already looked up."""
         reject_unsupported(statement)
         if any(dialect.ml_function_kind(node) for node in statement.walk()):
             from local_bigquery import bqml
@@ -167,8 +168,9 @@ class ScriptRun:
         created = self._created_table(statement)
         inserted = self.resolve(_target_table(statement)) if isinstance(statement, exp.Insert) else None
         named = [ref for ref in qualify_tables(statement, self.resolver) if ref != created]
-        for ref in named:
-            self.catalog.require_table(ref)
+        for ref in dict.fromkeys(named):
+            if ref not in checked:
+                self.catalog.require_table(ref)
         values = bind_query_parameters(statement, self.named_parameters, self.positional_parameters)
         if self.variables:
             # An INSERT's own columns are not in scope of its VALUES or SELECT, so they shadow no variable.
@@ -209,10 +211,9 @@ class ScriptRun:
 
     def _dml(self, statement: exp.Expression) -> Outcome:
         target = self.resolve(_target_table(statement))
-        self.catalog.require_table(target)
-        if self.catalog.table_kind(target) == "VIEW":
+        if self.catalog.require_table(target) == "VIEW":
             raise InvalidQuery(f"Cannot modify view {target}: DML statements need a table.")
-        sql, values = self.prepare(statement)
+        sql, values = self.prepare(statement, checked=[target])
         affected = first_row(self.con, sql, values or None)[0]
         self.catalog.touch_table(target)
         return Outcome(type(statement).__name__.upper(), affected_rows=affected, ddl_target=target)
@@ -229,27 +230,27 @@ class ScriptRun:
             raise Unsupported(f"CREATE {kind}")
         return creators[kind](statement)
 
-    def _existing_target(self, statement: exp.Create, what: str) -> tuple[TableRef, bool]:
-        """The object a CREATE names, and whether the statement is a no-op because it already exists."""
+    def _existing_target(self, statement: exp.Create, what: str) -> tuple[TableRef, str | None]:
+        """The object a CREATE names and the kind of what has that name now (None: nothing yet)."""
         ref = self._created_table(statement)
         self.catalog.require_dataset(ref.project, ref.dataset)
-        exists = self.catalog.table_kind(ref) is not None
-        if exists and not statement.args.get("replace") and not statement.args.get("exists"):
+        existing = self.catalog.table_kind(ref)
+        if existing and not statement.args.get("replace") and not statement.args.get("exists"):
             raise Duplicate(f"Already Exists: {what} {ref}")
-        return ref, exists and bool(statement.args.get("exists"))
+        return ref, existing
 
     def _create_table(self, statement: exp.Create) -> Outcome:
         if statement.args.get("properties") and any(
             isinstance(p, exp.TemporaryProperty) for p in statement.args["properties"].expressions
         ):
             raise Unsupported("CREATE TEMP TABLE")
-        ref, skip = self._existing_target(statement, "Table")
+        ref, existing = self._existing_target(statement, "Table")
         kind = "CREATE_TABLE_AS_SELECT" if statement.expression else "CREATE_TABLE"
-        if skip:
+        if existing and statement.args.get("exists"):
             return Outcome(kind, ddl_target=ref, ddl_operation="SKIP")
         properties = take_table_properties(statement)
         sql, values = self.prepare(statement)
-        if self.catalog.table_kind(ref) == "VIEW":
+        if existing == "VIEW":
             self.catalog.drop_table(ref)
         run_sql(self.con, sql, values or None)
         self.catalog.record_table(ref, properties)
@@ -259,15 +260,15 @@ class ScriptRun:
         )
 
     def _create_view(self, statement: exp.Create) -> Outcome:
-        ref, skip = self._existing_target(statement, "Table")
-        if skip:
+        ref, existing = self._existing_target(statement, "Table")
+        if existing and statement.args.get("exists"):
             return Outcome("CREATE_VIEW", ddl_target=ref, ddl_operation="SKIP")
         properties = take_table_properties(statement)
         properties["view"] = {"query": statement.expression.sql("bigquery"), "useLegacySql": False}
         sql, values = self.prepare(statement)
         if values:
             raise InvalidQuery("Views cannot reference query parameters or script variables.")
-        if self.catalog.table_kind(ref) == "TABLE":
+        if existing == "TABLE":
             self.catalog.drop_table(ref)
         run_sql(self.con, sql)
         self.catalog.record_table(ref, properties, kind="VIEW")

@@ -349,10 +349,11 @@ class Warehouse:
         disposition = config.get("writeDisposition") or "WRITE_EMPTY"
         create = config.get("createDisposition") or "CREATE_IF_NEEDED"
         self.catalog.require_dataset(ref.project, ref.dataset)
-        exists = self.catalog.table_kind(ref) is not None
+        existing = self.catalog.table_kind(ref)
+        exists = existing is not None
         if not exists and create == "CREATE_NEVER":
             raise NotFound(f"Not found: Table {ref} was not found in location {LOCATION}")
-        if exists and self.catalog.table_kind(ref) == "VIEW":
+        if existing == "VIEW":
             raise InvalidQuery(f"Cannot write query results to view {ref}.")
         sql, values = run.prepare(statement)
         table_metadata = {k: config[k] for k in ("timePartitioning", "clustering") if k in config}
