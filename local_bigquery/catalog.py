@@ -258,6 +258,10 @@ class Catalog:
             self.require_dataset(ref.project, ref.dataset)
             raise table_not_found(ref)
 
+    def column_names(self, ref: TableRef) -> list[str]:
+        """The table's column names, from DuckDB's binding of the table alone: no query runs."""
+        return self.con.sql(f"SELECT * FROM {ref.duckdb_name} LIMIT 0").columns
+
     def table_schema(self, ref: TableRef) -> dict:
         relation = self.con.sql(f"SELECT * FROM {ref.duckdb_name} LIMIT 0")
         not_null = {

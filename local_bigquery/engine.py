@@ -182,9 +182,7 @@ class ScriptRun:
         return to_duckdb(statement), values
 
     def _column_names(self, tables: list[TableRef]) -> set[str]:
-        return {
-            field["name"].lower() for ref in set(tables) for field in self.catalog.table_schema(ref)["fields"]
-        }
+        return {name.lower() for ref in set(tables) for name in self.catalog.column_names(ref)}
 
     def _created_table(self, statement: exp.Expression) -> TableRef | None:
         """The table a CREATE writes, which need not exist yet."""
@@ -348,7 +346,7 @@ class ScriptRun:
         return Outcome("ALTER_TABLE", ddl_target=ref, ddl_operation="ALTER")
 
     def _add_column(self, ref: TableRef, column: exp.ColumnDef) -> None:
-        existing = {field["name"].lower() for field in self.catalog.table_schema(ref)["fields"]}
+        existing = {name.lower() for name in self.catalog.column_names(ref)}
         if column.name.lower() in existing:
             if column.args.get("exists"):
                 return
