@@ -23,11 +23,8 @@ from local_bigquery.translate import (
     Binding,
     NameResolver,
     TableRef,
-    array_agg_limit_as_slice,
     bind_query_parameters,
     bind_script_variables,
-    float_literals_as_double,
-    ieee_divide_as_double_division,
     qualify_tables,
     reject_unsupported,
     take_table_properties,
@@ -176,9 +173,6 @@ class ScriptRun:
             # An INSERT's own columns are not in scope of its VALUES or SELECT, so they shadow no variable.
             in_scope = [ref for ref in named if ref != inserted]
             values |= bind_script_variables(statement, self.variables, self._column_names(in_scope))
-        float_literals_as_double(statement)
-        array_agg_limit_as_slice(statement)
-        ieee_divide_as_double_division(statement)
         return to_duckdb(statement), values
 
     def _column_names(self, tables: list[TableRef]) -> set[str]:
