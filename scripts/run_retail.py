@@ -1,11 +1,10 @@
-"""`make run-retail`: the customer_segmentation DAG on real data, UCI Online Retail, as a `transactions` source.
+"""UCI Online Retail as a `transactions` source: load it into local_bigquery and check its cleaning.
 
 Starts local_bigquery on a data dir (default `.local/warehouse`), uploads the raw CSV
 (`../shared/data/online_retail/online_retail.csv.gz`) with a load job as `online_retail.online_retail_raw`,
-creates the cleaning view `online_retail.transactions` (include/sql/online_retail_transactions.sql), checks
-the purchase lines against the dataset's published reference counts, runs
-`airflow dags test customer_segmentation 2011-12-10` with `source_kind: transactions`, and prints the
-segments and how the features reconcile with the purchase lines.
+creates the cleaning view `online_retail.transactions` (include/sql/online_retail_transactions.sql) and
+checks its purchase lines against the data set's published reference counts. Running the DAG on the view
+(`source_kind: transactions`) needs the DAG's transactions source, which is not wired in yet.
 """
 
 from __future__ import annotations
