@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import socket
 import threading
 import time
@@ -18,8 +19,18 @@ def _config(warehouse: Warehouse, host: str, port: int, log_level: str) -> uvico
     return uvicorn.Config(create_app(warehouse), host=host, port=port, log_level=log_level, access_log=False)
 
 
+def _import_bqml_in_background() -> None:
+    """BigQuery ML needs scikit-learn and SciPy, seconds to import: import them while the server waits for
+    its first jobs rather than inside the first CREATE MODEL. A job that needs them meanwhile waits for the
+    import to finish."""
+    threading.Thread(
+        target=importlib.import_module, args=("local_bigquery.bqml",), name="bqml-import", daemon=True
+    ).start()
+
+
 def serve(data_dir: Path | None, host: str = "127.0.0.1", port: int = 9050, log_level: str = "info") -> None:
     warehouse = Warehouse(data_dir)
+    _import_bqml_in_background()
     try:
         uvicorn.Server(_config(warehouse, host, port, log_level)).run()
     finally:
@@ -51,6 +62,7 @@ class BackgroundServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 20.0) -> BackgroundServer:
+        _import_bqml_in_background()
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
