@@ -215,6 +215,21 @@ def ieee_divide_as_double_division(statement: exp.Expression) -> None:
             )
 
 
+def format_as_printf(statement: exp.Expression) -> None:
+    """GoogleSQL's `FORMAT('%d rows', n)` is printf-style; DuckDB's FORMAT takes `{}` placeholders."""
+    for node in list(statement.find_all(exp.Format)):
+        if "%t" in node.this.name.lower():
+            raise Unsupported("FORMAT with %t / %T")
+        node.replace(exp.Anonymous(this="PRINTF", expressions=[node.this, *node.expressions]))
+
+
+def timestamp_diff_as_whole_intervals(statement: exp.Expression) -> None:
+    """TIMESTAMP_DIFF counts whole intervals (a DAY is 24 hours); DuckDB's DATE_DIFF counts boundaries."""
+    for node in list(statement.find_all(exp.TimestampDiff)):
+        unit = exp.Literal.string(node.text("unit").upper() or "DAY")
+        node.replace(exp.Anonymous(this="DATE_SUB", expressions=[unit, node.expression, node.this]))
+
+
 def float_literals_as_double(statement: exp.Expression) -> None:
     """GoogleSQL types `1.5` as FLOAT64; DuckDB would make it a DECIMAL and change arithmetic results."""
     for literal in list(statement.find_all(exp.Literal)):
@@ -316,6 +331,8 @@ _DUCKDB_REWRITES = (
     float_literals_as_double,
     array_agg_limit_as_slice,
     ieee_divide_as_double_division,
+    format_as_printf,
+    timestamp_diff_as_whole_intervals,
     unnest_aggregates_as_list_functions,
 )
 

@@ -314,5 +314,25 @@ def test_create_schema_with_options_is_idempotent(bq_client):
 
 
 def test_untokenizable_query_is_a_syntax_error(bq_client):
-    with pytest.raises(exceptions.BadRequest, match="Syntax error: .*unclosed string"):
+    with pytest.raises(exceptions.BadRequest, match=r"Syntax error: .*unclosed string"):
         bq_client.query_and_wait("SELECT 'unterminated")
+
+
+def test_timestamp_diff_counts_whole_intervals(bq_client):
+    (row,) = _rows(
+        bq_client,
+        """SELECT
+             TIMESTAMP_DIFF(TIMESTAMP '2024-04-01 00:00:00+00', TIMESTAMP '2024-03-31 12:00:00+00', DAY) AS half_day,
+             TIMESTAMP_DIFF(TIMESTAMP '2024-04-01 00:00:00+00', TIMESTAMP '2024-03-30 23:00:00+00', DAY) AS day_and_hour,
+             TIMESTAMP_DIFF(TIMESTAMP '2024-04-01 00:59:00+00', TIMESTAMP '2024-04-01 00:00:00+00', HOUR) AS minutes,
+             DATE_DIFF(DATE '2024-04-01', DATE '2024-03-31', DAY) AS dates""",
+    )
+    assert row == {"half_day": 0, "day_and_hour": 1, "minutes": 0, "dates": 1}
+
+
+def test_format_is_printf_style_inside_error(bq_client):
+    assert _rows(bq_client, "SELECT FORMAT('%d rows with %s at %.2f', 12, 'negatives', 1.5) AS text") == [
+        {"text": "12 rows with negatives at 1.50"}
+    ]
+    with pytest.raises(exceptions.BadRequest, match="gate failed: 12 rows with negative monetary"):
+        bq_client.query_and_wait("SELECT IF(FALSE, 'ok', ERROR(FORMAT('gate failed: %d rows with %s', 12, 'negative monetary')))")
