@@ -42,9 +42,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "plugins"))
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugins"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import duckdb
 import jinja2
@@ -61,6 +60,7 @@ from segmentation.config import PipelineConfig
 from segmentation.tables import MODEL
 from segmentation.templating import MACROS
 
+ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = ROOT / "include" / "sql"
 OUTPUT_PROJECT = "local-project"
 SOURCE_PROJECT, SOURCE_DATASET = "bigquery-public-data", "thelook_ecommerce"
