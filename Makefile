@@ -9,7 +9,7 @@ PORT ?= 9050
 DATA_DIR ?= .local/warehouse
 export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 
-.PHONY: install run test lint lock serve clean
+.PHONY: install run run-retail ui bench test lint lock serve clean
 
 install: $(INSTALLED)
 
@@ -35,6 +35,15 @@ serve: install
 
 run: install
 	$(PY) scripts/run_local.py --port $(PORT) --data-dir $(DATA_DIR)
+
+# The DAG on real data: UCI Online Retail from ../shared/data, as a `transactions` source.
+run-retail: install
+	$(PY) scripts/run_retail.py --port $(PORT) --data-dir .local/retail-warehouse
+
+# Airflow UI on the local stack (local_bigquery + airflow standalone); Ctrl-C stops everything.
+UI_PORT ?= 8080
+ui: install
+	$(PY) scripts/run_ui.py --port $(PORT) --ui-port $(UI_PORT)
 
 clean:
 	rm -rf .local

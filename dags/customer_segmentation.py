@@ -4,7 +4,8 @@
 Segments customers with a BigQuery ML k-means model, once per day, from thelook_ecommerce-shaped order
 data (default `bigquery-public-data.thelook_ecommerce`).
 
-1. **validate_config** refuses invalid or unknown settings before any BigQuery job runs.
+1. **validate_config** refuses invalid or unknown settings before any BigQuery job runs; **check_source**
+   refuses a transactions table whose mapped columns are missing or mistyped.
 2. **setup** creates the dataset and tables when missing.
 3. **source** gates: recent orders exist (freshness) and their values are sane.
 4. **features** builds `customer_features` for the snapshot, gates it, then publishes it.
@@ -14,17 +15,20 @@ data (default `bigquery-public-data.thelook_ecommerce`).
    (`segment_profiles`).
 7. **personas** describes each segment for marketing (`segment_personas`).
 8. **publish_current_view** points `customer_segments_current` at the latest snapshot.
+9. **report** renders the run's report (HTML with plots) to `report_destination`.
 
 **Dates.** The snapshot is the run's logical date (`snapshot_date`). Only orders before the run's data
 interval end count and recency is measured to that instant, so a backfill reproduces what its day saw.
-Backfills can reach back to the DAG's start date, 2019-01-01.
+Backfills can reach back to the DAG's start date, 2000-01-01.
 
 **Idempotent.** Each table is partitioned by `snapshot_date`; a run stages its rows, gates them and then
 replaces exactly its own partition in one transaction. Re-running a date or backfilling never duplicates
 rows, and a failed gate leaves every published partition as it was.
 
 **Failures.** A failed gate names the problem (e.g. `customer_features gate failed: 12 rows with negative
-monetary`) and fails at once; transient errors are retried with exponential backoff.
+monetary`) and fails at once; transient errors are retried with exponential backoff. Every task failure
+logs a one-line summary and, when the `segmentation_alerts` connection exists, notifies through it; a run
+still unfinished after `SEGMENTATION_DEADLINE_MINUTES` raises a deadline alert.
 
 Settings are the params below; a deployment sets their defaults with `SEGMENTATION_*` environment variables.
 Downstream DAGs can schedule on the assets of the published tables.
@@ -39,6 +43,7 @@ import pendulum
 from airflow.providers.google.cloud.operators.bigquery import BigQueryInsertJobOperator
 from airflow.sdk import Asset, TaskGroup, chain, dag, task
 
+from segmentation.alerts import on_task_failure, run_deadline
 from segmentation.config import ConfigError, PipelineConfig, dag_params, unknown_settings
 from segmentation.paths import sql_dir
 from segmentation.retries import FailFastOnBadInput
@@ -89,6 +94,22 @@ def validate_config(params: dict[str, Any], dag_run: Any = None, data_interval_e
 
 
 @task(multiple_outputs=False)
+def check_source(params: dict[str, Any]) -> dict:
+    """Refuses a transactions table whose mapped columns are missing or mistyped, before anything is written."""
+    config = PipelineConfig.from_params(params)
+    if config.source_kind != "transactions":
+        return {"source_kind": config.source_kind}
+    # Imported at run time, like the persona step: parsing the DAG needs neither.
+    from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
+
+    from segmentation.sources import check_transactions_table
+
+    hook = BigQueryHook(gcp_conn_id=config.gcp_conn_id, location=config.location, use_legacy_sql=False)
+    client = hook.get_client(project_id=config.project_id or hook.project_id)
+    return check_transactions_table(client, config.transactions_table, config.transactions_columns)
+
+
+@task(multiple_outputs=False)
 def generate_personas(params: dict[str, Any], ds: str | None = None) -> dict:
     """Writes segment_personas for the snapshot from its segment_profiles."""
     # Imported at run time: the persona step's client libraries are not needed to parse the DAG.
@@ -107,11 +128,28 @@ def generate_personas(params: dict[str, Any], ds: str | None = None) -> dict:
     )
 
 
+@task(multiple_outputs=False)
+def report(params: dict[str, Any], ds: str | None = None) -> str:
+    """Renders the snapshot's run report (HTML and PNGs) and returns where it was published."""
+    from segmentation.report import build_report
+
+    config = PipelineConfig.from_params(params)
+    return build_report(
+        snapshot_date=ds,
+        project_id=config.project_id,
+        dataset=config.dataset,
+        gcp_conn_id=config.gcp_conn_id,
+        destination=config.report_destination,
+        location=config.location,
+        log_transform_monetary=config.log_transform_monetary,
+    )
+
+
 @dag(
     dag_id="customer_segmentation",
     schedule="@daily",
     # Backfills can reach back to here (thelook_ecommerce's history starts in 2019); catchup stays off.
-    start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
+    start_date=pendulum.datetime(2000, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=6),
@@ -122,7 +160,9 @@ def generate_personas(params: dict[str, Any], ds: str | None = None) -> dict:
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=30),
         "retry_policy": FailFastOnBadInput(),
+        "on_failure_callback": on_task_failure,
     },
+    deadline=run_deadline(),
     params=dag_params(),
     template_searchpath=[str(sql_dir())],
     user_defined_macros=MACROS,
@@ -169,7 +209,9 @@ def customer_segmentation():
         "publish_current_view", f"{CURRENT_VIEW}.sql", outlets=[table_asset(CURRENT_VIEW)]
     )
 
-    chain(settings, setup, source, features, model, segments, personas, current_view)
+    chain(
+        settings, check_source(), setup, source, features, model, segments, personas, current_view, report()
+    )
 
 
 customer_segmentation()

@@ -215,12 +215,25 @@ def ieee_divide_as_double_division(statement: exp.Expression) -> None:
             )
 
 
+_FORMAT_SPECIFIER = re.compile(r"%(?:%|[-+ #0']*(?:\d+|\*)?(?:\.\d+)?[a-zA-Z])")
+
+
 def format_as_printf(statement: exp.Expression) -> None:
-    """GoogleSQL's `FORMAT('%d rows', n)` is printf-style; DuckDB's FORMAT takes `{}` placeholders."""
+    """GoogleSQL's `FORMAT('%d rows', n)` is printf-style; DuckDB's FORMAT takes `{}` placeholders.
+
+    `%t` / `%T` (a value's text) become `%s` of the value cast to a string, which DuckDB's printf needs.
+    """
     for node in list(statement.find_all(exp.Format)):
-        if "%t" in node.this.name.lower():
-            raise Unsupported("FORMAT with %t / %T")
-        node.replace(exp.Anonymous(this="PRINTF", expressions=[node.this, *node.expressions]))
+        template, arguments = node.this, [argument.copy() for argument in node.expressions]
+        if isinstance(template, exp.Literal) and template.is_string:
+            specifiers = [m for m in _FORMAT_SPECIFIER.finditer(template.this) if m.group() != "%%"]
+            text = template.this
+            for position, specifier in reversed(list(enumerate(specifiers))):
+                if specifier.group()[-1] in "tT" and position < len(arguments):
+                    text = text[: specifier.start()] + "%s" + text[specifier.end() :]
+                    arguments[position] = exp.cast(arguments[position], exp.DataType.build("VARCHAR"))
+            template = exp.Literal.string(text)
+        node.replace(exp.Anonymous(this="PRINTF", expressions=[template, *arguments]))
 
 
 def timestamp_diff_as_whole_intervals(statement: exp.Expression) -> None:

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "local-project"
 SOURCE = ("bigquery-public-data", "thelook_ecommerce")
 DAG_ID = "customer_segmentation"
+REPORTS = ROOT / ".local" / "reports"
 
 
 def ensure_sample(warehouse: Warehouse, users: int, seed: int) -> str:
@@ -55,6 +56,7 @@ def airflow_environment(server_url: str, airflow_home: Path) -> dict[str, str]:
             {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True, "project": PROJECT}}
         ),
         "BIGQUERY_EMULATOR_HOST": server_url,
+        "SEGMENTATION_REPORT_DESTINATION": str(REPORTS),
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins")]),
     }
 
@@ -153,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         print()
         print(summary(client, dataset, args.date))
+    report = REPORTS / args.date / "report.html"
+    if report.exists():
+        print(f"\nRun report: {report}")
     print(f"\nDone in {time.monotonic() - started:.1f} s; the warehouse persists in {args.data_dir}.")
     return 0
 

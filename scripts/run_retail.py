@@ -3,13 +3,15 @@
 Starts local_bigquery on a data dir (default `.local/warehouse`), uploads the raw CSV
 (`../shared/data/online_retail/online_retail.csv.gz`) with a load job as `online_retail.online_retail_raw`,
 creates the cleaning view `online_retail.transactions` (include/sql/online_retail_transactions.sql) and
-checks its purchase lines against the data set's published reference counts. Running the DAG on the view
-(`source_kind: transactions`) needs the DAG's transactions source, which is not wired in yet.
+checks its purchase lines against the data set's published reference counts, then runs the DAG for
+2011-12-10 on the view (`source_kind: transactions`) and prints the segments.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import time
 from decimal import Decimal
@@ -18,12 +20,17 @@ from pathlib import Path
 from google.cloud import bigquery
 from jinja2 import Template
 
+from scripts import run_local
+from scripts.run_local import DAG_ID, airflow_environment, dag_run_state
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA_FILE = ROOT.parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
 CLEANING_SQL = ROOT / "include" / "sql" / "online_retail_transactions.sql"
 SOURCE_DATASET = "online_retail"
 RAW_TABLE = "online_retail_raw"
 TRANSACTIONS_VIEW = "transactions"
+DATE = "2011-12-10"  # the day after the last invoice
+OUTPUT_DATASET = "online_retail_segmentation"
 
 # The CSV as published: InvoiceNo is text (cancellations start with C), prices are exact decimals,
 # InvoiceDate is UK local time without a zone and CustomerID is empty for guests.
@@ -75,6 +82,30 @@ def purchase_summary(client: bigquery.Client, view_id: str) -> dict:
     return dict(row.items())
 
 
+def run_dag(env: dict[str, str], date: str, log_path: Path, conf: dict) -> int:
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    if not (Path(env["AIRFLOW_HOME"]) / "airflow.db").exists():
+        subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+    with log_path.open("w") as log:
+        command = [airflow, "dags", "test", DAG_ID, date, "--conf", json.dumps(conf)]
+        return subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=900).returncode
+
+
+def reconciliation(client: bigquery.Client, output: str, purchases: dict) -> str:
+    """The snapshot's features add up to the purchase lines they were computed from."""
+    (row,) = client.query_and_wait(
+        f"""SELECT COUNT(*) AS customers, SUM(frequency) AS invoices, SUM(monetary) AS revenue
+            FROM `{output}.customer_features` WHERE snapshot_date = DATE '{DATE}'"""
+    )
+    agrees = (row.customers, row.invoices) == (purchases["customers"], purchases["invoices"]) and abs(
+        Decimal(str(row.revenue)) - purchases["revenue"]
+    ) < Decimal("0.01")
+    return (
+        f"\ncustomer_features: {row.customers:,} customers, {row.invoices:,} invoices, revenue {row.revenue:,.2f} "
+        f"-- {'agrees with' if agrees else 'DIFFERS FROM'} the purchase lines"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -85,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project", default="local-project")
     parser.add_argument("--port", type=int, default=9050)
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".local" / "warehouse")
+    parser.add_argument("--airflow-home", type=Path, default=ROOT / ".local" / "airflow")
     args = parser.parse_args(argv)
     if not args.file.is_file():
         print(f"{args.file} is missing: it is the UCI Online Retail CSV described in its PROVENANCE.md")
@@ -117,6 +149,24 @@ def main(argv: list[str] | None = None) -> int:
         if args.file == DATA_FILE and summary != REFERENCE:
             print(f"These differ from the published reference counts {REFERENCE}.")
             return 1
+        conf = {
+            "source_kind": "transactions",
+            "transactions_table": view_id,
+            "dataset": OUTPUT_DATASET,
+            "log_transform_monetary": True,
+            "persona_backend": "offline",
+        }
+        log_path = args.airflow_home / f"dags-test-retail-{DATE}.log"
+        print(f"running: airflow dags test {DAG_ID} {DATE} --conf '{json.dumps(conf)}'  (log: {log_path})")
+        code = run_dag(airflow_environment(server.url, args.airflow_home), DATE, log_path, conf)
+        state = dag_run_state(log_path)
+        if code != 0 or state != "success":
+            print(log_path.read_text()[-4000:])
+            print(f"\nThe DAG run ended {state} (exit code {code}); full log: {log_path}")
+            return 1
+        print()
+        print(run_local.summary(client, OUTPUT_DATASET, DATE))
+        print(reconciliation(client, f"{args.project}.{OUTPUT_DATASET}", summary))
     print(f"\nDone in {time.monotonic() - started:.1f} s; the warehouse persists in {args.data_dir}.")
     return 0
 

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 from airflow.sdk import Param
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from segmentation.sources import FIELDS as TRANSACTION_FIELDS
+
 # BigQuery naming rules: project ids are 6-30 lowercase letters, digits and hyphens starting with a
 # letter; dataset ids are letters, digits and underscores. An empty project means the connection's.
 PROJECT_ID_PATTERN = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$"
@@ -28,6 +30,10 @@ CONNECTION_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,250}$"
 LABEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 &,.+/-]{0,63}$"
 
 Label = Annotated[str, Field(pattern=LABEL_PATTERN)]
+# [project.]dataset.table of a transactions source; without a project, the connection's.
+TABLE_ID_PATTERN = r"^([a-z][a-z0-9-]{4,28}[a-z0-9]\.)?[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_-]{1,1024}$"
+ColumnName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,299}$")]
+TransactionField = Literal[tuple(TRANSACTION_FIELDS)]
 ClusterCount = Annotated[int, Field(ge=2, le=100)]
 
 # thelook_ecommerce's department and category pairs: the default vocabulary of the extended features.
@@ -64,6 +70,7 @@ ENVIRONMENT_VARIABLES: dict[str, tuple[str, ...]] = {
     "gcp_conn_id": ("SEGMENTATION_GCP_CONN_ID",),
     "source_project": ("SEGMENTATION_SOURCE_PROJECT",),
     "source_dataset": ("SEGMENTATION_SOURCE_DATASET",),
+    "report_destination": ("SEGMENTATION_REPORT_DESTINATION",),
 }
 
 
@@ -127,6 +134,32 @@ class PipelineConfig(BaseModel):
         pattern=DATASET_PATTERN,
         title="Source dataset",
         description="Dataset of the source tables.",
+        json_schema_extra=_section("Source"),
+    )
+    source_kind: Literal["thelook", "transactions"] = Field(
+        "thelook",
+        title="Source kind",
+        description=(
+            "thelook: the thelook_ecommerce tables in source_project.source_dataset. transactions: one table "
+            "of order lines of your own (transactions_table), read through transactions_columns."
+        ),
+        json_schema_extra=_section("Source"),
+    )
+    transactions_table: str = Field(
+        "",
+        pattern=r"^$|" + TABLE_ID_PATTERN,
+        title="Transactions table",
+        description="[project.]dataset.table of order lines, for source_kind transactions.",
+        json_schema_extra=_section("Source"),
+    )
+    transactions_columns: dict[TransactionField, ColumnName] = Field(
+        {},
+        title="Transactions columns",
+        description=(
+            "The table's column for each field named differently: customer_id (INT64), order_id, ordered_at "
+            "(TIMESTAMP, DATETIME or DATE), amount are required and default to their own names; quantity, "
+            "is_cancelled, status, is_returned, category and country are used when mapped."
+        ),
         json_schema_extra=_section("Source"),
     )
     feature_set: Literal["base", "extended"] = Field(
@@ -211,6 +244,15 @@ class PipelineConfig(BaseModel):
         ),
         json_schema_extra=_section("Personas"),
     )
+    report_destination: str = Field(
+        ".local/reports",
+        title="Report destination",
+        description=(
+            "Where each run's report goes, in <destination>/<snapshot date>/: a local folder (relative to the "
+            "worker's working directory) or gs://bucket/prefix, written with the GCP connection."
+        ),
+        json_schema_extra=_section("Report"),
+    )
 
     @field_validator("project_id", mode="before")
     @classmethod
@@ -238,6 +280,24 @@ class PipelineConfig(BaseModel):
                     f"would share the column name suffix {slug!r}"
                 )
             seen[slug] = (department, category)
+        return self
+
+    @model_validator(mode="after")
+    def _transactions_source(self) -> PipelineConfig:
+        if self.source_kind == "thelook":
+            if self.transactions_table or self.transactions_columns:
+                raise ValueError("transactions_table and transactions_columns need source_kind transactions")
+            return self
+        if not self.transactions_table:
+            raise ValueError("source_kind transactions needs transactions_table ([project.]dataset.table)")
+        if "status" in self.transactions_columns and {"is_cancelled", "is_returned"} & set(
+            self.transactions_columns
+        ):
+            raise ValueError("transactions_columns: map status, or is_cancelled/is_returned, not both")
+        if self.feature_set == "extended":
+            raise ValueError(
+                "feature_set extended needs thelook's users and products: use source_kind thelook"
+            )
         return self
 
     @property

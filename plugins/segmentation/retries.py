@@ -19,6 +19,7 @@ GATE_FAILED = "gate failed:"
 NOT_RETRYABLE = frozenset(
     {
         "segmentation.config.ConfigError",
+        "segmentation.sources.SourceMappingError",
         "segmentation.personas.profile.ProfileError",
         "pydantic_core._pydantic_core.ValidationError",  # settings the persona step refused
     }
@@ -29,6 +30,12 @@ def _is_not_retryable(exception: BaseException) -> bool:
     return any(f"{cls.__module__}.{cls.__qualname__}" in NOT_RETRYABLE for cls in type(exception).__mro__)
 
 
+def _is_invalid_query(exception: BaseException) -> bool:
+    """BigQuery refused the SQL itself (reason invalidQuery): the same text fails the same way again."""
+    errors = getattr(exception, "errors", None) or []
+    return any(isinstance(error, dict) and error.get("reason") == "invalidQuery" for error in errors)
+
+
 class FailFastOnBadInput(RetryPolicy):
     def evaluate(
         self, exception: BaseException, try_number: int, max_tries: int, context: Any = None
@@ -37,6 +44,8 @@ class FailFastOnBadInput(RetryPolicy):
             return RetryDecision.fail(f"{type(exception).__name__}: a retry would see the same input")
         if GATE_FAILED in str(exception):
             return RetryDecision.fail("a quality gate failed: a retry would read the same data")
+        if _is_invalid_query(exception):
+            return RetryDecision.fail("BigQuery refused the query: a retry would send the same SQL")
         return RetryDecision.default()
 
     def serialize(self) -> dict[str, Any]:

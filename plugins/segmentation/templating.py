@@ -19,6 +19,7 @@ from segmentation.features import (
     category_spends,
     feature_columns,
 )
+from segmentation.sources import mapped_columns
 from segmentation.tables import CURRENT_VIEW, MODEL, PERSONAS, Table, partitioned_table, partitioned_tables
 
 SOURCE_TABLES = frozenset({"users", "orders", "order_items", "products"})
@@ -70,6 +71,18 @@ def source_table(context: Any, name: str) -> str:
 
 
 @pass_context
+def transactions_table(context: Any) -> str:
+    return _path(*_config(context).transactions_table.split("."))
+
+
+@pass_context
+def transactions_column(context: Any, field: str) -> str | None:
+    """The transactions table's column for a field, quoted; None for an optional field left unmapped."""
+    column = mapped_columns(_config(context).transactions_columns).get(field)
+    return None if column is None else f"`{column}`"
+
+
+@pass_context
 def table_schema(context: Any, name: str) -> Table:
     return partitioned_table(_config(context), name)
 
@@ -107,6 +120,8 @@ MACROS = {
     "table": table,
     "staging_table": staging_table,
     "source_table": source_table,
+    "transactions_table": transactions_table,
+    "transactions_column": transactions_column,
     "table_schema": table_schema,
     "all_tables": all_tables,
     "features": features,

@@ -336,3 +336,8 @@ def test_format_is_printf_style_inside_error(bq_client):
     ]
     with pytest.raises(exceptions.BadRequest, match="gate failed: 12 rows with negative monetary"):
         bq_client.query_and_wait("SELECT IF(FALSE, 'ok', ERROR(FORMAT('gate failed: %d rows with %s', 12, 'negative monetary')))")
+
+
+def test_format_t_is_the_text_of_any_value(bq_client):
+    sql = "SELECT FORMAT('%t on %t: %d%% of %T', 12, DATE '2024-01-02', 50, TIMESTAMP '2024-01-01 00:00:00+00') AS text"
+    assert _rows(bq_client, sql) == [{"text": "12 on 2024-01-02: 50% of 2024-01-01 00:00:00+00"}]

@@ -12,7 +12,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -20,11 +19,10 @@ from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
 from google.cloud.bigquery import ArrayQueryParameter, ScalarQueryParameter, StructQueryParameter
 
 from segmentation.config import DATASET_PATTERN, OPTIONAL_PROJECT_ID_PATTERN
+from segmentation.paths import sql_dir
 from segmentation.personas.generation import Generation
 from segmentation.personas.prompt import Prompt
 from segmentation.personas.response import Persona
-
-SQL_DIR = Path(__file__).resolve().parents[3] / "include" / "sql"
 
 _PROFILES_QUERY = """\
 SELECT *
@@ -65,7 +63,7 @@ def render_sql(template: str, warehouse: Warehouse) -> str:
 
 def sql_file(file_name: str, warehouse: Warehouse) -> str:
     """An `include/sql` file rendered with the pipeline's `table()` macro."""
-    return render_sql((SQL_DIR / file_name).read_text(), warehouse)
+    return render_sql((sql_dir() / file_name).read_text(), warehouse)
 
 
 def _persona_parameter(persona: Persona) -> StructQueryParameter:

@@ -11,7 +11,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -19,10 +18,10 @@ import pandas as pd
 from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
 from google.cloud.bigquery import ScalarQueryParameter
 
+from segmentation.paths import sql_dir
 from segmentation.personas.profile import BOOKKEEPING_COLUMNS
 from segmentation.personas.store import Warehouse
 
-SQL_DIR = Path(__file__).resolve().parents[3] / "include" / "sql"
 SAMPLE_SIZE = 20_000
 HISTORY_SNAPSHOTS = 30
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -149,7 +148,7 @@ class ReportQueries:
         return render_sql(text, self.warehouse, **variables)
 
     def sql_file(self, name: str, **variables: Any) -> str:
-        return self.template((SQL_DIR / name).read_text(), **variables)
+        return self.template((sql_dir() / name).read_text(), **variables)
 
 
 def _personas(frame: pd.DataFrame) -> dict[int, Persona]:
