@@ -45,5 +45,9 @@ UI_PORT ?= 8080
 ui: install
 	$(PY) scripts/run_ui.py --port $(PORT) --ui-port $(UI_PORT)
 
+# Pipeline benchmark at 1M and 10M order items: ours vs floor vs naive (several minutes).
+bench: install
+	$(PY) benchmarks/pipeline.py
+
 clean:
 	rm -rf .local

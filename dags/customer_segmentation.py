@@ -27,8 +27,7 @@ rows, and a failed gate leaves every published partition as it was.
 
 **Failures.** A failed gate names the problem (e.g. `customer_features gate failed: 12 rows with negative
 monetary`) and fails at once; transient errors are retried with exponential backoff. Every task failure
-logs a one-line summary and, when the `segmentation_alerts` connection exists, notifies through it; a run
-still unfinished after `SEGMENTATION_DEADLINE_MINUTES` raises a deadline alert.
+logs a one-line summary and, when the `segmentation_alerts` connection exists, notifies through it.
 
 Settings are the params below; a deployment sets their defaults with `SEGMENTATION_*` environment variables.
 Downstream DAGs can schedule on the assets of the published tables.
@@ -43,7 +42,7 @@ import pendulum
 from airflow.providers.google.cloud.operators.bigquery import BigQueryInsertJobOperator
 from airflow.sdk import Asset, TaskGroup, chain, dag, task
 
-from segmentation.alerts import on_task_failure, run_deadline
+from segmentation.alerts import on_task_failure
 from segmentation.config import ConfigError, PipelineConfig, dag_params, unknown_settings
 from segmentation.paths import sql_dir
 from segmentation.retries import FailFastOnBadInput
@@ -162,7 +161,6 @@ def report(params: dict[str, Any], ds: str | None = None) -> str:
         "retry_policy": FailFastOnBadInput(),
         "on_failure_callback": on_task_failure,
     },
-    deadline=run_deadline(),
     params=dag_params(),
     template_searchpath=[str(sql_dir())],
     user_defined_macros=MACROS,
