@@ -150,7 +150,8 @@ class PipelineConfig(BaseModel):
         pattern=r"^$|" + TABLE_ID_PATTERN,
         title="Transactions table",
         description="[project.]dataset.table of order lines, for source_kind transactions.",
-        json_schema_extra=_section("Source"),
+        # Nullable: Airflow's trigger form sends an emptied text field as null, never as "".
+        json_schema_extra={**_section("Source"), "type": ["string", "null"]},
     )
     transactions_columns: dict[TransactionField, ColumnName] = Field(
         {},
@@ -254,9 +255,9 @@ class PipelineConfig(BaseModel):
         json_schema_extra=_section("Report"),
     )
 
-    @field_validator("project_id", mode="before")
+    @field_validator("project_id", "transactions_table", mode="before")
     @classmethod
-    def _no_project_is_the_connections(cls, value: Any) -> Any:
+    def _emptied_field_is_empty(cls, value: Any) -> Any:
         return "" if value is None else value
 
     @model_validator(mode="after")

@@ -192,3 +192,20 @@ def test_tables_have_unique_columns_and_key_columns_first():
             assert names[0] == "snapshot_date"
             assert set(table.cluster_by) <= set(names)
             assert {column.name for column in table.feature_dependent} <= set(names)
+
+
+def test_every_param_default_satisfies_its_own_schema_as_the_trigger_form_checks_it():
+    import jsonschema
+
+    from segmentation.config import dag_params
+
+    for name, param in dag_params().items():
+        jsonschema.validate(param.value, param.schema)
+        if param.value == "":
+            assert "null" in param.schema["type"], f"{name}: the trigger form would send an emptied field as null"
+
+
+def test_an_emptied_transactions_table_means_none():
+    from segmentation.config import PipelineConfig
+
+    assert PipelineConfig.from_params({"transactions_table": None}).transactions_table == ""
