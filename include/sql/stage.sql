@@ -1,6 +1,6 @@
 -- Materializes the run's rows of {{ params.table }} in a staging table of the run's own, where the gates
--- inspect them before anything published is touched. Staging tables expire after a week.
+-- inspect them before anything published is touched. Publishing drops it; a failed run's copy is replaced
+-- when the date runs again.
 CREATE OR REPLACE TABLE {{ staging_table(params.table) }}
-OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 7 DAY))
 AS
 {% include params.table ~ '.sql' %}
