@@ -18,8 +18,10 @@ from google.cloud import bigquery
 
 from local_bigquery.samples import thelook
 from segmentation.config import PipelineConfig
-from segmentation.tables import CURRENT_VIEW, MODEL, partitioned_tables
+from segmentation.personas.prompt import PROMPT_VERSION
+from segmentation.tables import CURRENT_VIEW, MODEL, PERSONAS, partitioned_tables
 from tests.conftest import PROJECT, ROOT
+from tests.fakes.gemini_server import FakeGemini, json_answer
 
 pytestmark = pytest.mark.airflow
 
@@ -352,6 +354,93 @@ def test_a_collapsing_customer_base_fails_the_features_gate_before_publishing(
         in task_failures["features.check_customer_features"]
     )
     _assert_unchanged(bq_client, output, published)
+
+
+def _personas(client: bigquery.Client, dataset: str) -> pd.DataFrame:
+    return _query(client, f"SELECT * FROM `{dataset}.{PERSONAS}`").sort_values(
+        ["snapshot_date", "segment_id"]
+    )
+
+
+@pytest.mark.parametrize("date", DATES)
+def test_the_offline_writer_describes_every_segment_once(published, bq_client, output, date):
+    personas = on(_personas(bq_client, output), date)
+    assert sorted(personas.segment_id) == list(range(1, NUM_CLUSTERS + 1))
+    assert set(personas.backend) == {"offline"}
+    assert set(personas.prompt_version) == {PROMPT_VERSION}
+    assert personas.title.str.len().gt(0).all() and personas.persona.str.len().gt(0).all()
+    assert all(len(steps) == 3 for steps in personas.next_marketing_steps)
+
+
+def _gemini_persona(segment_id: int) -> dict:
+    """A persona quoting no number but its segment id, so it passes the grounding check on any profile."""
+    return {
+        "segment_id": segment_id,
+        "title": f"Gemini Segment {segment_id} Shoppers",
+        "persona": f"Shoppers of segment {segment_id}, as the local Gemini server describes them.",
+        "summary": f"Segment {segment_id} answers best to a message of its own.",
+        "next_marketing_steps": [
+            f"Welcome segment {segment_id} with a curated edit.",
+            "Invite them to review their latest purchase.",
+            "Offer early access to the next collection.",
+        ],
+        "recommended_channel": "email",
+    }
+
+
+@pytest.fixture
+def gemini_conf(conf, monkeypatch):
+    """The run settings with the Gemini backend on the fake Vertex server, behind its own connection."""
+    with FakeGemini() as gemini:
+        monkeypatch.setenv("AIRFLOW_CONN_PERSONAS_GEMINI", gemini.airflow_connection("persona-project"))
+        settings = {"base_url": gemini.url, "location": "europe-west4", "initial_backoff_seconds": 0.01}
+        yield (
+            gemini,
+            {
+                **conf,
+                "persona_backend": "gemini",
+                "gemini_conn_id": "personas_gemini",
+                "gemini": settings,
+            },
+        )
+
+
+def test_with_the_gemini_backend_a_run_stores_what_the_server_answered(
+    published, dag, bq_client, output, gemini_conf
+):
+    gemini, gemini_run = gemini_conf
+    answered = {"personas": [_gemini_persona(i) for i in range(1, NUM_CLUSTERS + 1)]}
+    gemini.replies.append(json_answer(answered, input_tokens=3100, output_tokens=900))
+    before = _personas(bq_client, output)
+
+    assert run(dag, LATEST, gemini_run).state == "success"
+
+    [call] = gemini.calls
+    assert (call.project, call.location, call.model) == (
+        "persona-project",
+        "europe-west4",
+        "gemini-2.5-flash",
+    )
+    after = _personas(bq_client, output)
+    latest = on(after, LATEST)
+    stored = latest[["segment_id", "title", "persona", "summary", "recommended_channel"]]
+    assert stored.to_dict("records") == [
+        {key: persona[key] for key in stored.columns} for persona in answered["personas"]
+    ]
+    assert [list(steps) for steps in latest.next_marketing_steps] == [
+        persona["next_marketing_steps"] for persona in answered["personas"]
+    ]
+    assert set(zip(latest.backend, latest.model, latest.input_tokens, latest.output_tokens, strict=True)) == {
+        ("gemini", "gemini-2.5-flash", 3100, 900)
+    }
+    older = after[after.snapshot_date.astype(str) != LATEST].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        older, before[before.snapshot_date.astype(str) != LATEST].reset_index(drop=True)
+    )
+    current = _query(bq_client, f"SELECT DISTINCT segment_id, persona_title FROM `{output}.{CURRENT_VIEW}`")
+    assert dict(zip(current.segment_id, current.persona_title, strict=True)) == {
+        persona["segment_id"]: persona["title"] for persona in answered["personas"]
+    }
 
 
 def test_switching_to_the_extended_feature_set_adds_its_columns_and_tunes_k(
