@@ -27,7 +27,8 @@ rows, and a failed gate leaves every published partition as it was.
 
 **Failures.** A failed gate names the problem (e.g. `customer_features gate failed: 12 rows with negative
 monetary`) and fails at once; transient errors are retried with exponential backoff. Every task failure
-logs a one-line summary and, when the `segmentation_alerts` connection exists, notifies through it.
+logs a one-line summary and, when the `segmentation_alerts` connection exists, notifies through it; so does
+a run still unfinished `SEGMENTATION_DEADLINE_MINUTES` (default 240) after it was queued.
 
 Settings are the params below; a deployment sets their defaults with `SEGMENTATION_*` environment variables.
 Downstream DAGs can schedule on the assets of the published tables.
@@ -42,7 +43,7 @@ import pendulum
 from airflow.providers.google.cloud.operators.bigquery import BigQueryInsertJobOperator
 from airflow.sdk import Asset, TaskGroup, chain, dag, task
 
-from segmentation.alerts import on_task_failure
+from segmentation.alerts import on_task_failure, run_deadline
 from segmentation.config import ConfigError, PipelineConfig, dag_params, unknown_settings
 from segmentation.paths import sql_dir
 from segmentation.retries import FailFastOnBadInput
@@ -152,6 +153,7 @@ def report(params: dict[str, Any], ds: str | None = None) -> str:
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=6),
+    deadline=run_deadline(),
     default_args={
         "owner": "data-platform",
         "retries": 3,

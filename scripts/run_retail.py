@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from decimal import Decimal
@@ -21,7 +20,7 @@ from google.cloud import bigquery
 from jinja2 import Template
 
 from scripts import run_local
-from scripts.run_local import DAG_ID, airflow_environment, dag_run_state
+from scripts.run_local import DAG_ID, airflow_environment, dag_run_state, run_dag
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_FILE = ROOT.parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
@@ -80,15 +79,6 @@ def purchase_summary(client: bigquery.Client, view_id: str) -> dict:
             FROM {_quoted(view_id)}"""
     )
     return dict(row.items())
-
-
-def run_dag(env: dict[str, str], date: str, log_path: Path, conf: dict) -> int:
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    if not (Path(env["AIRFLOW_HOME"]) / "airflow.db").exists():
-        subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
-    with log_path.open("w") as log:
-        command = [airflow, "dags", "test", DAG_ID, date, "--conf", json.dumps(conf)]
-        return subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=900).returncode
 
 
 def reconciliation(client: bigquery.Client, output: str, purchases: dict) -> str:

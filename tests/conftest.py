@@ -3,6 +3,8 @@
 Airflow reads its configuration when first imported, so the environment is set here, before any test
 module imports it: a throw-away AIRFLOW_HOME with a SQLite metadata DB, two DAG bundles (the product's
 `dags/` and `tests/airflow_dags/`), and a `google_cloud_default` connection that needs no credentials.
+The DAG's run deadline is off here: `dag.test()` cannot finish a run of a DAG with a deadline
+(see `DAGS_TEST_ENVIRONMENT` in scripts/run_local.py); tests/ops checks it under a real scheduler.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from scripts.run_local import DAGS_TEST_ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "local-project"
@@ -42,6 +46,7 @@ os.environ.update(
     AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT=json.dumps(
         {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True, "project": PROJECT}}
     ),
+    **DAGS_TEST_ENVIRONMENT,
 )
 
 

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 ALERT_CONN_ID = "segmentation_alerts"
 DEADLINE_VARIABLE = "SEGMENTATION_DEADLINE_MINUTES"
 DEFAULT_DEADLINE = timedelta(hours=4)
+DEADLINE_OFF = "off"
 WEBHOOK_TIMEOUT_SECONDS = 10.0
 MAX_ERROR_CHARS = 500
 WEBHOOK_TYPES = frozenset({"http", "https"})
@@ -197,29 +198,38 @@ class SegmentationAlertNotifier(BaseNotifier):
 on_task_failure = SegmentationAlertNotifier()
 
 
-def deadline_from_environment(environ: Mapping[str, str] = os.environ) -> timedelta:
-    """The deployment's run deadline: SEGMENTATION_DEADLINE_MINUTES after queueing, 4 hours if unset."""
+def deadline_from_environment(environ: Mapping[str, str] = os.environ) -> timedelta | None:
+    """The deployment's run deadline: SEGMENTATION_DEADLINE_MINUTES after queueing, 4 hours if unset,
+    none if `off`."""
     value = environ.get(DEADLINE_VARIABLE, "").strip()
     if not value:
         return DEFAULT_DEADLINE
+    if value.lower() == DEADLINE_OFF:
+        return None
     try:
         minutes = float(value)
     except ValueError:
-        raise ValueError(f"{DEADLINE_VARIABLE} must be a number of minutes, got {value!r}") from None
+        raise ValueError(
+            f"{DEADLINE_VARIABLE} must be a number of minutes or {DEADLINE_OFF!r}, got {value!r}"
+        ) from None
     if minutes <= 0:
         raise ValueError(f"{DEADLINE_VARIABLE} must be positive, got {value!r}")
     return timedelta(minutes=minutes)
 
 
-def run_deadline(within: timedelta | None = None, conn_id: str = ALERT_CONN_ID) -> DeadlineAlert:
-    """Alerts when a run has not finished `within` (default: the deployment's deadline) of being queued.
+def run_deadline(within: timedelta | None = None, conn_id: str = ALERT_CONN_ID) -> DeadlineAlert | None:
+    """Alerts when a run has not finished `within` (default: the deployment's deadline) of being queued;
+    None when the deployment turned the deadline off.
 
     Measured from queueing rather than the logical date, so a backfill of old dates is not late at once;
     for scheduled runs the two coincide.
     """
+    interval = within or deadline_from_environment()
+    if interval is None:
+        return None
     return DeadlineAlert(
         reference=DeadlineReference.DAGRUN_QUEUED_AT,
-        interval=within or deadline_from_environment(),
+        interval=interval,
         callback=AsyncCallback(SegmentationAlertNotifier, kwargs={"conn_id": conn_id}),
         name="run finished in time",
     )

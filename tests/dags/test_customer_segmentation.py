@@ -15,6 +15,7 @@ from airflow.providers.google.cloud.operators.bigquery import BigQueryInsertJobO
 from airflow.sdk import RetryAction
 from airflow.utils.file import iter_airflow_imports
 
+from segmentation.alerts import DEADLINE_VARIABLE
 from segmentation.config import ENVIRONMENT_VARIABLES, ConfigError, PipelineConfig
 from segmentation.personas.profile import ProfileError
 from segmentation.retries import FailFastOnBadInput
@@ -99,6 +100,23 @@ def test_every_task_retries_with_exponential_backoff_and_fails_fast_on_bad_input
         assert task.retry_exponential_backoff > 1, task.task_id
         assert task.max_retry_delay is not None, task.task_id
         assert isinstance(task.retry_policy, FailFastOnBadInput), task.task_id
+
+
+@pytest.mark.parametrize(("setting", "minutes"), [("", 240), ("90", 90)])
+def test_a_run_unfinished_at_the_deployments_deadline_alerts(setting, minutes):
+    (deadline,) = _parse(**{DEADLINE_VARIABLE: setting}).dags[DAG_ID].deadline
+    assert type(deadline.reference).__name__ == "DagRunQueuedAtDeadline"
+    assert deadline.interval == timedelta(minutes=minutes)
+    assert deadline.callback.path == "segmentation.alerts.SegmentationAlertNotifier"
+
+
+def test_a_deployment_can_turn_the_deadline_off():
+    assert not _parse(**{DEADLINE_VARIABLE: "off"}).dags[DAG_ID].deadline
+
+
+def test_a_bad_deadline_setting_is_an_import_error_naming_it():
+    (error,) = _parse(**{DEADLINE_VARIABLE: "4 hours"}).import_errors.values()
+    assert f"{DEADLINE_VARIABLE} must be a number of minutes or 'off', got '4 hours'" in error
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,6 @@ import sys
 import threading
 import warnings
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
 
@@ -27,34 +26,10 @@ from segmentation.alerts import (
     one_line,
     run_deadline,
 )
+from tests.fakes.webhook import Webhook
 
 ROOT = Path(__file__).resolve().parents[2]
 FAILING_DAG = "ops_alerting_failures"
-
-
-class Webhook:
-    """A local HTTP endpoint recording the JSON bodies POSTed to it; answers `status`."""
-
-    def __init__(self, status: int = 200):
-        self.received: list[dict] = []
-        received, answer = self.received, status
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(answer)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/segmentation"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class Inbox:
@@ -286,6 +261,8 @@ def test_run_deadline_survives_dag_serialization():
         ("", DEFAULT_DEADLINE),
         ("90", timedelta(minutes=90)),
         ("0.5", timedelta(seconds=30)),
+        ("off", None),
+        (" Off ", None),
     ],
 )
 def test_deadline_from_environment(value, expected):
@@ -294,7 +271,7 @@ def test_deadline_from_environment(value, expected):
 
 
 @pytest.mark.parametrize(
-    ("value", "problem"), [("4h", "a number of minutes"), ("-5", "positive"), ("0", "positive")]
+    ("value", "problem"), [("4h", "a number of minutes or 'off'"), ("-5", "positive"), ("0", "positive")]
 )
 def test_bad_deadline_setting_is_refused_by_name(value, problem):
     with pytest.raises(ValueError, match=rf"{DEADLINE_VARIABLE} must be {problem}, got '{value}'"):
