@@ -3,8 +3,9 @@
 Starts scripts/run_ui.py on free ports with a small sample, then headless Chromium (Debian's package,
 driven by Playwright) signs in, opens the DAG, checks its docs and task groups, triggers a run from the
 trigger form (a POST to the REST API) and waits until the UI shows it succeeded, saving a screenshot to
-`.local/screenshots/`. The scheduled run of the unpaused DAG must succeed first. Finally Ctrl-C (SIGINT)
-must stop every Airflow process.
+`.local/screenshots/`. The scheduled run of the unpaused DAG must succeed first, and, the stack's run
+deadline being seconds, alert through the `segmentation_alerts` webhook that it is late. Finally Ctrl-C
+(SIGINT) must stop every Airflow process.
 
 Installs Chromium (apt-get) and Playwright (pip) when they are missing; skips only when that fails.
 """
@@ -22,11 +23,13 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
 
 from local_bigquery.server import free_port
+from tests.fakes.webhook import Webhook
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_ID = "customer_segmentation"
@@ -43,6 +46,9 @@ SCREENSHOTS = ROOT / ".local" / "screenshots"
 STARTUP_TIMEOUT = 240
 # A run of the small sample takes ~40 s on 2 cores.
 RUN_TIMEOUT = 300
+# Short enough that every run misses it.
+DEADLINE_MINUTES = "0.1"
+ALERT_TIMEOUT = 120
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(900)]
 
@@ -81,7 +87,8 @@ def sync_playwright():
 class UiStack:
     """scripts/run_ui.py in a subprocess; its output is collected line by line."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, webhook: Webhook):
+        self.webhook = webhook
         self.password = secrets.token_urlsafe(12)
         self.airflow_home = workdir / "airflow"
         self.ui_port = free_port()
@@ -89,6 +96,9 @@ class UiStack:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins")])}
         for name in [name for name in env if name.startswith("AIRFLOW")] + ["BIGQUERY_EMULATOR_HOST"]:
             env.pop(name, None)  # the test session's Airflow settings are not the stack's
+        env.update(
+            SEGMENTATION_DEADLINE_MINUTES=DEADLINE_MINUTES, AIRFLOW_CONN_SEGMENTATION_ALERTS=webhook.url
+        )
         self.process = subprocess.Popen(
             [
                 sys.executable, str(ROOT / "scripts" / "run_ui.py"),
@@ -144,7 +154,8 @@ class UiStack:
 
 @pytest.fixture(scope="module")
 def ui_stack(tmp_path_factory):
-    stack = UiStack(tmp_path_factory.mktemp("ui"))
+    webhook = Webhook()
+    stack = UiStack(tmp_path_factory.mktemp("ui"), webhook)
     try:
         stack.wait_for_line(r"Press Ctrl-C to stop", STARTUP_TIMEOUT)
         yield stack
@@ -152,6 +163,7 @@ def ui_stack(tmp_path_factory):
         if stack.process.poll() is None:
             stack.process.send_signal(signal.SIGINT)
             stack.process.wait(timeout=60)
+        webhook.close()
 
 
 def api_client(stack: UiStack) -> httpx.Client:
@@ -186,6 +198,26 @@ def test_ui_prints_url_and_login_and_the_unpaused_dag_runs_on_schedule(ui_stack)
     (scheduled,) = runs
     assert scheduled["run_type"] == "scheduled"
     assert wait_for_run(client, scheduled["dag_run_id"]) == "success", ui_stack.transcript()
+
+
+def test_a_run_past_its_deadline_alerts_through_the_connection(ui_stack):
+    """The scheduler notices the missed deadline and the triggerer runs the DAG's deadline callback."""
+    client = api_client(ui_stack)
+    (scheduled,) = client.get(f"/api/v2/dags/{DAG_ID}/dagRuns").json()["dag_runs"]
+    deadline = time.monotonic() + ALERT_TIMEOUT
+    while not (alerts := [p["alert"] for p in ui_stack.webhook.received if p["alert"]["task_id"] is None]):
+        assert time.monotonic() < deadline, (
+            f"no deadline alert after {ALERT_TIMEOUT} s\n{ui_stack.transcript()}"
+        )
+        time.sleep(2)
+    (alert,) = alerts
+    assert (alert["event"], alert["dag_id"], alert["run_id"]) == (
+        "run deadline missed",
+        DAG_ID,
+        scheduled["dag_run_id"],
+    )
+    assert alert["error"].startswith("run is running at its deadline")
+    assert alert["log_url"] == f"{ui_stack.url}/dags/{DAG_ID}/runs/{quote(scheduled['dag_run_id'])}"
 
 
 def sign_in(page, stack: UiStack) -> None:
