@@ -122,9 +122,9 @@ def test_job_get_and_list(bq_client):
 
 
 def test_duplicate_job_id_conflicts(bq_client):
-    bq_client.query("SELECT 1", job_id="fixed_job_id").result()
+    bq_client.query("SELECT 1", job_id="fixed_job_id", job_retry=None).result()
     with pytest.raises(exceptions.Conflict, match="Already Exists: Job"):
-        bq_client.query("SELECT 2", job_id="fixed_job_id").result()
+        bq_client.query("SELECT 2", job_id="fixed_job_id", job_retry=None).result()
 
 
 def test_dry_run_validates_without_writing(bq_client, dataset):
