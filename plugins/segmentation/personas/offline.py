@@ -1,13 +1,18 @@
 """The embedded writer for runs without Gemini: names segments from their RFM position, deterministically.
 
 Each segment is placed high / mid / low on recency, frequency, monetary value and tenure relative to the
-whole customer base, and the first archetype whose rule fits writes its persona. Figures are rendered with
-the prompt's own `FigureSheet`, so every number quoted is one the validator finds in the profile.
+whole customer base. Archetypes are handed out in order, each to the segment that fits its rule most
+strongly, so two segments never share a title: the runner-up falls through to the next archetype it fits
+(a second big-spending frequent segment becomes Loyal Regulars rather than a second Champions). Several
+segments share a title, told apart by their ids, only when they are all average customers or a runner-up
+fits nothing else but average. Figures are rendered with the prompt's own
+`FigureSheet`, so every number quoted is one the validator finds in the profile.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -17,7 +22,7 @@ from segmentation.personas.generation import Generation
 from segmentation.personas.profile import SegmentProfile
 from segmentation.personas.prompt import FigureSheet, Prompt
 
-OFFLINE_MODEL = "rfm-archetypes-1"
+OFFLINE_MODEL = "rfm-archetypes-2"
 
 # A segment is "high" or "low" on a dimension when its mean is this far above or below the base mean.
 _HIGH, _LOW = 1.15, 0.85
@@ -68,11 +73,24 @@ class Archetype:
     summary: str
     steps: tuple[str, str, str]
     channel: str
+    # (feature, +1 or -1): how far a segment sits above (+1) or below (-1) the base on these features
+    # decides which of the segments that fit the archetype gets it. Empty: any number of segments may share it.
+    leans: tuple[tuple[str, int], ...] = ()
+
+    def strength(self, profile: SegmentProfile) -> float:
+        """Sum of the signed log-indices of the features the archetype leans on (0 = the base average)."""
+        total = 0.0
+        for name, direction in self.leans:
+            feature = profile.feature(name)
+            if feature and feature.index:
+                total += direction * math.log(feature.index)
+        return total
 
 
 _SIZE = "{customers} customers ({customer_share} of all customers) bringing {revenue_share} of revenue"
 
-# Ordered: the first archetype that fits a segment describes it.
+# Each rule stands on its own (no rule relies on an earlier one having failed), because a segment that loses
+# an archetype to a stronger one falls through to the next it fits. In order of precedence.
 ARCHETYPES: tuple[Archetype, ...] = (
     Archetype(
         title="Serial Returners",
@@ -89,6 +107,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
             "Leave them out of discount pushes that encourage speculative over-ordering.",
         ),
         channel="email",
+        leans=(("return_ratio", 1),),
     ),
     Archetype(
         title="Lapsed High-Value Customers",
@@ -105,10 +124,11 @@ ARCHETYPES: tuple[Archetype, ...] = (
             "Retarget them on paid social with new arrivals in the categories they used to buy.",
         ),
         channel="email",
+        leans=(("monetary", 1), ("recency_days", 1)),
     ),
     Archetype(
         title="Champions",
-        fits=lambda p: p.monetary == "high" and p.frequency == "high",
+        fits=lambda p: p.monetary == "high" and p.frequency == "high" and p.recency != "high",
         persona=(
             "The store's best customers: they order often ({frequency} on average, {frequency_vs_base} the "
             "customer-base average) and spend {monetary} each, and they are still active. They respond to recognition "
@@ -121,12 +141,14 @@ ARCHETYPES: tuple[Archetype, ...] = (
             "Exclude them from blanket discount campaigns to protect margin.",
         ),
         channel="loyalty_program",
+        leans=(("monetary", 1), ("frequency", 1)),
     ),
     Archetype(
         title="Big-Ticket Occasionals",
-        fits=lambda p: p.monetary == "high",
+        fits=lambda p: p.monetary == "high" and p.frequency != "high" and p.recency != "high",
         persona=(
-            "Customers who buy rarely but spend {monetary} on average ({monetary_vs_base} the customer-base average). "
+            "Customers who do not order often but spend {monetary} on average ({monetary_vs_base} the customer-base "
+            "average). "
             "Each purchase is considered; they research before buying and value quality and service."
         ),
         summary=_SIZE + "; raising their purchase frequency is the main lever.",
@@ -136,21 +158,23 @@ ARCHETYPES: tuple[Archetype, ...] = (
             "Offer white-glove service such as extended returns on high-value orders.",
         ),
         channel="email",
+        leans=(("monetary", 1), ("frequency", -1)),
     ),
     Archetype(
         title="Loyal Regulars",
         fits=lambda p: p.frequency == "high" and p.recency != "high",
         persona=(
             "Habitual shoppers who order often ({frequency} on average, {frequency_vs_base} the "
-            "customer-base average) with modest baskets. They like the store's routine and convenience."
+            "customer-base average). They like the store's routine and convenience."
         ),
-        summary=_SIZE + "; steady revenue with room to grow basket size.",
+        summary=_SIZE + "; steady repeat revenue to keep in the habit.",
         steps=(
             "Recommend bundles and complementary items to lift the average basket.",
             "Reward streaks of repeat orders through the loyalty programme.",
             "Send app push alerts for restocks of the items they buy repeatedly.",
         ),
         channel="push",
+        leans=(("frequency", 1),),
     ),
     Archetype(
         title="New Arrivals",
@@ -166,6 +190,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
             "Ask about their preferences to personalise later recommendations.",
         ),
         channel="email",
+        leans=(("tenure_days", -1),),
     ),
     Archetype(
         title="Dormant Bargain Hunters",
@@ -181,12 +206,13 @@ ARCHETYPES: tuple[Archetype, ...] = (
             "Suppress them from paid media until they engage again.",
         ),
         channel="email",
+        leans=(("recency_days", 1), ("monetary", -1)),
     ),
     Archetype(
         title="Drifting Customers",
         fits=lambda p: p.recency == "high",
         persona=(
-            "Customers of average value whose last order was {recency_days} ago on average "
+            "Customers whose last order was {recency_days} ago on average "
             "({recency_days_vs_base} the customer-base average). Their interest is fading but not gone."
         ),
         summary=_SIZE + "; reach them before they lapse.",
@@ -196,6 +222,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
             "Retarget them on social with seasonal collections.",
         ),
         channel="paid_social",
+        leans=(("recency_days", 1),),
     ),
     Archetype(
         title="Steady Core Customers",
@@ -231,8 +258,35 @@ def _facts(profile: SegmentProfile) -> dict[str, str]:
 
 
 def archetype_of(profile: SegmentProfile) -> Archetype:
+    """The first archetype a segment fits on its own, before others compete for it."""
     position = position_of(profile)
     return next(archetype for archetype in ARCHETYPES if archetype.fits(position))
+
+
+def assign_archetypes(profiles: Sequence[SegmentProfile]) -> list[Archetype]:
+    """An archetype per segment: each in turn goes to the strongest of the unassigned segments it fits
+    (ties to the lower segment id); a catch-all archetype goes to all of them.
+
+    A segment left with only the catch-all keeps the archetype it fits first, shared, rather than being
+    called average.
+    """
+    positions = [position_of(profile) for profile in profiles]
+    assigned: dict[int, Archetype] = {}
+    for archetype in ARCHETYPES:
+        candidates = [
+            index
+            for index, position in enumerate(positions)
+            if index not in assigned and archetype.fits(position)
+        ]
+        if not archetype.leans:
+            assigned.update({index: archetype_of(profiles[index]) for index in candidates})
+        elif candidates:
+            strongest = max(
+                candidates,
+                key=lambda index: (archetype.strength(profiles[index]), -profiles[index].segment_id),
+            )
+            assigned[strongest] = archetype
+    return [assigned[index] for index in range(len(profiles))]
 
 
 def _persona(profile: SegmentProfile, archetype: Archetype, title: str) -> dict[str, object]:
@@ -248,7 +302,7 @@ def _persona(profile: SegmentProfile, archetype: Archetype, title: str) -> dict[
 
 
 def _titles(profiles: Sequence[SegmentProfile], archetypes: list[Archetype]) -> list[str]:
-    """Archetype titles, made distinct with the segment id where two segments share an archetype."""
+    """Archetype titles, made distinct with the segment id where segments share an archetype."""
     counts = Counter(archetype.title for archetype in archetypes)
     return [
         archetype.title
@@ -263,7 +317,7 @@ class OfflineWriter:
 
     def write(self, prompt: Prompt, profiles: Sequence[SegmentProfile]) -> Generation:
         started = time.monotonic()
-        archetypes = [archetype_of(profile) for profile in profiles]
+        archetypes = assign_archetypes(profiles)
         personas = [
             _persona(profile, archetype, title)
             for profile, archetype, title in zip(

@@ -3,7 +3,13 @@ import json
 import pytest
 
 from segmentation.personas.generate import draft_personas
-from segmentation.personas.offline import OFFLINE_MODEL, OfflineWriter, archetype_of, position_of
+from segmentation.personas.offline import (
+    OFFLINE_MODEL,
+    OfflineWriter,
+    archetype_of,
+    assign_archetypes,
+    position_of,
+)
 from segmentation.personas.profile import profiles_from_rows
 from segmentation.personas.validation import validate_answer
 
@@ -81,6 +87,61 @@ def test_segments_sharing_an_archetype_get_distinct_titles():
     titles = [persona.title for persona in draft_personas(profiles, OfflineWriter()).personas]
 
     assert titles == [f"Steady Core Customers (Segment {i})" for i in range(3)]
+
+
+def test_two_segments_fitting_one_archetype_do_not_share_it():
+    """The profile `make run` printed: segments 1 and 4 both spend and order far above the base."""
+    profiles = profiles_from_rows(
+        _rows(
+            (40395, 0.136, 110.0, 2.2, 144.0, 400.0),
+            (4002, 0.358, 57.0, 16.0, 3812.0, 1100.0),  # the best customers by far
+            (13142, 0.064, 601.0, 2.6, 206.0, 900.0),
+            (7268, 0.173, 65.0, 4.3, 1017.0, 800.0),
+            (18801, 0.269, 110.0, 8.4, 609.0, 1000.0),  # frequent and big-spending, less so
+        )
+    )
+    assert archetype_of(profiles[1]).title == archetype_of(profiles[4]).title == "Champions"
+
+    titles = [archetype.title for archetype in assign_archetypes(profiles)]
+
+    assert titles[1] == "Champions"
+    assert titles[4] == "Loyal Regulars"
+    assert len(set(titles)) == len(titles)
+    personas = draft_personas(profiles, OfflineWriter()).personas
+    assert [persona.title for persona in personas] == titles
+
+
+def test_the_tie_between_equally_strong_segments_goes_to_the_lower_id():
+    profiles = profiles_from_rows(
+        _rows(
+            (1000, 0.10, 100.0, 1.0, 50.0, 500.0),
+            (500, 0.45, 60.0, 4.0, 600.0, 700.0),
+            (500, 0.45, 60.0, 4.0, 600.0, 700.0),
+        )
+    )
+
+    assert [archetype.title for archetype in assign_archetypes(profiles)][1:] == [
+        "Champions",
+        "Loyal Regulars",
+    ]
+
+
+def test_a_runner_up_that_fits_nothing_else_shares_its_archetype_instead_of_being_called_average():
+    rows = _rows(
+        (4000, 0.80, 60.0, 3.0, 300.0, 700.0),
+        (500, 0.10, 60.0, 3.0, 300.0, 700.0),
+        (500, 0.10, 60.0, 3.0, 300.0, 700.0),
+    )
+    for row, return_ratio in zip(rows, (0.02, 0.60, 0.55), strict=True):
+        row["return_ratio"] = return_ratio
+
+    personas = draft_personas(profiles_from_rows(rows), OfflineWriter()).personas
+
+    assert [persona.title for persona in personas] == [
+        "Steady Core Customers",
+        "Serial Returners (Segment 1)",
+        "Serial Returners (Segment 2)",
+    ]
 
 
 @pytest.mark.parametrize("missing", ["recency_days", "frequency", "monetary", "tenure_days"])
