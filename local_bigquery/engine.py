@@ -20,6 +20,7 @@ from local_bigquery.catalog import Catalog, ModelStore, first_row, run_sql
 from local_bigquery.errors import BigQueryError, Duplicate, InvalidQuery, NotFound, Unsupported
 from local_bigquery.translate import (
     LOCAL_RELATION,
+    TIMESTAMP_OPTIONS,
     Binding,
     NameResolver,
     TableRef,
@@ -231,6 +232,23 @@ class ScriptRun:
             raise Duplicate(f"Already Exists: {what} {ref}")
         return ref, existing
 
+    def table_properties(self, statement: exp.Create) -> dict:
+        """The statement's table properties as REST fields, timestamp options evaluated to epoch ms."""
+        properties = take_table_properties(statement)
+        for option, field_name in TIMESTAMP_OPTIONS.items():
+            if field_name in properties:
+                properties[field_name] = str(self._epoch_ms(option, properties[field_name]))
+        return properties
+
+    def _epoch_ms(self, option: str, value: exp.Expression) -> int:
+        sql = to_duckdb(exp.select(exp.func("epoch_ms", exp.cast(value.copy(), "TIMESTAMPTZ"))))
+        try:
+            return first_row(self.con, sql)[0]
+        except duckdb.Error as problem:
+            raise InvalidQuery(
+                f"OPTIONS {option} = {value.sql('bigquery')} is not a TIMESTAMP: {str(problem).splitlines()[0]}"
+            ) from None
+
     def _create_table(self, statement: exp.Create) -> Outcome:
         if statement.args.get("properties") and any(
             isinstance(p, exp.TemporaryProperty) for p in statement.args["properties"].expressions
@@ -240,7 +258,7 @@ class ScriptRun:
         kind = "CREATE_TABLE_AS_SELECT" if statement.expression else "CREATE_TABLE"
         if existing and statement.args.get("exists"):
             return Outcome(kind, ddl_target=ref, ddl_operation="SKIP")
-        properties = take_table_properties(statement)
+        properties = self.table_properties(statement)
         sql, values = self.prepare(statement)
         if existing == "VIEW":
             self.catalog.drop_table(ref)
@@ -255,7 +273,7 @@ class ScriptRun:
         ref, existing = self._existing_target(statement, "Table")
         if existing and statement.args.get("exists"):
             return Outcome("CREATE_VIEW", ddl_target=ref, ddl_operation="SKIP")
-        properties = take_table_properties(statement)
+        properties = self.table_properties(statement)
         properties["view"] = {"query": statement.expression.sql("bigquery"), "useLegacySql": False}
         sql, values = self.prepare(statement)
         if values:
@@ -283,7 +301,7 @@ class ScriptRun:
         exists_ok = bool(statement.args.get("exists"))
         if self.catalog.dataset_exists(project, dataset) and not exists_ok:
             raise Duplicate(f"Already Exists: Dataset {project}:{dataset}")
-        options = take_table_properties(statement)
+        options = self.table_properties(statement)
         self.catalog.create_dataset(project, dataset, options, exists_ok=exists_ok)
         return Outcome("CREATE_SCHEMA", ddl_operation="CREATE")
 
@@ -333,7 +351,7 @@ class ScriptRun:
                 isinstance(e, exp.Properties) for e in action.expressions
             ):
                 (properties,) = action.expressions
-                self.catalog.patch_table(ref, take_table_properties(exp.Create(properties=properties)))
+                self.catalog.patch_table(ref, self.table_properties(exp.Create(properties=properties)))
             else:
                 raise Unsupported(f"ALTER TABLE {action.sql('bigquery')[:60]}")
         self.catalog.touch_table(ref)

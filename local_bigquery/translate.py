@@ -395,16 +395,21 @@ _OPTION_FIELDS: dict[str, Callable[[Any], tuple[str, Any]]] = {
     "labels": lambda v: ("labels", {pair[0]: pair[1] for pair in v}),
     "require_partition_filter": lambda v: ("requirePartitionFilter", bool(v)),
     "partition_expiration_days": lambda v: ("partitionExpirationDays", v),
-    "expiration_timestamp": lambda v: ("expirationTime", v),
     "default_table_expiration_days": lambda v: ("defaultTableExpirationMs", str(int(v * 86_400_000))),
     "default_partition_expiration_days": lambda v: ("defaultPartitionExpirationMs", str(int(v * 86_400_000))),
 }
 
 
+# Options whose value is a timestamp expression (`TIMESTAMP '…'`, `TIMESTAMP_ADD(CURRENT_TIMESTAMP(), …)`):
+# left as expressions in the resource for the engine to evaluate into the REST field's epoch milliseconds.
+TIMESTAMP_OPTIONS = {"expiration_timestamp": "expirationTime"}
+
+
 def take_table_properties(create: exp.Create) -> dict:
     """Remove PARTITION BY / CLUSTER BY / OPTIONS(...) from a CREATE, returned as REST resource fields.
 
-    DuckDB has no place for them; the catalog keeps them instead.
+    DuckDB has no place for them; the catalog keeps them instead. The values of TIMESTAMP_OPTIONS stay
+    sqlglot expressions until evaluated.
     """
     resource: dict[str, Any] = {}
     properties = create.args.get("properties")
@@ -418,6 +423,9 @@ def take_table_properties(create: exp.Create) -> dict:
             resource["location"] = _option_value(prop.this)
         elif isinstance(prop, exp.Property):
             key = prop.name.lower()
+            if key in TIMESTAMP_OPTIONS:
+                resource[TIMESTAMP_OPTIONS[key]] = prop.args["value"]
+                continue
             if key not in _OPTION_FIELDS:
                 raise Unsupported(f"option {key} in OPTIONS(...)")
             field, value = _OPTION_FIELDS[key](_option_value(prop.args["value"]))

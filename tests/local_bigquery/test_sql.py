@@ -36,6 +36,47 @@ def test_ctas_with_partitioning_clustering_and_options(bq_client, dataset):
     assert [f.field_type for f in table.schema] == ["INTEGER", "DATE", "FLOAT"]
 
 
+@pytest.mark.parametrize(
+    "expiration",
+    [
+        "TIMESTAMP '2030-01-01 00:00:00+00'",
+        'TIMESTAMP "2030-01-01 00:00:00 UTC"',
+        "TIMESTAMP_ADD(TIMESTAMP '2029-12-25', INTERVAL 7 DAY)",
+    ],
+)
+def test_expiration_timestamp_is_the_tables_expiry(bq_client, dataset, expiration):
+    bq_client.query_and_wait(
+        f"CREATE TABLE {dataset}.short_lived OPTIONS (expiration_timestamp = {expiration}) AS SELECT 1 AS a"
+    )
+    expected = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    assert bq_client.get_table(f"{dataset}.short_lived").expires == expected
+
+
+def test_expiration_relative_to_now_and_set_by_alter_table(bq_client, dataset):
+    bq_client.query_and_wait(
+        f"""CREATE TABLE {dataset}.week OPTIONS (
+              expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 7 DAY)
+            ) AS SELECT 1 AS a"""
+    )
+    in_a_week = dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
+    assert abs(bq_client.get_table(f"{dataset}.week").expires - in_a_week) < dt.timedelta(minutes=1)
+    bq_client.query_and_wait(
+        f"ALTER TABLE {dataset}.week SET OPTIONS (expiration_timestamp = TIMESTAMP '2031-06-01 12:00:00+00')"
+    )
+    assert bq_client.get_table(f"{dataset}.week").expires == dt.datetime(2031, 6, 1, 12, tzinfo=dt.UTC)
+
+
+def test_an_expiration_that_is_no_timestamp_is_refused(bq_client, dataset):
+    with pytest.raises(
+        exceptions.BadRequest, match="OPTIONS expiration_timestamp = 'next week' is not a TIMESTAMP"
+    ):
+        bq_client.query_and_wait(
+            f"CREATE TABLE {dataset}.never OPTIONS (expiration_timestamp = 'next week') AS SELECT 1 AS a"
+        )
+    with pytest.raises(exceptions.NotFound):
+        bq_client.get_table(f"{dataset}.never")
+
+
 def test_partitioning_on_a_non_date_column_is_refused(bq_client, dataset):
     with pytest.raises(exceptions.BadRequest, match="must be a DATE, TIMESTAMP or DATETIME column"):
         bq_client.query_and_wait(f"CREATE TABLE {dataset}.bad PARTITION BY n AS SELECT 1 AS n")
@@ -335,7 +376,9 @@ def test_format_is_printf_style_inside_error(bq_client):
         {"text": "12 rows with negatives at 1.50"}
     ]
     with pytest.raises(exceptions.BadRequest, match="gate failed: 12 rows with negative monetary"):
-        bq_client.query_and_wait("SELECT IF(FALSE, 'ok', ERROR(FORMAT('gate failed: %d rows with %s', 12, 'negative monetary')))")
+        bq_client.query_and_wait(
+            "SELECT IF(FALSE, 'ok', ERROR(FORMAT('gate failed: %d rows with %s', 12, 'negative monetary')))"
+        )
 
 
 def test_format_t_is_the_text_of_any_value(bq_client):
