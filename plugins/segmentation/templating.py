@@ -7,6 +7,7 @@ in one place rather than in every template.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jinja2 import pass_context
@@ -23,6 +24,7 @@ from segmentation.sources import mapped_columns
 from segmentation.tables import CURRENT_VIEW, MODEL, PERSONAS, Table, partitioned_table, partitioned_tables
 
 SOURCE_TABLES = frozenset({"users", "orders", "order_items", "products"})
+STAGING_RETENTION = timedelta(days=7)
 
 
 def _config(context: Any) -> PipelineConfig:
@@ -60,6 +62,15 @@ def staging_table(context: Any, name: str) -> str:
     config = _config(context)
     partitioned_table(config, name)
     return _dataset_object(config, f"_staging_{name}_{context['ds_nodash']}")
+
+
+def staging_expiration() -> str:
+    """When a staging table a failed run leaves behind expires: a week after the job's SQL was rendered.
+
+    Publishing drops the table long before; the expiry only cleans up after runs that never publish.
+    """
+    expires = datetime.now(UTC) + STAGING_RETENTION
+    return f"TIMESTAMP '{expires:%Y-%m-%d %H:%M:%S}+00'"
 
 
 @pass_context
@@ -119,6 +130,7 @@ MACROS = {
     "dataset": dataset,
     "table": table,
     "staging_table": staging_table,
+    "staging_expiration": staging_expiration,
     "source_table": source_table,
     "transactions_table": transactions_table,
     "transactions_column": transactions_column,

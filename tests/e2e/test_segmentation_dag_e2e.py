@@ -8,6 +8,7 @@ fails without retrying, and leaves every published partition exactly as it was.
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 import pandas as pd
@@ -354,6 +355,10 @@ def test_a_collapsing_customer_base_fails_the_features_gate_before_publishing(
         in task_failures["features.check_customer_features"]
     )
     _assert_unchanged(bq_client, output, published)
+    # What the failed run staged stays for inspection, and expires a week later if no run replaces it.
+    staged = bq_client.get_table(f"{output}._staging_customer_features_{LATEST.replace('-', '')}")
+    in_a_week = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=7)
+    assert abs(staged.expires - in_a_week) < datetime.timedelta(minutes=10)
 
 
 def _personas(client: bigquery.Client, dataset: str) -> pd.DataFrame:
