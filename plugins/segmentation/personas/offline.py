@@ -5,8 +5,8 @@ whole customer base. Archetypes are handed out in order, each to the segment tha
 strongly, so two segments never share a title: the runner-up falls through to the next archetype it fits
 (a second big-spending frequent segment becomes Loyal Regulars rather than a second Champions). Several
 segments share a title, told apart by their ids, only when they are all average customers or a runner-up
-fits nothing else but average. Figures are rendered with the prompt's own
-`FigureSheet`, so every number quoted is one the validator finds in the profile.
+fits nothing else but average. Figures are rendered with the prompt's own `FigureSheet`, so every number
+quoted is one the validator finds in the profile.
 """
 
 from __future__ import annotations
@@ -147,9 +147,9 @@ ARCHETYPES: tuple[Archetype, ...] = (
         title="Big-Ticket Occasionals",
         fits=lambda p: p.monetary == "high" and p.frequency != "high" and p.recency != "high",
         persona=(
-            "Customers who do not order often but spend {monetary} on average ({monetary_vs_base} the customer-base "
-            "average). "
-            "Each purchase is considered; they research before buying and value quality and service."
+            "Customers who do not order often but spend {monetary} on average ({monetary_vs_base} the "
+            "customer-base average). Each purchase is considered; they research before buying and value "
+            "quality and service."
         ),
         summary=_SIZE + "; raising their purchase frequency is the main lever.",
         steps=(
