@@ -14,7 +14,8 @@ and runs every BigQuery job of the DAG, in the DAG's order, three ways, reportin
 
 Core stages: features (stage customer_features + its gate), train (CREATE MODEL), predict (stage
 customer_segments with ML.PREDICT), profiles (stage segment_profiles). "other" is the rest of the DAG's
-jobs: setup, source gates, model evaluations, the segments gate, publishing the partitions and the view.
+jobs: setup, source gates, model evaluations, the segments gate, aligning segment ids, publishing the
+partitions and the view.
 Ours and the floor run step by step interleaved, alternating which goes first, so background load hits
 both alike; each figure is the best of the repeats. Peak RSS is the server process's high-water mark
 (VmHWM), which covers everything it did: the data is loaded into its data dir before it starts.
@@ -108,6 +109,7 @@ STEPS = (
     Step("model.publish_model_evaluations", "replace_partition.sql", "other", "model_evaluations"),
     Step("segments.stage_customer_segments", "stage.sql", "predict", "customer_segments"),
     Step("segments.check_customer_segments", "gates/customer_segments.sql", "other"),
+    Step("segments.align_segment_ids", "align_segment_ids.sql", "other"),
     Step("segments.publish_customer_segments", "replace_partition.sql", "other", "customer_segments"),
     Step("segments.stage_segment_profiles", "stage.sql", "profiles", "segment_profiles"),
     Step("segments.publish_segment_profiles", "replace_partition.sql", "other", "segment_profiles"),

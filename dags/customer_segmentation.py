@@ -11,8 +11,8 @@ data (default `bigquery-public-data.thelook_ecommerce`).
 4. **features** builds `customer_features` for the snapshot, gates it, then publishes it.
 5. **model** retrains `customer_segments_kmeans` (k-means++, standardized features, optionally tuning k)
    and records `model_evaluations`.
-6. **segments** assigns every customer a segment (`customer_segments`, gated) and profiles the segments
-   (`segment_profiles`).
+6. **segments** assigns every customer a segment (`customer_segments`, gated), keeps segment ids naming the
+   same customers as in the previous snapshot, and profiles the segments (`segment_profiles`).
 7. **personas** describes each segment for marketing (`segment_personas`).
 8. **publish_current_view** points `customer_segments_current` at the latest snapshot.
 9. **report** renders the run's report (HTML with plots) to `report_destination`.
@@ -197,6 +197,7 @@ def customer_segmentation():
         chain(
             stage("customer_segments"),
             bigquery_job("check_customer_segments", "gates/customer_segments.sql"),
+            bigquery_job("align_segment_ids", "align_segment_ids.sql"),
             publish("customer_segments"),
             stage("segment_profiles"),
             publish("segment_profiles"),
