@@ -448,6 +448,29 @@ def test_with_the_gemini_backend_a_run_stores_what_the_server_answered(
     }
 
 
+def test_the_next_day_keeps_the_ids_of_the_segments_it_continues(published, dag, conf, bq_client, output):
+    """Segments that are each other's largest overlap across two days carry the same id."""
+    next_day = "2024-06-02"
+    assert run(dag, next_day, conf).state == "success"
+    segments = _query(
+        bq_client,
+        f"SELECT snapshot_date, customer_id, segment_id FROM `{output}.customer_segments` "
+        f"WHERE snapshot_date IN ('{LATEST}', '{next_day}')",
+    )
+    days = on(segments, LATEST).merge(
+        on(segments, next_day), on="customer_id", suffixes=("_before", "_after")
+    )
+    overlaps = pd.crosstab(days.segment_id_after, days.segment_id_before)
+    mutual = [
+        (after, before)
+        for after, before in overlaps.idxmax(axis=1).items()
+        if overlaps[before].idxmax() == after
+    ]
+    assert sorted(on(segments, next_day).segment_id.unique()) == list(range(1, NUM_CLUSTERS + 1))
+    assert mutual, "the largest overlap is always a mutual one"
+    assert [after for after, before in mutual] == [before for after, before in mutual]
+
+
 def test_switching_to_the_extended_feature_set_adds_its_columns_and_tunes_k(
     published, dag, conf, bq_client, output
 ):
