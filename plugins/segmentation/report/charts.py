@@ -293,7 +293,7 @@ def segment_history(history: pd.DataFrame, colors: Mapping[int, Color]) -> Figur
     )
     axes.yaxis.set_major_formatter(FuncFormatter(_thousands))
     axes.set_ylabel("customers")
-    axes.set_title(f"Segment sizes over the last {len(sizes)} snapshots\n(ids are per snapshot's model)")
+    axes.set_title(f"Segment sizes over the last {len(sizes)} snapshots")
     figure.legend(
         loc="outside right upper", title="segment · latest persona", **_legend_layout(len(sizes.columns))
     )
