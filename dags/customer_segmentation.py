@@ -8,22 +8,23 @@ data (default `bigquery-public-data.thelook_ecommerce`).
    refuses a transactions table whose mapped columns are missing or mistyped.
 2. **setup** creates the dataset and tables when missing.
 3. **source** gates: recent orders exist (freshness) and their values are sane.
-4. **features** builds `customer_features` for the snapshot, gates it, then publishes it.
+4. **features** stages `customer_features` for the snapshot and gates it.
 5. **model** retrains `customer_segments_kmeans` (k-means++, standardized features, optionally tuning k)
-   and records `model_evaluations`.
+   on the staged features and stages `model_evaluations`.
 6. **segments** assigns every customer a segment (`customer_segments`, gated), keeps segment ids naming the
    same customers as in the previous snapshot, and profiles the segments (`segment_profiles`).
-7. **personas** describes each segment for marketing (`segment_personas`).
-8. **publish_current_view** points `customer_segments_current` at the latest snapshot.
-9. **report** renders the run's report (HTML with plots) to `report_destination`.
+7. **publish** replaces the snapshot's partition of each table, once every gate has passed.
+8. **personas** describes each segment for marketing (`segment_personas`).
+9. **publish_current_view** points `customer_segments_current` at the latest snapshot.
+10. **report** renders the run's report (HTML with plots) to `report_destination`.
 
 **Dates.** The snapshot is the run's logical date (`snapshot_date`). Only orders before the run's data
 interval end count and recency is measured to that instant, so a backfill reproduces what its day saw.
 Backfills can reach back to the DAG's start date, 2000-01-01.
 
-**Idempotent.** Each table is partitioned by `snapshot_date`; a run stages its rows, gates them and then
-replaces exactly its own partition in one transaction. Re-running a date or backfilling never duplicates
-rows, and a failed gate leaves every published partition as it was.
+**Idempotent.** Each table is partitioned by `snapshot_date`; a run stages its rows, and only once every
+gate has passed replaces exactly its own partition of each table, each in one transaction. Re-running a
+date or backfilling never duplicates rows, and a failed gate leaves every published partition as it was.
 
 **Failures.** A failed gate names the problem (e.g. `customer_features gate failed: 12 rows with negative
 monetary`) and fails at once; transient errors are retried with exponential backoff. Every task failure
@@ -47,7 +48,7 @@ from segmentation.alerts import on_task_failure, run_deadline
 from segmentation.config import ConfigError, PipelineConfig, dag_params, unknown_settings
 from segmentation.paths import sql_dir
 from segmentation.retries import FailFastOnBadInput
-from segmentation.tables import CURRENT_VIEW, MODEL
+from segmentation.tables import CURRENT_VIEW, MODEL, partitioned_tables
 from segmentation.templating import MACROS
 
 DEPLOYMENT = PipelineConfig.from_environment()
@@ -183,14 +184,12 @@ def customer_segmentation():
         chain(
             stage("customer_features"),
             bigquery_job("check_customer_features", "gates/customer_features.sql"),
-            publish("customer_features"),
         )
 
     with TaskGroup("model") as model:
         chain(
             bigquery_job(f"train_{MODEL}", f"{MODEL}.sql", outlets=[table_asset(MODEL)]),
             stage("model_evaluations"),
-            publish("model_evaluations"),
         )
 
     with TaskGroup("segments") as segments:
@@ -198,10 +197,12 @@ def customer_segmentation():
             stage("customer_segments"),
             bigquery_job("check_customer_segments", "gates/customer_segments.sql"),
             bigquery_job("align_segment_ids", "align_segment_ids.sql"),
-            publish("customer_segments"),
             stage("segment_profiles"),
-            publish("segment_profiles"),
         )
+
+    # Nothing of the snapshot is published until every gate has passed.
+    with TaskGroup("publish") as published:
+        chain(*(publish(table.name) for table in partitioned_tables(DEPLOYMENT)))
 
     with TaskGroup("personas") as personas:
         generate_personas()
@@ -211,7 +212,17 @@ def customer_segmentation():
     )
 
     chain(
-        settings, check_source(), setup, source, features, model, segments, personas, current_view, report()
+        settings,
+        check_source(),
+        setup,
+        source,
+        features,
+        model,
+        segments,
+        published,
+        personas,
+        current_view,
+        report(),
     )
 
 

@@ -4,8 +4,7 @@
 {%- set k_range = tuned_k_range() %}
 WITH training AS (
   SELECT COUNT(*) AS training_rows
-  FROM {{ table('customer_features') }}
-  WHERE snapshot_date = DATE '{{ ds }}'
+  FROM {{ staging_table('customer_features') }}
 )
 {%- if k_range %}
 

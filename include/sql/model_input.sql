@@ -1,5 +1,5 @@
--- What customer_segments_kmeans sees of the snapshot's customer_features, shared by training and
--- prediction so both read the features identically. customer_id rides along for ML.PREDICT's output
+-- What customer_segments_kmeans sees of the run's staged customer_features (published only once every
+-- gate has passed), shared by training and prediction so both read the features identically. customer_id rides along for ML.PREDICT's output
 -- and is dropped for training.
 SELECT
   customer_id,
@@ -10,5 +10,4 @@ SELECT
   {{ feature.name }}{{ ',' if not loop.last }}
   {%- endif %}
   {%- endfor %}
-FROM {{ table('customer_features') }}
-WHERE snapshot_date = DATE '{{ ds }}'
+FROM {{ staging_table('customer_features') }}

@@ -5,11 +5,9 @@ WITH members AS (
   SELECT
     segments.segment_id,
     features.*
-  FROM {{ table('customer_segments') }} AS segments
-  JOIN {{ table('customer_features') }} AS features
-    ON features.snapshot_date = segments.snapshot_date
-    AND features.customer_id = segments.customer_id
-  WHERE segments.snapshot_date = DATE '{{ ds }}'
+  FROM {{ staging_table('customer_segments') }} AS segments
+  JOIN {{ staging_table('customer_features') }} AS features
+    ON features.customer_id = segments.customer_id
 )
 
 SELECT

@@ -144,6 +144,7 @@ def test_task_groups_read_like_the_pipeline(dag):
         "features",
         "model",
         "segments",
+        "publish",
         "personas",
     }
     order = [task.task_id for task in dag.topological_sort()]
@@ -153,7 +154,15 @@ def test_task_groups_read_like_the_pipeline(dag):
         group: min(i for i, tid in enumerate(order) if tid.startswith(group + "."))
         for group in dag.task_group_dict
     }
-    assert sorted(first, key=first.get) == ["setup", "source", "features", "model", "segments", "personas"]
+    assert sorted(first, key=first.get) == [
+        "setup",
+        "source",
+        "features",
+        "model",
+        "segments",
+        "publish",
+        "personas",
+    ]
 
 
 def test_settings_are_validated_before_any_bigquery_job(dag):
@@ -176,24 +185,30 @@ def test_all_bigquery_work_is_googlesql_query_jobs(dag):
 
 @pytest.mark.parametrize("table", PARTITIONED_TABLES)
 def test_each_table_is_staged_then_published(dag, table):
-    group = next(task.task_group.group_id for task in dag.tasks if task.task_id.endswith(f".stage_{table}"))
-    stage = dag.get_task(f"{group}.stage_{table}")
-    publish = dag.get_task(f"{group}.publish_{table}")
+    stage = next(task for task in dag.tasks if task.task_id.endswith(f".stage_{table}"))
+    publish = dag.get_task(f"publish.publish_{table}")
     assert stage.params["table"] == publish.params["table"] == table
     assert publish.task_id in stage.get_flat_relative_ids(upstream=False)
 
 
-@pytest.mark.parametrize(
-    ("gate", "table"),
-    [
-        ("source.check_freshness", "features.stage_customer_features"),
-        ("source.check_values", "features.stage_customer_features"),
-        ("features.check_customer_features", "features.publish_customer_features"),
-        ("segments.check_customer_segments", "segments.publish_customer_segments"),
-    ],
-)
-def test_gates_run_before_anything_they_guard_is_written(dag, gate, table):
-    assert gate in dag.get_task(table).get_flat_relative_ids(upstream=True)
+GATES = [
+    "source.check_freshness",
+    "source.check_values",
+    "features.check_customer_features",
+    "segments.check_customer_segments",
+]
+
+
+@pytest.mark.parametrize("table", PARTITIONED_TABLES)
+def test_no_partition_is_published_before_every_gate_has_passed(dag, table):
+    upstream = dag.get_task(f"publish.publish_{table}").get_flat_relative_ids(upstream=True)
+    assert set(GATES) <= upstream
+
+
+def test_the_model_learns_from_gated_features(dag):
+    assert "features.check_customer_features" in dag.get_task(
+        "model.train_customer_segments_kmeans"
+    ).get_flat_relative_ids(upstream=True)
 
 
 def test_every_published_table_is_an_asset_on_the_deployments_project():
@@ -210,7 +225,7 @@ def test_every_published_table_is_an_asset_on_the_deployments_project():
 
 
 def test_without_a_project_at_parse_time_assets_are_named_by_dataset(dag):
-    publish = dag.get_task("features.publish_customer_features")
+    publish = dag.get_task("publish.publish_customer_features")
     (asset,) = publish.outlets
     assert asset.name == "customer_segmentation.customer_segmentation.customer_features"
 

@@ -129,7 +129,7 @@ def test_every_table_is_in_the_configured_dataset_or_the_source(rendered, config
 
 
 def test_without_a_project_names_resolve_in_the_connections_project(rendered):
-    sql = rendered["connection-project", "features.publish_customer_features"]
+    sql = rendered["connection-project", "publish.publish_customer_features"]
     assert "DELETE FROM `segmentation.customer_features`" in sql
     assert "acme-analytics" not in sql
 

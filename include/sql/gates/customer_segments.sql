@@ -3,8 +3,7 @@
 {%- set staged = staging_table('customer_segments') %}
 WITH featured AS (
   SELECT customer_id
-  FROM {{ table('customer_features') }}
-  WHERE snapshot_date = DATE '{{ ds }}'
+  FROM {{ staging_table('customer_features') }}
 ),
 
 assignments AS (
