@@ -23,7 +23,10 @@ PERSONAS = "segment_personas"
 SNAPSHOT_DATE = Column("snapshot_date", "DATE", "The run's logical date; one partition per snapshot.", True)
 CUSTOMER_ID = Column("customer_id", "INT64", "The source's customer (user) id.", True)
 SEGMENT_ID = Column(
-    "segment_id", "INT64", "The segment (1..k); it keeps its id from the previous snapshot it continues.", True
+    "segment_id",
+    "INT64",
+    "The segment (1..k); it keeps its id from the previous snapshot it continues.",
+    True,
 )
 
 

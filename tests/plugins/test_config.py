@@ -202,7 +202,9 @@ def test_every_param_default_satisfies_its_own_schema_as_the_trigger_form_checks
     for name, param in dag_params().items():
         jsonschema.validate(param.value, param.schema)
         if param.value == "":
-            assert "null" in param.schema["type"], f"{name}: the trigger form would send an emptied field as null"
+            assert "null" in param.schema["type"], (
+                f"{name}: the trigger form would send an emptied field as null"
+            )
 
 
 def test_an_emptied_transactions_table_means_none():

@@ -11,7 +11,9 @@ def _decision(error: BaseException):
 
 
 def test_refused_sql_fails_at_once():
-    refused = exceptions.BadRequest("Syntax error", errors=[{"reason": "invalidQuery", "message": "Syntax error"}])
+    refused = exceptions.BadRequest(
+        "Syntax error", errors=[{"reason": "invalidQuery", "message": "Syntax error"}]
+    )
     assert _decision(refused).action.value == "fail"
 
 
@@ -22,4 +24,7 @@ def test_failed_gate_and_bad_settings_fail_at_once():
 
 def test_transient_errors_keep_the_tasks_retries():
     assert _decision(exceptions.ServiceUnavailable("backend error")).action.value == "default"
-    assert _decision(exceptions.TooManyRequests("quota", errors=[{"reason": "rateLimitExceeded"}])).action.value == "default"
+    assert (
+        _decision(exceptions.TooManyRequests("quota", errors=[{"reason": "rateLimitExceeded"}])).action.value
+        == "default"
+    )
