@@ -104,7 +104,7 @@ class UiStack:
                 sys.executable, str(ROOT / "scripts" / "run_ui.py"),
                 "--port", str(free_port()), "--ui-port", str(self.ui_port),
                 "--data-dir", str(workdir / "warehouse"), "--airflow-home", str(self.airflow_home),
-                "--users", "2000", "--password", self.password,
+                "--users", "2000", f"--password={self.password}",
             ],
             env=env,
             stdout=subprocess.PIPE,
