@@ -93,7 +93,7 @@ class Step:
     task_id: str
     file: str
     stage: str
-    table: str | None = None  # the `table` param of the generic stage.sql / replace_partition.sql
+    table: str | None = None  # the `table` param of the generic stage.sql
 
 
 STEPS = (
@@ -109,10 +109,7 @@ STEPS = (
     Step("segments.check_customer_segments", "gates/customer_segments.sql", "other"),
     Step("segments.align_segment_ids", "align_segment_ids.sql", "other"),
     Step("segments.stage_segment_profiles", "stage.sql", "profiles", "segment_profiles"),
-    Step("publish.publish_customer_features", "replace_partition.sql", "other", "customer_features"),
-    Step("publish.publish_model_evaluations", "replace_partition.sql", "other", "model_evaluations"),
-    Step("publish.publish_customer_segments", "replace_partition.sql", "other", "customer_segments"),
-    Step("publish.publish_segment_profiles", "replace_partition.sql", "other", "segment_profiles"),
+    Step("publish_snapshot", "publish_snapshot.sql", "other"),
     Step("publish_current_view", "customer_segments_current.sql", "other"),
 )
 

@@ -13,7 +13,8 @@ data (default `bigquery-public-data.thelook_ecommerce`).
    on the staged features and stages `model_evaluations`.
 6. **segments** assigns every customer a segment (`customer_segments`, gated), keeps segment ids naming the
    same customers as in the previous snapshot, and profiles the segments (`segment_profiles`).
-7. **publish** replaces the snapshot's partition of each table, once every gate has passed.
+7. **publish_snapshot** replaces the snapshot's partition of every table in one transaction, once every
+   gate has passed.
 8. **personas** describes each segment for marketing (`segment_personas`).
 9. **publish_current_view** points `customer_segments_current` at the latest snapshot.
 10. **report** renders the run's report (HTML with plots) to `report_destination`.
@@ -23,7 +24,7 @@ interval end count and recency is measured to that instant, so a backfill reprod
 Backfills can reach back to the DAG's start date, 2000-01-01.
 
 **Idempotent.** Each table is partitioned by `snapshot_date`; a run stages its rows, and only once every
-gate has passed replaces exactly its own partition of each table, each in one transaction. Re-running a
+gate has passed replaces exactly its own partition of every table, all in one transaction. Re-running a
 date or backfilling never duplicates rows, and a failed gate leaves every published partition as it was.
 
 **Failures.** A failed gate names the problem (e.g. `customer_features gate failed: 12 rows with negative
@@ -74,12 +75,6 @@ def bigquery_job(task_id: str, sql_file: str, *, table: str | None = None, **kwa
 
 def stage(table: str):
     return bigquery_job(f"stage_{table}", "stage.sql", table=table)
-
-
-def publish(table: str):
-    return bigquery_job(
-        f"publish_{table}", "replace_partition.sql", table=table, outlets=[table_asset(table)]
-    )
 
 
 @task(multiple_outputs=False)
@@ -200,9 +195,12 @@ def customer_segmentation():
             stage("segment_profiles"),
         )
 
-    # Nothing of the snapshot is published until every gate has passed.
-    with TaskGroup("publish") as published:
-        chain(*(publish(table.name) for table in partitioned_tables(DEPLOYMENT)))
+    # Nothing of the snapshot is published until every gate has passed, and then all of it at once.
+    published = bigquery_job(
+        "publish_snapshot",
+        "publish_snapshot.sql",
+        outlets=[table_asset(table.name) for table in partitioned_tables(DEPLOYMENT)],
+    )
 
     with TaskGroup("personas") as personas:
         generate_personas()

@@ -19,7 +19,7 @@ from segmentation.alerts import DEADLINE_VARIABLE
 from segmentation.config import ENVIRONMENT_VARIABLES, ConfigError, PipelineConfig
 from segmentation.personas.profile import ProfileError
 from segmentation.retries import FailFastOnBadInput
-from segmentation.tables import partitioned_tables
+from segmentation.tables import MODEL, partitioned_tables
 from tests.conftest import ROOT
 
 DAG_FILE = ROOT / "dags" / "customer_segmentation.py"
@@ -144,7 +144,6 @@ def test_task_groups_read_like_the_pipeline(dag):
         "features",
         "model",
         "segments",
-        "publish",
         "personas",
     }
     order = [task.task_id for task in dag.topological_sort()]
@@ -154,15 +153,8 @@ def test_task_groups_read_like_the_pipeline(dag):
         group: min(i for i, tid in enumerate(order) if tid.startswith(group + "."))
         for group in dag.task_group_dict
     }
-    assert sorted(first, key=first.get) == [
-        "setup",
-        "source",
-        "features",
-        "model",
-        "segments",
-        "publish",
-        "personas",
-    ]
+    assert sorted(first, key=first.get) == ["setup", "source", "features", "model", "segments", "personas"]
+    assert order.index("publish_snapshot") < first["personas"]
 
 
 def test_settings_are_validated_before_any_bigquery_job(dag):
@@ -186,23 +178,23 @@ def test_all_bigquery_work_is_googlesql_query_jobs(dag):
 @pytest.mark.parametrize("table", PARTITIONED_TABLES)
 def test_each_table_is_staged_then_published(dag, table):
     stage = next(task for task in dag.tasks if task.task_id.endswith(f".stage_{table}"))
-    publish = dag.get_task(f"publish.publish_{table}")
-    assert stage.params["table"] == publish.params["table"] == table
-    assert publish.task_id in stage.get_flat_relative_ids(upstream=False)
+    assert stage.params["table"] == table
+    assert "publish_snapshot" in stage.get_flat_relative_ids(upstream=False)
 
 
-GATES = [
+GATES = {
     "source.check_freshness",
     "source.check_values",
     "features.check_customer_features",
     "segments.check_customer_segments",
-]
+}
 
 
-@pytest.mark.parametrize("table", PARTITIONED_TABLES)
-def test_no_partition_is_published_before_every_gate_has_passed(dag, table):
-    upstream = dag.get_task(f"publish.publish_{table}").get_flat_relative_ids(upstream=True)
-    assert set(GATES) <= upstream
+def test_nothing_is_published_before_every_gate_has_passed(dag):
+    publishing = {task.task_id for task in dag.tasks if task.outlets} - {f"model.train_{MODEL}"}
+    assert publishing == {"publish_snapshot", "publish_current_view"}
+    for task_id in publishing:
+        assert dag.get_task(task_id).get_flat_relative_ids(upstream=True) >= GATES, task_id
 
 
 def test_the_model_learns_from_gated_features(dag):
@@ -225,9 +217,8 @@ def test_every_published_table_is_an_asset_on_the_deployments_project():
 
 
 def test_without_a_project_at_parse_time_assets_are_named_by_dataset(dag):
-    publish = dag.get_task("publish.publish_customer_features")
-    (asset,) = publish.outlets
-    assert asset.name == "customer_segmentation.customer_segmentation.customer_features"
+    features, *_ = dag.get_task("publish_snapshot").outlets
+    assert features.name == "customer_segmentation.customer_segmentation.customer_features"
 
 
 def test_params_cover_every_setting_with_valid_defaults(dag):

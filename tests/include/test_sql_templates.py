@@ -129,7 +129,7 @@ def test_every_table_is_in_the_configured_dataset_or_the_source(rendered, config
 
 
 def test_without_a_project_names_resolve_in_the_connections_project(rendered):
-    sql = rendered["connection-project", "publish.publish_customer_features"]
+    sql = rendered["connection-project", "publish_snapshot"]
     assert "DELETE FROM `segmentation.customer_features`" in sql
     assert "acme-analytics" not in sql
 
@@ -144,23 +144,22 @@ def test_staged_columns_are_the_documented_columns(dag, config, table):
     assert tuple(query.named_selects) == documented
 
 
-def test_publishing_replaces_exactly_the_runs_partition_in_one_transaction(rendered):
-    for (_, task_id), sql in rendered.items():
-        if not task_id.split(".")[-1].startswith("publish_") or task_id == "publish_current_view":
-            continue
-        statements = sqlglot.parse(sql, read="bigquery")
-        assert [type(statement) for statement in statements] == [
-            exp.Transaction,
-            exp.Delete,
-            exp.Insert,
-            exp.Commit,
-            exp.Drop,
-        ]
-        assert "_staging_" in statements[-1].sql("bigquery"), task_id
-        delete = statements[1]
-        assert delete.args["where"].this.sql("bigquery") == "snapshot_date = CAST('2024-03-01' AS DATE)", (
-            task_id
-        )
+@pytest.mark.parametrize("config", CONFIGS)
+def test_publishing_replaces_exactly_the_runs_partitions_in_one_transaction(rendered, config):
+    statements = sqlglot.parse(rendered[config, "publish_snapshot"], read="bigquery")
+    tables = len(PARTITIONED_TABLES)
+    assert [type(statement) for statement in statements] == [
+        exp.Transaction,
+        *[exp.Delete, exp.Insert] * tables,
+        exp.Commit,
+        *[exp.Drop] * tables,
+    ]
+    deletes = [statement for statement in statements if isinstance(statement, exp.Delete)]
+    assert [delete.this.name for delete in deletes] == PARTITIONED_TABLES
+    for delete in deletes:
+        assert delete.args["where"].this.sql("bigquery") == "snapshot_date = CAST('2024-03-01' AS DATE)"
+    drops = [statement.sql("bigquery") for statement in statements if isinstance(statement, exp.Drop)]
+    assert all("_staging_" in drop for drop in drops)
 
 
 def test_tables_are_created_partitioned_by_snapshot_date_only_if_missing(rendered):

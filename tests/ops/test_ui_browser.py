@@ -230,7 +230,7 @@ def sign_in(page, stack: UiStack) -> None:
 
 def check_dag_page(page) -> None:
     """The grid lists the DAG's task groups and the docs dialog renders its doc_md."""
-    for group in ("setup", "source", "features", "model", "segments", "publish", "personas"):
+    for group in ("setup", "source", "features", "model", "segments", "personas"):
         page.locator(f'a[href="/dags/{DAG_ID}/tasks/group/{group}"]').wait_for()
     page.get_by_role("button", name="Dag Docs").click()
     docs = page.get_by_role("dialog")

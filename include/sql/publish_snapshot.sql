@@ -1,0 +1,18 @@
+-- Publishes the run's snapshot once every gate has passed: the snapshot_date partition of every table is
+-- replaced by the run's staged rows in one transaction, so readers see the previous snapshot or the new
+-- one, never a mix of days or of tables, and no other date is touched. Columns are listed by name, so a
+-- table's column order does not matter. The staging tables go once their rows are published.
+BEGIN TRANSACTION;
+{% for target in all_tables() %}
+{%- set column_list = target.column_names | join(', ') %}
+DELETE FROM {{ table(target.name) }}
+WHERE snapshot_date = DATE '{{ ds }}';
+
+INSERT INTO {{ table(target.name) }} ({{ column_list }})
+SELECT {{ column_list }}
+FROM {{ staging_table(target.name) }};
+{% endfor %}
+COMMIT TRANSACTION;
+{% for target in all_tables() %}
+DROP TABLE IF EXISTS {{ staging_table(target.name) }};
+{%- endfor %}
