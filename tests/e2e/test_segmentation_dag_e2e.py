@@ -295,16 +295,25 @@ def test_a_date_without_orders_fails_the_freshness_gate_and_changes_nothing(
     _assert_unchanged(bq_client, output, published)
 
 
+def _source_copy(client: bigquery.Client, source: str, prefix: str, order_items: str) -> str:
+    """A copy of the source dataset whose order_items are `order_items` (a SELECT over the original's)."""
+    dataset = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    client.create_dataset(dataset)
+    for name in ("users", "orders", "products"):
+        client.query_and_wait(f"CREATE TABLE `{dataset}.{name}` AS SELECT * FROM `{source}.{name}`")
+    client.query_and_wait(f"CREATE TABLE `{dataset}.order_items` AS {order_items}")
+    return dataset
+
+
 @pytest.fixture
 def negative_prices(bq_client, source) -> tuple[str, int]:
     """A copy of the source where every 40th order item has a negative sale price."""
-    dataset = f"thelook_bad_{uuid.uuid4().hex[:8]}"
-    bq_client.create_dataset(dataset)
-    for name in ("users", "orders", "products"):
-        bq_client.query_and_wait(f"CREATE TABLE `{dataset}.{name}` AS SELECT * FROM `{source}.{name}`")
-    bq_client.query_and_wait(
-        f"CREATE TABLE `{dataset}.order_items` AS SELECT * REPLACE "
-        f"(IF(MOD(id, 40) = 0, -sale_price, sale_price) AS sale_price) FROM `{source}.order_items`"
+    dataset = _source_copy(
+        bq_client,
+        source,
+        "thelook_bad",
+        "SELECT * REPLACE (IF(MOD(id, 40) = 0, -sale_price, sale_price) AS sale_price) "
+        f"FROM `{source}.order_items`",
     )
     items = _query(bq_client, f"SELECT id, created_at FROM `{dataset}.order_items`")
     negative = int(((items.id % 40 == 0) & (items.created_at < pd.Timestamp(LATEST, tz="UTC"))).sum())
@@ -329,12 +338,8 @@ def test_negative_prices_fail_the_values_gate_and_change_nothing(
 @pytest.fixture
 def shrunken_source(bq_client, source) -> str:
     """A copy of the source that lost the orders of three customers out of four."""
-    dataset = f"thelook_small_{uuid.uuid4().hex[:8]}"
-    bq_client.create_dataset(dataset)
-    for name in ("users", "orders", "products"):
-        bq_client.query_and_wait(f"CREATE TABLE `{dataset}.{name}` AS SELECT * FROM `{source}.{name}`")
-    bq_client.query_and_wait(
-        f"CREATE TABLE `{dataset}.order_items` AS SELECT * FROM `{source}.order_items` WHERE MOD(user_id, 4) = 0"
+    dataset = _source_copy(
+        bq_client, source, "thelook_small", f"SELECT * FROM `{source}.order_items` WHERE MOD(user_id, 4) = 0"
     )
     yield dataset
     bq_client.delete_dataset(dataset, delete_contents=True, not_found_ok=True)
