@@ -34,6 +34,10 @@ def _rows(*segments):
     ]
 
 
+def _with_return_ratios(rows, return_ratios):
+    return [{**row, "return_ratio": ratio} for row, ratio in zip(rows, return_ratios, strict=True)]
+
+
 def test_high_spend_with_long_recency_is_a_lapsed_high_value_persona():
     profiles = profiles_from_rows(
         _rows(
@@ -127,13 +131,14 @@ def test_the_tie_between_equally_strong_segments_goes_to_the_lower_id():
 
 
 def test_a_runner_up_that_fits_nothing_else_shares_its_archetype_instead_of_being_called_average():
-    rows = _rows(
-        (4000, 0.80, 60.0, 3.0, 300.0, 700.0),
-        (500, 0.10, 60.0, 3.0, 300.0, 700.0),
-        (500, 0.10, 60.0, 3.0, 300.0, 700.0),
+    rows = _with_return_ratios(
+        _rows(
+            (4000, 0.80, 60.0, 3.0, 300.0, 700.0),
+            (500, 0.10, 60.0, 3.0, 300.0, 700.0),
+            (500, 0.10, 60.0, 3.0, 300.0, 700.0),
+        ),
+        (0.02, 0.60, 0.55),
     )
-    for row, return_ratio in zip(rows, (0.02, 0.60, 0.55), strict=True):
-        row["return_ratio"] = return_ratio
 
     personas = draft_personas(profiles_from_rows(rows), OfflineWriter()).personas
 
@@ -159,13 +164,14 @@ def test_any_feature_set_gets_valid_personas(missing):
 
 
 def test_a_segment_dominated_by_returns_is_a_serial_returner_persona():
-    rows = _rows(
-        (800, 0.30, 60.0, 3.0, 300.0, 700.0),
-        (200, 0.05, 60.0, 3.0, 280.0, 700.0),
-        (1000, 0.65, 50.0, 4.0, 320.0, 800.0),
+    rows = _with_return_ratios(
+        _rows(
+            (800, 0.30, 60.0, 3.0, 300.0, 700.0),
+            (200, 0.05, 60.0, 3.0, 280.0, 700.0),
+            (1000, 0.65, 50.0, 4.0, 320.0, 800.0),
+        ),
+        (0.05, 0.62, 0.04),
     )
-    for row, return_ratio in zip(rows, (0.05, 0.62, 0.04), strict=True):
-        row["return_ratio"] = return_ratio
     profiles = profiles_from_rows(rows)
 
     assert position_of(profiles[1]).returns_dominant
