@@ -17,6 +17,11 @@ import sys
 import time
 from pathlib import Path
 
+# Runnable as `python scripts/<name>.py` without PYTHONPATH: the repository root, and plugins/ as Airflow
+# puts it on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugins"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 

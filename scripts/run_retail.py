@@ -16,6 +16,11 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+# Runnable as `python scripts/<name>.py` without PYTHONPATH: the repository root, and plugins/ as Airflow
+# puts it on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugins"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from google.cloud import bigquery
 from jinja2 import Template
 
