@@ -143,6 +143,11 @@ def test_local_bigquery_serves_its_warehouse_volume(services, compose):
     assert set(compose["volumes"]) >= {"local-bigquery-data", "postgres-db-volume"}
 
 
+def test_local_bigquery_is_published_on_the_host_loopback_only(services):
+    """The server runs any query it is sent: the host port must not be reachable from other machines."""
+    assert services["local-bigquery"]["ports"] == ["127.0.0.1:9050:9050"]
+
+
 def third_party_imports(package: Path) -> set[str]:
     names = set()
     for path in package.rglob("*.py"):
