@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from local_bigquery.bqml.features import FeatureTransform, sql_type
 from local_bigquery.bqml.lloyd import (
@@ -148,8 +149,12 @@ def _trial_from_dict(data: dict, centroids: np.ndarray | None) -> Trial:
 
 
 def train(table: pa.Table, options: KMeansOptions, previous: KMeansModel | None = None) -> KMeansModel:
-    """Train on the rows of the CREATE MODEL query. `previous` is the model being replaced (for WARM_START)."""
-    features, seed_rows = _split_init_column(table, options)
+    """Train on the rows of the CREATE MODEL query. `previous` is the model being replaced (for WARM_START).
+
+    The rows are put in an order of their content first, so the same rows give the same model whatever order
+    the query returned them in (a query's row order is unspecified without ORDER BY).
+    """
+    features, seed_rows = _split_init_column(_content_order(table), options)
     _check_training_data(features)
     if options.warm_start:
         _check_warm_start(previous, features, options)
@@ -173,6 +178,17 @@ def train(table: pa.Table, options: KMeansOptions, previous: KMeansModel | None 
         tuned=options.is_tuned,
         search_space=_search_space(options) if options.is_tuned else None,
     )
+
+
+def _content_order(table: pa.Table) -> pa.Table:
+    """The rows sorted by every column in turn: rows that are equal are interchangeable, so any two orders of
+    the same rows give the same table. NULLs sort last; columns k-means cannot use are left to the checks."""
+    if table.num_rows < 2 or table.num_columns == 0:
+        return table
+    keys = [(f.name, "ascending", "at_end") for f in table.schema if sql_type(f.type) is not None]
+    if not keys:
+        return table  # nothing usable as a feature: the training checks report it
+    return table.take(pc.sort_indices(table, sort_keys=keys))
 
 
 def _objective(trial: Trial) -> float:

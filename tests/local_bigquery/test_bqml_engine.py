@@ -108,7 +108,7 @@ def test_centroids_in_original_units_are_the_cluster_means_of_the_raw_features()
 
 def test_prediction_reports_every_centroid_nearest_first_with_euclidean_distances():
     table = pa.Table.from_pandas(FOUR_BLOBS[[*FEATURES, "truth"]])
-    model = train(table.drop_columns(["truth"]), options("num_clusters=4"))
+    model = train(table.drop_columns(["truth"]), options("num_clusters=4, kmeans_init_method='KMEANS++'"))
     result = functions.predict(model, table)
 
     assert result.column_names == ["CENTROID_ID", "NEAREST_CENTROIDS_DISTANCE", *FEATURES, "truth"]
@@ -170,23 +170,26 @@ def test_cosine_distance_clusters_by_direction_not_magnitude():
         )
 
 
-def test_custom_initialisation_seeds_centroids_from_the_marked_rows_in_row_order():
+def test_custom_initialisation_seeds_centroids_from_the_marked_rows_in_content_order():
     frame = blobs([[0, 0], [10, 0], [0, 10]], per_cluster=40, spread=0.5, seed=5)
     seeds = [int(np.flatnonzero(frame["truth"] == blob)[0]) for blob in (2, 0, 1)]
     frame["seed"] = False
     frame.loc[seeds, "seed"] = True
-    frame = frame.iloc[sorted(seeds) + [i for i in range(len(frame)) if i not in seeds]].reset_index(
-        drop=True
-    )
-    order_of_blobs = frame.loc[frame["seed"], "truth"].tolist()
+    # Centroid ids follow the marked rows ordered by their values, not the order the query returned them in.
+    order_of_blobs = frame.loc[frame["seed"]].sort_values(["x0", "x1"])["truth"].tolist()
     table = pa.Table.from_pandas(frame[["x0", "x1", "seed"]])
+    init = "num_clusters=3, kmeans_init_method='CUSTOM', kmeans_init_col='seed'"
 
-    model = train(table, options("num_clusters=3, kmeans_init_method='CUSTOM', kmeans_init_col='seed'"))
+    model = train(table, options(init))
 
     assert [f.name for f in model.transform.features] == ["x0", "x1"], "the init column is no feature"
     labels = predicted_labels(model, table.drop_columns(["seed"]))
     for centroid, blob in enumerate(order_of_blobs):
         assert (labels[frame["truth"] == blob] == centroid).all()
+    reversed_rows = table.take(np.arange(table.num_rows)[::-1])
+    np.testing.assert_array_equal(
+        train(reversed_rows, options(init)).trial().centroids, model.trial().centroids
+    )
 
 
 @pytest.mark.parametrize(
@@ -590,6 +593,20 @@ def test_training_is_deterministic_and_a_model_survives_serialization():
     assert functions.centroids(restored).equals(functions.centroids(first))
     assert functions.training_info(restored).equals(functions.training_info(first))
     assert restored.to_bytes() == payload
+
+
+@pytest.mark.parametrize("init", ["KMEANS++", "RANDOM"])
+def test_the_same_rows_in_any_order_train_the_same_model(init):
+    frame = blobs([[0, 0, 0], [3, 0, 1], [0, 3, -1], [2, 2, 2], [1, -2, 0]], per_cluster=200, spread=1.2)
+    frame["channel"] = np.where(frame["x0"] > 1, "web", "store")
+    table = pa.Table.from_pandas(frame[["x0", "x1", "x2", "channel"]])
+    settings = f"num_clusters=5, kmeans_init_method='{init}'"
+    first = train(table, options(settings))
+    for seed in range(3):
+        shuffled = table.take(np.random.default_rng(seed).permutation(table.num_rows))
+        again = train(shuffled, options(settings))
+        np.testing.assert_array_equal(again.trial().centroids, first.trial().centroids)
+        assert again.trial().davies_bouldin_index == first.trial().davies_bouldin_index
 
 
 def test_predict_and_evaluate_accept_an_empty_input():
