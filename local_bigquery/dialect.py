@@ -53,7 +53,14 @@ class LocalBigQuery(BigQuery):
             **BigQuery.Parser.FUNCTION_PARSERS,
             **{
                 kind: _ml_parser(kind)
-                for kind in ("CENTROIDS", "EVALUATE", "TRAINING_INFO", "TRIAL_INFO", "FEATURE_INFO")
+                for kind in (
+                    "CENTROIDS",
+                    "EVALUATE",
+                    "TRAINING_INFO",
+                    "TRIAL_INFO",
+                    "FEATURE_INFO",
+                    "WEIGHTS",
+                )
             },
         }
 

@@ -14,9 +14,10 @@ import pyarrow as pa
 from sqlglot import exp
 
 from local_bigquery import dialect
-from local_bigquery.bqml import functions
+from local_bigquery.bqml import functions, regression, regression_functions
 from local_bigquery.bqml.model import KMeansModel, train
 from local_bigquery.bqml.options import literal_value, options_from_create
+from local_bigquery.bqml.regression import LinearRegModel
 from local_bigquery.bqml.resource import metadata_fields, resource_fields
 from local_bigquery.errors import Duplicate, InvalidQuery, Unsupported
 
@@ -41,6 +42,8 @@ def _create_model(create: exp.Create, ctx) -> str:
         return "SKIP"
     if existing is not None and not replace:
         raise Duplicate(f"Already Exists: Model {ref}")
+    if regression.is_linear_reg(create):
+        return _create_linear_reg(create, ctx, existing)
     options = options_from_create(create)
     if create.expression is None:
         raise InvalidQuery("CREATE MODEL for a k-means model needs AS followed by the training query")
@@ -50,6 +53,16 @@ def _create_model(create: exp.Create, ctx) -> str:
     )
     model = train(data, options, previous)
     ctx.models.put(ref, model.to_bytes(), resource_fields(model) | metadata_fields(options))
+    return "CREATE" if existing is None else "REPLACE"
+
+
+def _create_linear_reg(create: exp.Create, ctx, existing) -> str:
+    options = regression.options_from_create(create)
+    if create.expression is None:
+        raise InvalidQuery("CREATE MODEL for a LINEAR_REG model needs AS followed by the training query")
+    model = regression.train(ctx.query_arrow(create.expression), options)
+    resource = regression_functions.resource_fields(model) | metadata_fields(options)
+    ctx.models.put(ctx.resolve(create.this), model.to_bytes(), resource)
     return "CREATE" if existing is None else "REPLACE"
 
 
@@ -79,18 +92,18 @@ def replace_ml_functions(statement: exp.Expression, ctx) -> exp.Expression:
 
 def _evaluate(call: exp.Expression, ctx) -> pa.Table:
     kind = dialect.ml_function_kind(call)
-    handler = _HANDLERS.get(kind)
+    stored = ctx.models.require(ctx.resolve(call.this))
+    model_kind, handlers = _MODEL_KINDS[regression_functions.is_regression(stored.resource)]
+    handler = handlers.get(kind)
     if handler is None:
-        raise Unsupported(
-            f"ML.{kind} (k-means models support PREDICT, CENTROIDS, EVALUATE, TRAINING_INFO, TRIAL_INFO)"
-        )
+        raise Unsupported(f"ML.{kind} ({model_kind} models support {', '.join(handlers)})")
     settings = _settings(call, kind, handler.settings)
     source = call.args.get("expression")
     if handler.input_data == "required" and source is None:
         raise InvalidQuery(f"ML.{kind} needs input data: TABLE <table> or (<query>) after the model")
     if handler.input_data == "none" and source is not None:
         raise InvalidQuery(f"ML.{kind} takes no input data, only the model")
-    model = _load_model(call.this, ctx)
+    model = (LinearRegModel if handlers is _LINEAR_REG_HANDLERS else KMeansModel).from_bytes(stored.payload)
     data = _source_rows(call, source, ctx) if source is not None else None
     return handler.run(model, data, settings)
 
@@ -115,9 +128,15 @@ _HANDLERS = {
 }
 
 
-def _load_model(table: exp.Table, ctx) -> KMeansModel:
-    stored = ctx.models.require(ctx.resolve(table))
-    return KMeansModel.from_bytes(stored.payload)
+_LINEAR_REG_HANDLERS = {
+    "PREDICT": _Handler(lambda m, data, s: regression_functions.predict(m, data), {}, "required"),
+    "EVALUATE": _Handler(lambda m, data, s: regression_functions.evaluate(m, data), {}, "optional"),
+    "WEIGHTS": _Handler(
+        lambda m, data, s: regression_functions.weights(m, **s), {"standardize": bool}, "none"
+    ),
+    "TRAINING_INFO": _Handler(lambda m, data, s: regression_functions.training_info(m), {}, "none"),
+}
+_MODEL_KINDS = {False: ("k-means", _HANDLERS), True: ("LINEAR_REG", _LINEAR_REG_HANDLERS)}
 
 
 def _settings(call: exp.Expression, kind: str, allowed: dict[str, type]) -> dict:
