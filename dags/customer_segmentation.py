@@ -21,7 +21,8 @@ data (default `bigquery-public-data.thelook_ecommerce`).
 
 **Dates.** The snapshot is the run's logical date (`snapshot_date`). Only orders before the run's data
 interval end count and recency is measured to that instant, so a backfill reproduces what its day saw.
-Backfills can reach back to the DAG's start date, 2000-01-01.
+Backfills can reach back to the DAG's start date: `SEGMENTATION_START_DATE` (YYYY-MM-DD), default
+1990-01-01. A logical date before it runs no task at all.
 
 **Idempotent.** Each table is partitioned by `snapshot_date`; a run stages its rows, and only once every
 gate has passed replaces exactly its own partition of every table, all in one transaction. Re-running a
@@ -41,12 +42,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pendulum
 from airflow.providers.google.cloud.operators.bigquery import BigQueryInsertJobOperator
 from airflow.sdk import Asset, TaskGroup, chain, dag, task
 
 from segmentation.alerts import on_task_failure, run_deadline
-from segmentation.config import ConfigError, PipelineConfig, dag_params, unknown_settings
+from segmentation.config import ConfigError, PipelineConfig, dag_params, dag_start_date, unknown_settings
 from segmentation.paths import sql_dir
 from segmentation.retries import FailFastOnBadInput
 from segmentation.tables import CURRENT_VIEW, MODEL, partitioned_tables
@@ -144,8 +144,8 @@ def report(params: dict[str, Any], ds: str | None = None) -> str:
 @dag(
     dag_id="customer_segmentation",
     schedule="@daily",
-    # Backfills can reach back to here (thelook_ecommerce's history starts in 2019); catchup stays off.
-    start_date=pendulum.datetime(2000, 1, 1, tz="UTC"),
+    # Backfills can reach back to here; catchup stays off.
+    start_date=dag_start_date(),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=6),

@@ -12,9 +12,12 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # Runnable as `python scripts/<name>.py` without PYTHONPATH: the repository root, and plugins/ as Airflow
@@ -70,8 +73,69 @@ def airflow_environment(server_url: str, airflow_home: Path) -> dict[str, str]:
     }
 
 
-def run_dag(env: dict[str, str], date: str, log_path: Path, conf: dict | None = None) -> int:
-    """`airflow dags test` of the DAG for `date`, its output in `log_path`; returns its exit code."""
+# `airflow dags test` log lines: a task starting and ending, and the state the task ended in.
+TASK_STARTED = re.compile(r"^(?P<at>\S+) .*\[DAG TEST\] starting task_id=(?P<task>\S+)")
+TASK_STATE = re.compile(r"Task instance state updated .*new_state=(?P<state>\w+)")
+TASK_ENDED = re.compile(r"^(?P<at>\S+) .*\[DAG TEST\] end task task_id=(?P<task>\S+)")
+RUN_FINISHED = re.compile(r"DagRun Finished: .*state=(?P<state>\w+),")
+
+
+@dataclass
+class DagTest:
+    """What one `airflow dags test` did: its exit code, the run's final state and each task that ran."""
+
+    date: str
+    returncode: int = 0
+    state: str = "unknown"
+    tasks: list[tuple[str, str, float]] = field(default_factory=list)  # (task id, state, seconds)
+
+    def failure(self, env: Mapping[str, str]) -> str | None:
+        """Why the run did not do its job, or None when it succeeded and ran tasks."""
+        if self.returncode != 0 or self.state != "success":
+            return f"The DAG run ended {self.state} (exit code {self.returncode})"
+        if self.tasks:
+            return None
+        # Imported here: importing Airflow reads its configuration, which tests/conftest.py sets up first.
+        from segmentation.config import START_DATE_VARIABLE, dag_start_date
+
+        start = dag_start_date(env).date()
+        if dt.date.fromisoformat(self.date) < start:
+            return (
+                f"The DAG run ran no task: {self.date} is before the DAG's start date {start}; "
+                f"set {START_DATE_VARIABLE} (YYYY-MM-DD) to a date on or before it"
+            )
+        return "The DAG run ran no task"
+
+
+def _seconds_between(started: str, ended: str) -> float:
+    return (dt.datetime.fromisoformat(ended) - dt.datetime.fromisoformat(started)).total_seconds()
+
+
+def follow_dag_test(lines: Iterable[str], result: DagTest, progress: Callable[[str], None]) -> None:
+    """Reads a `dags test` log as it is written, telling `progress` of each task as it finishes."""
+    started: dict[str, str] = {}
+    state = "unknown"
+    for line in lines:
+        if match := TASK_STARTED.search(line):
+            started[match["task"]], state = match["at"], "unknown"
+        elif match := TASK_STATE.search(line):
+            state = match["state"]
+        elif match := TASK_ENDED.search(line):
+            seconds = _seconds_between(started.pop(match["task"], match["at"]), match["at"])
+            result.tasks.append((match["task"], state, seconds))
+            progress(f"  {match['task']:<45} {state:<8} {seconds:6.1f} s")
+        elif match := RUN_FINISHED.search(line):
+            result.state = match["state"]
+
+
+def run_dag(
+    env: dict[str, str],
+    date: str,
+    log_path: Path,
+    conf: dict | None = None,
+    progress: Callable[[str], None] = lambda message: print(message, flush=True),
+) -> DagTest:
+    """`airflow dags test` of the DAG for `date`, its output in `log_path`, each finished task reported."""
     airflow = str(Path(sys.executable).with_name("airflow"))
     env = {**env, **DAGS_TEST_ENVIRONMENT}
     if not (Path(env["AIRFLOW_HOME"]) / "airflow.db").exists():
@@ -79,15 +143,22 @@ def run_dag(env: dict[str, str], date: str, log_path: Path, conf: dict | None = 
     command = [airflow, "dags", "test", DAG_ID, date]
     if conf is not None:
         command += ["--conf", json.dumps(conf)]
-    with log_path.open("w") as log:
-        return subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=900).returncode
+    result = DagTest(date)
+    with (
+        log_path.open("w") as log,
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as process,
+    ):
 
+        def logged(stream: Iterable[str]) -> Iterator[str]:
+            for line in stream:
+                log.write(line)
+                yield line
 
-def dag_run_state(log_path: Path) -> str:
-    lines = [line for line in log_path.read_text().splitlines() if "DagRun Finished" in line]
-    if not lines:
-        return "unknown"
-    return lines[-1].split("state=")[1].split(",")[0]
+        follow_dag_test(logged(process.stdout), result, progress)
+        result.returncode = process.wait()
+    return result
 
 
 def summary(client: bigquery.Client, dataset: str, date: str) -> str:
@@ -151,11 +222,11 @@ def main(argv: list[str] | None = None) -> int:
         print(ensure_sample(server.warehouse, args.users, args.seed))
         log_path = args.airflow_home / f"dags-test-{args.date}.log"
         print(f"running: airflow dags test {DAG_ID} {args.date}  (log: {log_path})")
-        code = run_dag(airflow_environment(server.url, args.airflow_home), args.date, log_path)
-        state = dag_run_state(log_path)
-        if code != 0 or state != "success":
+        env = airflow_environment(server.url, args.airflow_home)
+        failure = run_dag(env, args.date, log_path).failure(env)
+        if failure:
             print(log_path.read_text()[-4000:])
-            print(f"\nThe DAG run ended {state} (exit code {code}); full log: {log_path}")
+            print(f"\n{failure}; full log: {log_path}")
             return 1
         client = bigquery.Client(
             project=PROJECT, credentials=AnonymousCredentials(), client_options={"api_endpoint": server.url}

@@ -25,7 +25,7 @@ from google.cloud import bigquery
 from jinja2 import Template
 
 from scripts import run_local
-from scripts.run_local import DAG_ID, airflow_environment, dag_run_state, run_dag
+from scripts.run_local import DAG_ID, airflow_environment, run_dag
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_FILE = ROOT.parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
@@ -153,11 +153,11 @@ def main(argv: list[str] | None = None) -> int:
         }
         log_path = args.airflow_home / f"dags-test-retail-{DATE}.log"
         print(f"running: airflow dags test {DAG_ID} {DATE} --conf '{json.dumps(conf)}'  (log: {log_path})")
-        code = run_dag(airflow_environment(server.url, args.airflow_home), DATE, log_path, conf)
-        state = dag_run_state(log_path)
-        if code != 0 or state != "success":
+        env = airflow_environment(server.url, args.airflow_home)
+        failure = run_dag(env, DATE, log_path, conf).failure(env)
+        if failure:
             print(log_path.read_text()[-4000:])
-            print(f"\nThe DAG run ended {state} (exit code {code}); full log: {log_path}")
+            print(f"\n{failure}; full log: {log_path}")
             return 1
         print()
         print(run_local.summary(client, OUTPUT_DATASET, DATE))

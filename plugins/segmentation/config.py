@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from airflow.sdk import Param
@@ -369,3 +370,19 @@ def _param_schema(field_schema: dict[str, Any]) -> dict[str, Any]:
     if "enum" in value:
         nullable["enum"] = [*value["enum"], None]
     return nullable
+
+
+# The earliest logical date a run or backfill may have. Far back by default, so any date a source covers
+# runs: Airflow silently runs no task at all for a logical date before the DAG's start date.
+START_DATE_VARIABLE = "SEGMENTATION_START_DATE"
+DEFAULT_START_DATE = date(1990, 1, 1)
+
+
+def dag_start_date(environ: Mapping[str, str] = os.environ) -> datetime:
+    """The DAG's start date: `SEGMENTATION_START_DATE` (YYYY-MM-DD), else 1990-01-01, at midnight UTC."""
+    value = environ.get(START_DATE_VARIABLE)
+    try:
+        day = date.fromisoformat(value) if value else DEFAULT_START_DATE
+    except ValueError:
+        raise ConfigError(f"{START_DATE_VARIABLE}={value!r} is no date: use YYYY-MM-DD") from None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)

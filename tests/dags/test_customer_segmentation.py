@@ -83,7 +83,7 @@ def test_schedule_and_run_limits(dag):
     assert dag.max_active_runs == 1
     assert dag.dagrun_timeout is not None
     assert dag.start_date.tzinfo is not None
-    assert dag.start_date.year <= 2019, "backfills must reach thelook_ecommerce's first orders"
+    assert dag.start_date.date().isoformat() <= "1998-07-01", "any date a source covers must run"
 
 
 def test_ownership_tags_and_documentation(dag):

@@ -11,6 +11,7 @@ from segmentation.config import (
     PipelineConfig,
     column_slug,
     dag_params,
+    dag_start_date,
     environment_defaults,
     unknown_settings,
 )
@@ -211,3 +212,15 @@ def test_an_emptied_transactions_table_means_none():
     from segmentation.config import PipelineConfig
 
     assert PipelineConfig.from_params({"transactions_table": None}).transactions_table == ""
+
+
+def test_the_start_date_reaches_far_back_unless_the_deployment_sets_it():
+    assert dag_start_date({}).isoformat() == "1990-01-01T00:00:00+00:00"
+    assert (
+        dag_start_date({"SEGMENTATION_START_DATE": "2011-01-01"}).isoformat() == "2011-01-01T00:00:00+00:00"
+    )
+
+
+def test_a_start_date_that_is_no_date_names_the_variable():
+    with pytest.raises(ConfigError, match=r"SEGMENTATION_START_DATE='1998/07/01' is no date"):
+        dag_start_date({"SEGMENTATION_START_DATE": "1998/07/01"})
