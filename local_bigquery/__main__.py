@@ -75,7 +75,27 @@ def load_configuration(args: argparse.Namespace) -> dict:
     return config
 
 
+def _row_count(warehouse, ref) -> int | None:
+    """Rows in the table, None when there is no such table."""
+    if not warehouse.locked(warehouse.catalog.table_exists, ref):
+        return None
+    return warehouse.locked(warehouse.catalog.row_count, ref)
+
+
+def _what_happened(rows_before: int | None, rows_after: int | None, replaced: bool) -> str:
+    """One line a user can check a load against: loading a file twice without --replace doubles it."""
+    if rows_before is None:
+        return f"created the table: {rows_after:,} rows"
+    if replaced:
+        return f"replaced the table's {rows_before:,} rows: now {rows_after:,} rows"
+    return (
+        f"appended to the table's {rows_before:,} rows: now {rows_after:,} rows "
+        "(pass --replace to replace them instead)"
+    )
+
+
 def _load(args: argparse.Namespace) -> int:
+    from local_bigquery.translate import TableRef
     from local_bigquery.warehouse import Warehouse
 
     config = load_configuration(args)
@@ -89,7 +109,10 @@ def _load(args: argparse.Namespace) -> int:
         if not warehouse.locked(warehouse.catalog.dataset_exists, table["projectId"], table["datasetId"]):
             warehouse.locked(warehouse.catalog.create_dataset, table["projectId"], table["datasetId"], {})
             print(f"created dataset {table['projectId']}.{table['datasetId']}")
+        ref = TableRef(table["projectId"], table["datasetId"], table["tableId"])
+        rows_before = _row_count(warehouse, ref)
         job = warehouse.insert_job(table["projectId"], {"configuration": {"load": config}}, source=args.file)
+        rows_after = _row_count(warehouse, ref)
     finally:
         warehouse.close()
     name = f"{table['projectId']}.{table['datasetId']}.{table['tableId']}"
@@ -101,6 +124,7 @@ def _load(args: argparse.Namespace) -> int:
         return 1
     statistics = job["statistics"]["load"]
     print(f"loaded {int(statistics['outputRows']):,} rows from {args.file} into {name}")
+    print(_what_happened(rows_before, rows_after, args.replace))
     for error in status.get("errors", []):
         print(f"  skipped: {error['message']}")
     return 0

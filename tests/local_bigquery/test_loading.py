@@ -334,8 +334,13 @@ def test_cli_appends_replaces_and_refuses_bad_rows(tmp_path, capsys):
     ]
 
     assert cli.main(["load", "shop.orders", str(orders), *typed]) == 0
+    assert "created the table: 2 rows" in capsys.readouterr().out
     assert cli.main(["load", "shop.orders", str(orders), *typed]) == 0
+    assert "appended to the table's 2 rows: now 4 rows (pass --replace" in capsys.readouterr().out
     assert len(_table_rows(tmp_path, "orders")) == 4
+    assert cli.main(["load", "shop.orders", str(orders), *typed, "--replace"]) == 0
+    assert "replaced the table's 4 rows: now 2 rows" in capsys.readouterr().out
+    assert cli.main(["load", "shop.orders", str(orders), *typed]) == 0
 
     bad = tmp_path / "bad.csv"
     bad.write_text("order_id,amount\n3,1.0\nfour,2.0\n")
