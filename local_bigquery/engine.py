@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from local_bigquery import dialect
+from local_bigquery import dialect, sandbox
 from local_bigquery.catalog import Catalog, ModelStore, first_row, run_sql
 from local_bigquery.errors import BigQueryError, Duplicate, InvalidQuery, NotFound, Unsupported
 from local_bigquery.translate import (
@@ -40,6 +40,8 @@ _ERROR_PREFIX = re.compile(r"^[A-Za-z ]*Error: ")
 def bigquery_error(error: duckdb.Error) -> BigQueryError:
     """A DuckDB failure in BigQuery's terms, keeping DuckDB's explanation of what is wrong."""
     message = _ERROR_PREFIX.sub("", str(error).strip(), count=1)
+    if isinstance(error, duckdb.PermissionException):
+        return Unsupported(f"file, network and settings access from queries ({message})")
     if isinstance(error, duckdb.CatalogException) and "Function with name" in message:
         return InvalidQuery(f"Function not found: {message}")
     if isinstance(error, duckdb.CatalogException):
@@ -159,6 +161,7 @@ class ScriptRun:
         """Translate one statement to DuckDB SQL and its parameter values, checking that the tables it names
         exist, once each, except those in `checked`, which the caller already looked up."""
         reject_unsupported(statement)
+        sandbox.refuse_table_functions(statement)
         if any(dialect.ml_function_kind(node) for node in statement.walk()):
             from local_bigquery import bqml
 

@@ -397,7 +397,10 @@ class JsonReader(Reader):
 
     def without(self, record_errors: list[dict]) -> None:
         bad = {int(e["location"].split()[-1]) for e in record_errors}
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as kept:
+        # Next to the source: the only directory the warehouse may read files from.
+        with tempfile.NamedTemporaryFile(
+            "w", suffix=".json", dir=self.path.parent, delete=False, encoding="utf-8"
+        ) as kept:
             for number, line in self._lines():
                 if number not in bad:
                     kept.write(line if line.endswith("\n") else line + "\n")

@@ -5,14 +5,14 @@
   or more chunks, each with a `Content-Range`. An unfinished upload answers 308 with the `Range` received so
   far; the last chunk runs the job and answers with it.
 
-The bytes are spooled to a temporary file, which the load job reads and which is removed afterwards.
+The bytes are spooled to a file in the warehouse's private directory (the only one DuckDB may read), which
+the load job reads and which is removed afterwards.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import tempfile
 import threading
 import uuid
 from dataclasses import dataclass
@@ -65,12 +65,6 @@ def _job_resource(raw: bytes) -> dict:
     return job
 
 
-def _spool(data: bytes = b"") -> Path:
-    with tempfile.NamedTemporaryFile(prefix="local_bigquery_upload_", delete=False) as spool:
-        spool.write(data)
-    return Path(spool.name)
-
-
 def multipart_parts(content_type: str, body: bytes) -> tuple[dict, bytes]:
     """The job resource and the file from a `multipart/related` body."""
     if not content_type.lower().startswith("multipart/related"):
@@ -99,11 +93,11 @@ class Uploads:
 
     def multipart(self, project: str, content_type: str, body: bytes) -> dict:
         job, media = multipart_parts(content_type, body)
-        return self._run(project, job, _spool(media))
+        return self._run(project, job, self.warehouse.spool_file(media))
 
     def start(self, project: str, raw_job: bytes) -> str:
         """Open a resumable upload; the id goes into the upload URL."""
-        session = _Session(project, _job_resource(raw_job), _spool())
+        session = _Session(project, _job_resource(raw_job), self.warehouse.spool_file())
         upload_id = uuid.uuid4().hex
         with self._lock:
             self._sessions[upload_id] = session

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from local_bigquery import dialect, loading
+from local_bigquery import dialect, loading, sandbox
 from local_bigquery.catalog import LOCATION, META, Catalog, first_row, now_ms, run_sql
 from local_bigquery.engine import Outcome, QueryResult, ScriptRun, bigquery_error
 from local_bigquery.errors import (
@@ -108,6 +111,9 @@ class Warehouse:
                     "using the same --data-dir?"
                 ) from None
         run_sql(self.con, "SET TimeZone = 'UTC'")
+        # The only place DuckDB may read files from: load jobs' files are put here (see sandbox).
+        self.private_directory = Path(tempfile.mkdtemp(prefix="local_bigquery_")).resolve()
+        sandbox.lock_down(self.con, self.private_directory)
         self.lock = threading.RLock()
         self.catalog = Catalog(self.con)
         self._results: OrderedDict[tuple[str, str], QueryResult] = OrderedDict()
@@ -115,6 +121,26 @@ class Warehouse:
     def close(self) -> None:
         with self.lock:
             self.con.close()
+        shutil.rmtree(self.private_directory, ignore_errors=True)
+
+    def spool_file(self, data: bytes = b"") -> Path:
+        """A new file for an upload, where load jobs can read it."""
+        with tempfile.NamedTemporaryFile(prefix="upload_", dir=self.private_directory, delete=False) as spool:
+            spool.write(data)
+        return Path(spool.name)
+
+    @contextmanager
+    def _readable(self, source: Path | None) -> Generator[Path | None]:
+        """`source` where DuckDB may read it: a file from elsewhere (the CLI's) is copied in for the job."""
+        if source is None or not source.is_file() or source.resolve().parent == self.private_directory:
+            yield source
+            return
+        folder = Path(tempfile.mkdtemp(prefix="load_", dir=self.private_directory))
+        try:
+            # The name is kept: the file's suffix tells its compression.
+            yield Path(shutil.copy(source, folder / source.name))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def locked(self, operation: Callable[..., Any], *args, **kwargs) -> Any:
         """Run a catalog operation under the lock and in its own transaction."""
@@ -302,9 +328,10 @@ class Warehouse:
 
     def _run_load_job(self, project: str, job: dict, source: Path | None, dry_run: bool) -> None:
         try:
-            result = loading.run_load_job(
-                self.con, self.catalog, project, job["configuration"]["load"], source, dry_run
-            )
+            with self._readable(source) as readable:
+                result = loading.run_load_job(
+                    self.con, self.catalog, project, job["configuration"]["load"], readable, dry_run
+                )
         except loading.TooManyBadRecords as error:
             job["status"] |= {"errorResult": error.error_proto(), "errors": error.error_protos()}
             return
