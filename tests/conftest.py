@@ -9,11 +9,13 @@ The DAG's run deadline is off here: `dag.test()` cannot finish a run of a DAG wi
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,3 +97,22 @@ def airflow_db():
 
     db.initdb()
     return _AIRFLOW_HOME
+
+
+_PRISTINE_PARAMS: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+
+def run_dag(dag, logical_date, conf: dict | None = None):
+    """`dag.test()` for one run, on fresh copies of the DAG's and its tasks' params.
+
+    Airflow's `Param.resolve` stores the value it validated on the Param object, and the DAG's tasks share
+    those objects, so in one process a run's conf would otherwise become the next run's default.
+    """
+    if id(dag) not in _PRISTINE_PARAMS:
+        tasks = {task.task_id: copy.deepcopy(task.params) for task in dag.tasks}
+        _PRISTINE_PARAMS[id(dag)] = (copy.deepcopy(dag.params), tasks)
+    dag_params, task_params = _PRISTINE_PARAMS[id(dag)]
+    dag.params = copy.deepcopy(dag_params)
+    for task in dag.tasks:
+        task.params = copy.deepcopy(task_params[task.task_id])
+    return dag.test(logical_date=logical_date, run_conf=conf)

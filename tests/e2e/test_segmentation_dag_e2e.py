@@ -21,7 +21,7 @@ from local_bigquery.samples import thelook
 from segmentation.config import PipelineConfig
 from segmentation.personas.prompt import PROMPT_VERSION
 from segmentation.tables import CURRENT_VIEW, MODEL, PERSONAS, partitioned_tables
-from tests.conftest import PROJECT, ROOT
+from tests.conftest import PROJECT, ROOT, run_dag
 from tests.fakes.gemini_server import FakeGemini, json_answer
 
 pytestmark = pytest.mark.airflow
@@ -104,7 +104,7 @@ def dag(airflow_db, bigquery_server):
 
 
 def run(dag, date: str, conf: dict):
-    return dag.test(logical_date=pendulum.parse(date), run_conf=conf)
+    return run_dag(dag, pendulum.parse(date), conf)
 
 
 def contents(client: bigquery.Client, dataset: str) -> dict[str, pd.DataFrame]:
@@ -521,3 +521,11 @@ def test_switching_to_the_extended_feature_set_adds_its_columns_and_tunes_k(
     profiles = on(after["segment_profiles"], LATEST)
     assert len(profiles) == k
     assert profiles.customers.sum() == len(latest)
+
+
+def test_a_runs_conf_does_not_leak_into_the_next_run(dag, conf, task_failures):
+    """Airflow's Param.resolve keeps a run's value on the DAG's Param objects; each run must start clean."""
+    _failed_run(dag, BEFORE_ANY_ORDER, {**conf, "freshness_days": 30})
+    assert "during the 30 days" in task_failures["source.check_freshness"]
+    _failed_run(dag, BEFORE_ANY_ORDER, conf)
+    assert "during the 3 days" in task_failures["source.check_freshness"]

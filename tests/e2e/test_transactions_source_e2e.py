@@ -14,7 +14,7 @@ import pendulum
 import pytest
 
 from scripts.run_retail import create_transactions_view, load_raw, purchase_summary
-from tests.conftest import PROJECT, ROOT
+from tests.conftest import PROJECT, ROOT, run_dag
 
 pytestmark = pytest.mark.airflow
 
@@ -72,7 +72,7 @@ def test_a_mapped_transactions_table_runs_and_its_features_add_up(dag, orders, b
     table, purchases = orders
     output = f"segmentation_{uuid.uuid4().hex[:8]}"
     try:
-        run = dag.test(logical_date=pendulum.parse(DATE), run_conf=_conf(table, output, MAPPING))
+        run = run_dag(dag, pendulum.parse(DATE), _conf(table, output, MAPPING))
         assert run.state == "success"
         (features,) = bq_client.query_and_wait(
             f"""SELECT COUNT(*) AS customers, SUM(frequency) AS invoices, SUM(monetary) AS revenue
@@ -93,9 +93,7 @@ def test_a_wrong_column_name_fails_the_run_before_any_table_is_written(dag, orde
 
     table, _ = orders
     output = f"segmentation_{uuid.uuid4().hex[:8]}"
-    run = dag.test(
-        logical_date=pendulum.parse(DATE), run_conf=_conf(table, output, {**MAPPING, "amount": "linetotal"})
-    )
+    run = run_dag(dag, pendulum.parse(DATE), _conf(table, output, {**MAPPING, "amount": "linetotal"}))
 
     assert run.state == "failed"
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}

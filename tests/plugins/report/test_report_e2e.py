@@ -13,7 +13,7 @@ from PIL import Image
 
 from local_bigquery.samples import thelook
 from segmentation.report import build_report
-from tests.conftest import PROJECT, ROOT
+from tests.conftest import PROJECT, ROOT, run_dag
 from tests.plugins.report.conftest import PNG_SIZES
 
 pytestmark = pytest.mark.airflow
@@ -51,7 +51,7 @@ def segmented(airflow_db, bigquery_server, bq_client, source):
         "k_min": 2,
         "k_max": 5,
     }
-    run = bag.dags["customer_segmentation"].test(logical_date=pendulum.parse(DAY), run_conf=conf)
+    run = run_dag(bag.dags["customer_segmentation"], pendulum.parse(DAY), conf)
     assert run.state == "success"
     yield output
     bq_client.delete_dataset(output, delete_contents=True, not_found_ok=True)
