@@ -12,7 +12,9 @@ SELECT IF(
     {{ sql_string(params.source_project ~ '.' ~ params.source_dataset) }},
     {{ params.freshness_days }},
     TIMESTAMP '{{ data_interval_end }}',
-    IFNULL(FORMAT('%t', MAX(ordered_at)), 'none')
+    -- CAST, not a nested FORMAT: the canonical 'YYYY-MM-DD HH:MM:SS+00' text of a TIMESTAMP
+    -- (https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast_as_string).
+    IFNULL(CAST(MAX(ordered_at) AS STRING), 'none')
   ))
 ) AS source_freshness
 FROM order_lines

@@ -1,0 +1,83 @@
+"""The source gates on small hand-made sources: each renders as the DAG's task renders it and runs on
+local_bigquery through the real client, so the message a gate raises is the one the task log shows."""
+
+from __future__ import annotations
+
+import uuid
+
+import pendulum
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+from google.api_core.exceptions import BadRequest
+
+from tests.conftest import PROJECT, ROOT
+
+CUT_OFF = pendulum.datetime(2024, 6, 1, tz="UTC")
+
+
+@pytest.fixture(scope="module")
+def dag():
+    bag = DagBag(dag_folder=str(ROOT / "dags" / "customer_segmentation.py"))
+    assert bag.import_errors == {}
+    return bag.dags["customer_segmentation"]
+
+
+def _order_item(item_id: int, created_at: str, sale_price: float = 20.0, user_id: int = 1) -> str:
+    return (
+        f"STRUCT({item_id} AS id, {user_id} AS user_id, {item_id} AS order_id, 7 AS product_id, "
+        f"TIMESTAMP '{created_at}' AS created_at, CAST({sale_price!r} AS FLOAT64) AS sale_price, "
+        "'Complete' AS status, CAST(NULL AS TIMESTAMP) AS returned_at)"
+    )
+
+
+@pytest.fixture
+def thelook_source(bq_client):
+    """`make(items)`: a thelook-shaped source dataset whose order_items are `items` (_order_item rows)."""
+    created = []
+
+    def make(*items: str) -> str:
+        dataset = f"gate_source_{uuid.uuid4().hex[:8]}"
+        bq_client.create_dataset(dataset)
+        created.append(dataset)
+        bq_client.query_and_wait(
+            f"CREATE TABLE `{dataset}.order_items` AS SELECT * FROM UNNEST([{', '.join(items)}])"
+        )
+        bq_client.query_and_wait(
+            f"CREATE TABLE `{dataset}.products` AS "
+            "SELECT 7 AS id, 'Women' AS department, 'Dresses' AS category"
+        )
+        return dataset
+
+    yield make
+    for dataset in created:
+        bq_client.delete_dataset(dataset, delete_contents=True, not_found_ok=True)
+
+
+def run_gate(dag, bq_client, task_id: str, conf: dict) -> str | None:
+    """The gate's error message for a run on CUT_OFF with `conf`, or None when it passes."""
+    task = dag.get_task(task_id)
+    params = {name: task.params[name] for name in task.params} | {"project_id": PROJECT} | conf
+    context = {
+        "params": params,
+        "ds": CUT_OFF.to_date_string(),
+        "ds_nodash": CUT_OFF.format("YYYYMMDD"),
+        "data_interval_start": CUT_OFF.subtract(days=1),
+        "data_interval_end": CUT_OFF,
+    }
+    sql = task.render_template(task.configuration["query"]["query"], context, dag.get_template_env())
+    try:
+        bq_client.query_and_wait(sql)
+    except BadRequest as error:
+        return error.message
+    return None
+
+
+def _thelook(dataset: str) -> dict:
+    return {"source_project": PROJECT, "source_dataset": dataset}
+
+
+def test_freshness_names_the_latest_earlier_order(dag, bq_client, thelook_source):
+    source = thelook_source(_order_item(1, "2024-05-20 08:30:00"), _order_item(2, "2024-04-02 10:00:00"))
+    message = run_gate(dag, bq_client, "source.check_freshness", _thelook(source))
+    assert "source freshness gate failed: no orders" in message
+    assert "latest earlier order: 2024-05-20 08:30:00+00" in message
