@@ -18,7 +18,7 @@ from airflow.providers.google.cloud.hooks.gen_ai import GenAIGenerativeModelHook
 from google.genai import errors, types
 from pydantic import BaseModel, ConfigDict, Field
 
-from segmentation.personas.generation import Generation, PersonaGenerationError
+from segmentation.personas.generation import GeminiRequestRefused, Generation, PersonaGenerationError
 from segmentation.personas.profile import SegmentProfile
 from segmentation.personas.prompt import Prompt
 from segmentation.personas.response import response_json_schema
@@ -122,13 +122,19 @@ def _call_failure(settings: GeminiSettings, problem: Exception) -> PersonaGenera
     retried = (
         isinstance(problem, httpx.TimeoutException | httpx.ConnectError) or code in RETRIABLE_STATUS_CODES
     )
-    attempts = f"after {settings.max_attempts} attempt(s)" if retried else "(not retriable)"
     detail = (
         f"timed out (limit {settings.timeout_seconds:g}s per attempt)"
         if isinstance(problem, httpx.TimeoutException)
         else str(problem)
     )
-    return PersonaGenerationError(f"Gemini {settings.model} generateContent failed {attempts}: {detail}")
+    if not retried:
+        # The task's retries would send the same request again: fail the task at once (see retries.py).
+        return GeminiRequestRefused(
+            f"Gemini {settings.model} generateContent failed (not retriable): {detail}"
+        )
+    return PersonaGenerationError(
+        f"Gemini {settings.model} generateContent failed after {settings.max_attempts} attempt(s): {detail}"
+    )
 
 
 class GeminiWriter:

@@ -14,6 +14,10 @@ class PersonaGenerationError(RuntimeError):
     """The backend gave no usable answer (exhausted retries, blocked or truncated candidate, ...)."""
 
 
+class GeminiRequestRefused(PersonaGenerationError):
+    """Gemini refused the request itself (a 4xx other than 408 and 429): the same request fails again."""
+
+
 @dataclass(frozen=True)
 class Generation:
     """One backend call: the JSON answer still to be validated, with its cost and provenance."""

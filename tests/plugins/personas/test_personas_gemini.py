@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from airflow.sdk import RetryAction
 
 from segmentation.personas.gemini import GeminiWriter
 from segmentation.personas.generate import draft_personas, resolve_backend
@@ -10,6 +11,7 @@ from segmentation.personas.generation import PersonaGenerationError
 from segmentation.personas.profile import profiles_from_rows
 from segmentation.personas.response import response_json_schema
 from segmentation.personas.validation import PersonaValidationError
+from segmentation.retries import FailFastOnBadInput
 from tests.fakes.gemini_server import answer, error, json_answer, safety_blocked, slow
 
 GENERATE = "/v1beta1/projects/persona-project/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent"
@@ -67,12 +69,29 @@ def test_server_errors_until_retries_run_out_fail_clearly(fake_gemini, writer, p
     assert len(fake_gemini.calls) == 3
 
 
-def test_client_errors_are_not_retried(fake_gemini, writer, profiles):
-    fake_gemini.replies.append(error(403, "Vertex AI API has not been used in project"))
+@pytest.mark.parametrize(
+    ("status", "name"), [(400, "INVALID_ARGUMENT"), (403, "PERMISSION_DENIED"), (404, "NOT_FOUND")]
+)
+def test_client_errors_are_not_retried_by_the_client_nor_the_task(
+    fake_gemini, writer, profiles, status, name
+):
+    fake_gemini.replies.append(error(status, "Vertex AI refused the request"))
 
-    with pytest.raises(PersonaGenerationError, match=r"failed \(not retriable\): 403 PERMISSION_DENIED"):
+    with pytest.raises(
+        PersonaGenerationError, match=rf"failed \(not retriable\): {status} {name}"
+    ) as refused:
         draft_personas(profiles, writer)
     assert len(fake_gemini.calls) == 1
+    assert FailFastOnBadInput().evaluate(refused.value, try_number=1, max_tries=4).action == RetryAction.FAIL
+
+
+def test_exhausted_retriable_errors_keep_the_tasks_retries(fake_gemini, writer, profiles):
+    fake_gemini.replies.extend([error(429, "quota")] * 3)
+
+    with pytest.raises(PersonaGenerationError, match="after 3 attempt") as exhausted:
+        draft_personas(profiles, writer)
+    decision = FailFastOnBadInput().evaluate(exhausted.value, try_number=1, max_tries=4)
+    assert decision.action == RetryAction.DEFAULT
 
 
 def test_timeouts_are_retried_then_reported(
