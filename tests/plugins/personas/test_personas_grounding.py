@@ -60,3 +60,30 @@ def test_quoted_numbers_keep_their_written_form():
         "45.50",
         "1.2k",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "invented"),
+    [
+        ("a twenty percent discount", ["twenty"]),
+        ("Twenty-five days of free shipping", ["Twenty-five"]),
+        ("two hundred and fifty loyal buyers", ["two hundred and fifty"]),
+        ("use code SAVE20 at checkout", ["SAVE20"]),
+        ("code 20OFF, or WELCOME10", ["20OFF", "WELCOME10"]),
+    ],
+)
+def test_numbers_in_words_and_codes_are_caught(text, invented):
+    assert ungrounded_numbers(text, FIGURES) == invented
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ninety-two days since the last order",  # 92, in words
+        "one hundred and five days",  # 104.9, rounded
+        "no one buys less often; the one loyal group",  # "one" as a pronoun
+        "Q4 B2B shoppers on mp3 players",  # names, not codes
+    ],
+)
+def test_grounded_words_and_names_pass(text):
+    assert ungrounded_numbers(text, FIGURES) == []
