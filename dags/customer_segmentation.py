@@ -67,7 +67,7 @@ def bigquery_job(task_id: str, sql_file: str, *, table: str | None = None, **kwa
     return BigQueryInsertJobOperator(
         task_id=task_id,
         configuration={"query": {"query": sql_file, "useLegacySql": False}},
-        gcp_conn_id="{{ params.gcp_conn_id }}",
+        gcp_conn_id="{{ config().gcp_conn_id }}",
         params={"table": table} if table else None,
         **kwargs,
     )

@@ -24,7 +24,7 @@ rfm AS (
   FROM purchases
   GROUP BY customer_id
 )
-{%- if params.feature_set == 'extended' %},
+{%- if config().feature_set == 'extended' %},
 
 customers AS (
 {% include 'customers.sql' %}
@@ -61,7 +61,7 @@ SELECT
   SAFE_DIVIDE(rfm.monetary, rfm.frequency) AS avg_order_value,
   rfm.tenure_days,
   rfm.return_ratio
-  {%- if params.feature_set == 'extended' %},
+  {%- if config().feature_set == 'extended' %},
   customers.age,
   customers.gender,
   customers.country,
@@ -71,7 +71,7 @@ SELECT
   {%- endfor %}
   {%- endif %}
 FROM rfm
-{%- if params.feature_set == 'extended' %}
+{%- if config().feature_set == 'extended' %}
 LEFT JOIN customers USING (customer_id)
 LEFT JOIN category_spend USING (customer_id)
 {%- endif %}

@@ -12,7 +12,7 @@ OPTIONS (
   num_trials = {{ k_range[1] - k_range[0] + 1 }},
   hparam_tuning_objectives = ['DAVIES_BOULDIN_INDEX'],
   {%- else %}
-  num_clusters = {{ params.num_clusters }},
+  num_clusters = {{ config().num_clusters }},
   {%- endif %}
   labels = [('snapshot_date', '{{ ds_nodash }}')],
   description = 'Customer segments of the customer_features snapshot {{ ds }}.'

@@ -25,7 +25,7 @@ CROSS JOIN training
 SELECT
   DATE '{{ ds }}' AS snapshot_date,
   CAST(NULL AS INT64) AS trial_id,
-  {{ params.num_clusters }} AS k,
+  {{ config().num_clusters }} AS k,
   evaluation.davies_bouldin_index,
   evaluation.mean_squared_distance,
   training.training_rows,

@@ -4,7 +4,7 @@
 SELECT
   customer_id,
   {%- for feature in features() %}
-  {%- if feature.name == 'monetary' and params.log_transform_monetary %}
+  {%- if feature.name == 'monetary' and config().log_transform_monetary %}
   LN(1 + monetary) AS log_monetary{{ ',' if not loop.last }}
   {%- else %}
   {{ feature.name }}{{ ',' if not loop.last }}

@@ -1,2 +1,2 @@
 -- Order lines, the one shape every feature and gate reads, from the configured kind of source.
-{% include 'order_lines_' ~ params.source_kind ~ '.sql' %}
+{% include 'order_lines_' ~ config().source_kind ~ '.sql' %}

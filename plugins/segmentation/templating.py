@@ -2,7 +2,9 @@
 
 Each macro validates the params through `PipelineConfig` before returning anything, so a value that
 breaks BigQuery's naming rules never reaches a rendered statement, and identifiers are quoted here
-in one place rather than in every template.
+in one place rather than in every template. Templates read settings through `config()`, the validated
+and typed `PipelineConfig`, never `params` themselves: a raw param is what the run's conf said
+(`num_clusters: 4.0`), the config is what it means (`4`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ STAGING_RETENTION = timedelta(days=7)
 
 def _config(context: Any) -> PipelineConfig:
     return PipelineConfig.from_params(context["params"])
+
+
+@pass_context
+def config(context: Any) -> PipelineConfig:
+    """The run's settings, validated and typed, for templates to read instead of raw params."""
+    return _config(context)
 
 
 def _path(*parts: str) -> str:
@@ -127,6 +135,7 @@ def sql_string(value: str) -> str:
 
 
 MACROS = {
+    "config": config,
     "dataset": dataset,
     "table": table,
     "staging_table": staging_table,

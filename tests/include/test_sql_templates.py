@@ -221,3 +221,19 @@ def test_macros_refuse_names_outside_the_pipeline(dag, macro, name):
 def test_sql_string_round_trips_through_the_parser(value):
     (select,) = sqlglot.parse(f"SELECT {sql_string(value)} AS v", read="bigquery")
     assert select.expressions[0].this.this == value
+
+
+def test_templates_render_the_validated_settings_not_the_raw_params(dag):
+    """A run's conf may say 4.0 where an integer is meant; what BigQuery gets is the validated 4."""
+    conf = {"num_clusters": 4.0, "freshness_days": 3.0, "max_row_drop_pct": 20}
+    train = render(dag, dag.get_task("model.train_customer_segments_kmeans"), conf)
+    assert "num_clusters = 4," in train
+    freshness = render(dag, dag.get_task("source.check_freshness"), conf)
+    assert "INTERVAL 3 DAY" in freshness and "3.0" not in freshness
+    assert "(1 - 20.0 / 100)" in render(dag, dag.get_task("features.check_customer_features"), conf)
+
+
+def test_no_template_reads_a_setting_from_raw_params():
+    """Only the staging tasks' own `table` param is read raw; settings come through config()."""
+    for path in SQL_DIR.rglob("*.sql"):
+        assert not re.findall(r"params\.(?!table\b)\w+", path.read_text()), path.name

@@ -47,7 +47,7 @@ staged AS (
 
 SELECT IF(
   previous.customers IS NULL
-    OR staged.customers >= previous.customers * (1 - {{ params.max_row_drop_pct }} / 100),
+    OR staged.customers >= previous.customers * (1 - {{ config().max_row_drop_pct }} / 100),
   'ok',
   ERROR(FORMAT(
     'customer_features gate failed: %d customers, %.1f%% fewer than the %d of the previous snapshot %t (max_row_drop_pct %g)',
@@ -55,7 +55,7 @@ SELECT IF(
     100 * (1 - staged.customers / previous.customers),
     previous.customers,
     previous.snapshot_date,
-    {{ params.max_row_drop_pct }}
+    {{ config().max_row_drop_pct }}
   ))
 ) AS no_collapse
 FROM staged

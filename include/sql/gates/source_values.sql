@@ -21,7 +21,7 @@ SELECT IF(
     'source values gate failed: ',
     STRING_AGG(FORMAT('%d order lines %s', line_count, problem), '; ' ORDER BY problem),
     ' in ',
-    {{ sql_string(params.source_project ~ '.' ~ params.source_dataset) }},
+    {{ sql_string(config().source_project ~ '.' ~ config().source_dataset) }},
     ' before {{ data_interval_end }}'
   ))
 ) AS source_values
