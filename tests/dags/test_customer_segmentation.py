@@ -172,7 +172,7 @@ def test_all_bigquery_work_is_googlesql_query_jobs(dag):
         assert isinstance(task, BigQueryInsertJobOperator), task.task_id
         assert task.configuration["query"]["useLegacySql"] is False
         assert task.configuration["query"]["query"].endswith(".sql")
-        assert task.gcp_conn_id == "{{ params.gcp_conn_id }}"
+        assert task.gcp_conn_id == "{{ config().gcp_conn_id }}"
 
 
 @pytest.mark.parametrize("table", PARTITIONED_TABLES)
