@@ -9,7 +9,7 @@ PORT ?= 9050
 DATA_DIR ?= .local/warehouse
 export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 
-.PHONY: install run run-retail ui bench test lint lock serve clean
+.PHONY: install run run-retail ui bench conformance test lint lock serve clean
 
 install: $(INSTALLED)
 
@@ -50,6 +50,10 @@ ui: install
 # Pipeline benchmark at 1M and 10M order items: ours vs floor vs naive (several minutes).
 bench: install
 	$(PY) benchmarks/pipeline.py
+
+# local_bigquery against three outside suites recorded on real BigQuery (fetched from PyPI, a few minutes).
+conformance: install
+	$(PY) benchmarks/conformance.py
 
 clean:
 	rm -rf .local

@@ -1,0 +1,31 @@
+"""The two recorded-on-BigQuery corpora never lose ground: a drop below the recorded pass count fails.
+
+The suites come from their published sdists (`pip download` into `.local/conformance/`, kept between
+runs), as `make conformance` fetches them; they are not in the lock because crucible pins its own DuckDB and
+sqlglot, and bqemulator's corpus ships only in its sdist. When a change raises a count, raise the number in
+benchmarks/conformance_floor.json with it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks.conformance import run_suite
+from tests.conftest import ROOT
+
+FLOOR = json.loads((ROOT / "benchmarks" / "conformance_floor.json").read_text())
+
+
+@pytest.mark.conformance
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("suite", sorted(FLOOR))
+def test_no_fewer_cases_pass_than_recorded(suite):
+    results = run_suite(suite)
+    passed = [result for result in results if result.status == "pass"]
+    failed = sorted(result.case for result in results if result.status != "pass")
+    assert len(passed) >= FLOOR[suite], (
+        f"{suite}: {len(passed)} cases pass, fewer than the recorded {FLOOR[suite]}; "
+        f"failing now: {failed[:40]}"
+    )
