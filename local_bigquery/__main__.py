@@ -20,7 +20,7 @@ def _serve(args: argparse.Namespace) -> int:
     from local_bigquery.server import serve
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    serve(None if args.in_memory else args.data_dir, args.host, args.port, args.log_level)
+    serve(None if args.in_memory else args.data_dir, args.host, args.port, args.log_level, args.allow_host)
     return 0
 
 
@@ -145,6 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve_cmd.add_argument("--in-memory", action="store_true", help="keep nothing on disk")
     serve_cmd.add_argument("--log-level", default="info")
+    serve_cmd.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host header to answer besides loopback ones, e.g. the service name in docker compose "
+        "(repeatable)",
+    )
     serve_cmd.set_defaults(run=_serve)
 
     load_cmd = commands.add_parser(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -11,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from local_bigquery import __version__
 from local_bigquery.errors import BigQueryError, InternalError, InvalidRequest, NotFound
+from local_bigquery.guard import RequestGuard
 from local_bigquery.translate import TableRef
 from local_bigquery.uploads import Uploads
 from local_bigquery.warehouse import Warehouse
@@ -93,8 +95,10 @@ def _model_router(warehouse: Warehouse) -> APIRouter:
     return router
 
 
-def create_app(warehouse: Warehouse) -> FastAPI:
+def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> FastAPI:
+    """The REST app; it answers loopback hosts and `allowed_hosts` only (see `guard`)."""
     app = FastAPI(title="local_bigquery", version=__version__, docs_url=None, redoc_url=None)
+    app.add_middleware(RequestGuard, allowed_hosts=allowed_hosts)
     catalog = warehouse.catalog
     api = APIRouter(prefix="/bigquery/v2")
 

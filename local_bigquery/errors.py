@@ -60,3 +60,13 @@ class InternalError(BigQueryError):
     http_status = 500
     reason = "internalError"
     status = "INTERNAL"
+
+
+class AccessDenied(BigQueryError):
+    http_status = 403
+    reason = "accessDenied"
+    status = "PERMISSION_DENIED"
+
+
+class UnsupportedMediaType(BigQueryError):
+    http_status = 415

@@ -6,6 +6,7 @@ import importlib
 import socket
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +16,12 @@ from local_bigquery.app import create_app
 from local_bigquery.warehouse import Warehouse
 
 
-def _config(warehouse: Warehouse, host: str, port: int, log_level: str) -> uvicorn.Config:
-    return uvicorn.Config(create_app(warehouse), host=host, port=port, log_level=log_level, access_log=False)
+def _config(
+    warehouse: Warehouse, host: str, port: int, log_level: str, allowed_hosts: Collection[str] = ()
+) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(warehouse, allowed_hosts), host=host, port=port, log_level=log_level, access_log=False
+    )
 
 
 def _import_bqml_in_background() -> None:
@@ -28,11 +33,17 @@ def _import_bqml_in_background() -> None:
     ).start()
 
 
-def serve(data_dir: Path | None, host: str = "127.0.0.1", port: int = 9050, log_level: str = "info") -> None:
+def serve(
+    data_dir: Path | None,
+    host: str = "127.0.0.1",
+    port: int = 9050,
+    log_level: str = "info",
+    allowed_hosts: Collection[str] = (),
+) -> None:
     warehouse = Warehouse(data_dir)
     _import_bqml_in_background()
     try:
-        uvicorn.Server(_config(warehouse, host, port, log_level)).run()
+        uvicorn.Server(_config(warehouse, host, port, log_level, allowed_hosts)).run()
     finally:
         warehouse.close()
 
@@ -50,10 +61,13 @@ class BackgroundServer:
     warehouse: Warehouse
     host: str = "127.0.0.1"
     port: int = 0
+    allowed_hosts: tuple[str, ...] = ()
 
     def __post_init__(self):
         self.port = self.port or free_port(self.host)
-        self._server = uvicorn.Server(_config(self.warehouse, self.host, self.port, "warning"))
+        self._server = uvicorn.Server(
+            _config(self.warehouse, self.host, self.port, "warning", self.allowed_hosts)
+        )
         self._server.install_signal_handlers = lambda: None
         self._thread = threading.Thread(target=self._server.run, name="local_bigquery", daemon=True)
 

@@ -137,8 +137,13 @@ def test_local_bigquery_serves_its_warehouse_volume(services, compose):
         assert services[name]["build"]["dockerfile"] == "docker/local-bigquery.Dockerfile"
         assert services[name]["volumes"] == ["local-bigquery-data:/data"]
     assert services["local-bigquery"]["command"] == [
-        "python", "-m", "local_bigquery", "serve", "--host", "0.0.0.0", "--port", "9050", "--data-dir", "/data"
+        "python", "-m", "local_bigquery", "serve", "--host", "0.0.0.0", "--port", "9050", "--data-dir", "/data",
+        "--allow-host", "local-bigquery",
     ]  # fmt: skip
+    # The name the Airflow containers address it by is the one it is told to answer besides loopback.
+    assert (
+        services["airflow-scheduler"]["environment"]["BIGQUERY_EMULATOR_HOST"] == "http://local-bigquery:9050"
+    )
     assert services["local-bigquery-init"]["command"] == ["/app/load-sample.sh"]
     assert set(compose["volumes"]) >= {"local-bigquery-data", "postgres-db-volume"}
 
