@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Collection
+from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -33,6 +34,17 @@ async def _json_body(request: Request) -> dict:
     if not isinstance(body, dict):
         raise InvalidRequest("Invalid JSON payload received. The body must be a JSON object.")
     return body
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+# Routes take their body through these dependencies, which FastAPI awaits on the event loop, and are
+# themselves plain functions, which it runs on worker threads: a route waiting for the warehouse (a long
+# query holds it) never blocks the event loop, so health checks and job status keep being answered.
+JsonBody = Annotated[dict, Depends(_json_body)]
+RawBody = Annotated[bytes, Depends(_raw_body)]
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -129,8 +141,8 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
     # ---- jobs ---------------------------------------------------------------------------------------------
 
     @api.post("/projects/{project}/jobs")
-    async def insert_job(project: str, request: Request):
-        return warehouse.insert_job(project, await _json_body(request))
+    def insert_job(project: str, body: JsonBody):
+        return warehouse.insert_job(project, body)
 
     @api.get("/projects/{project}/jobs")
     def list_jobs(project: str, request: Request):
@@ -150,8 +162,8 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
         return Response(status_code=204)
 
     @api.post("/projects/{project}/queries")
-    async def query(project: str, request: Request):
-        return _rows_response(warehouse.query(project, await _json_body(request)))
+    def query(project: str, body: JsonBody):
+        return _rows_response(warehouse.query(project, body))
 
     @api.get("/projects/{project}/queries/{job_id}")
     def get_query_results(project: str, job_id: str, request: Request):
@@ -169,8 +181,7 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
     # ---- datasets -----------------------------------------------------------------------------------------
 
     @api.post("/projects/{project}/datasets")
-    async def insert_dataset(project: str, request: Request):
-        body = await _json_body(request)
+    def insert_dataset(project: str, body: JsonBody):
         reference = body.get("datasetReference") or {}
         if not reference.get("datasetId"):
             raise InvalidRequest("Required parameter is missing: datasetReference.datasetId")
@@ -189,8 +200,8 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
         return warehouse.locked(catalog.get_dataset, project, dataset)
 
     @api.api_route("/projects/{project}/datasets/{dataset}", methods=["PATCH", "PUT"])
-    async def patch_dataset(project: str, dataset: str, request: Request):
-        return warehouse.locked(catalog.patch_dataset, project, dataset, await _json_body(request))
+    def patch_dataset(project: str, dataset: str, body: JsonBody):
+        return warehouse.locked(catalog.patch_dataset, project, dataset, body)
 
     @api.delete("/projects/{project}/datasets/{dataset}")
     def delete_dataset(project: str, dataset: str, request: Request):
@@ -202,8 +213,7 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
     tables = "/projects/{project}/datasets/{dataset}/tables"
 
     @api.post(tables)
-    async def insert_table(project: str, dataset: str, request: Request):
-        body = await _json_body(request)
+    def insert_table(project: str, dataset: str, body: JsonBody):
         table_id = (body.get("tableReference") or {}).get("tableId")
         if not table_id:
             raise InvalidRequest("Required parameter is missing: tableReference.tableId")
@@ -223,10 +233,8 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
         return warehouse.locked(catalog.get_table, TableRef(project, dataset, table))
 
     @api.api_route(tables + "/{table}", methods=["PATCH", "PUT"])
-    async def patch_table(project: str, dataset: str, table: str, request: Request):
-        return warehouse.locked(
-            catalog.patch_table, TableRef(project, dataset, table), await _json_body(request)
-        )
+    def patch_table(project: str, dataset: str, table: str, body: JsonBody):
+        return warehouse.locked(catalog.patch_table, TableRef(project, dataset, table), body)
 
     @api.delete(tables + "/{table}")
     def delete_table(project: str, dataset: str, table: str):
@@ -247,8 +255,8 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
         )
 
     @api.post(tables + "/{table}/insertAll")
-    async def insert_all(project: str, dataset: str, table: str, request: Request):
-        return warehouse.insert_all(TableRef(project, dataset, table), await _json_body(request))
+    def insert_all(project: str, dataset: str, table: str, body: JsonBody):
+        return warehouse.insert_all(TableRef(project, dataset, table), body)
 
     api.include_router(_model_router(warehouse))
     app.include_router(api)
@@ -263,9 +271,8 @@ def _upload_router(warehouse: Warehouse) -> APIRouter:
     jobs = "/projects/{project}/jobs"
 
     @router.post(jobs)
-    async def start_upload(project: str, request: Request):
+    def start_upload(project: str, request: Request, body: RawBody):
         upload_type = request.query_params.get("uploadType")
-        body = await request.body()
         if upload_type == "multipart":
             return uploads.multipart(project, request.headers.get("content-type", ""), body)
         if upload_type == "resumable":
@@ -275,11 +282,9 @@ def _upload_router(warehouse: Warehouse) -> APIRouter:
         raise InvalidRequest(f"Invalid uploadType {upload_type!r}: use multipart or resumable.")
 
     @router.put(jobs)
-    async def upload_chunk(project: str, request: Request):
+    def upload_chunk(project: str, request: Request, body: RawBody):
         outcome = uploads.put(
-            request.query_params.get("upload_id", ""),
-            request.headers.get("content-range"),
-            await request.body(),
+            request.query_params.get("upload_id", ""), request.headers.get("content-range"), body
         )
         if isinstance(outcome, dict):
             return outcome

@@ -6,7 +6,6 @@ failing statement never leaves a table half-written.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import tempfile
@@ -24,7 +23,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from local_bigquery import dialect, loading, sandbox
-from local_bigquery.catalog import LOCATION, META, Catalog, first_row, now_ms, run_sql
+from local_bigquery.catalog import LOCATION, Catalog, first_row, now_ms, run_sql
 from local_bigquery.engine import Outcome, QueryResult, ScriptRun, bigquery_error
 from local_bigquery.errors import (
     BigQueryError,
@@ -34,6 +33,7 @@ from local_bigquery.errors import (
     NotFound,
     Unsupported,
 )
+from local_bigquery.jobs import JobRecords
 from local_bigquery.translate import Binding, NameResolver, TableRef, validate_ids
 from local_bigquery.types import (
     decode_json_value,
@@ -116,9 +116,13 @@ class Warehouse:
         sandbox.lock_down(self.con, self.private_directory)
         self.lock = threading.RLock()
         self.catalog = Catalog(self.con)
+        self.jobs = JobRecords(self.con)
+        # Finished jobs' rows; their own lock, so that reading a page never waits for a running job.
         self._results: OrderedDict[tuple[str, str], QueryResult] = OrderedDict()
+        self._results_lock = threading.Lock()
 
     def close(self) -> None:
+        self.jobs.close()
         with self.lock:
             self.con.close()
         shutil.rmtree(self.private_directory, ignore_errors=True)
@@ -161,27 +165,36 @@ class Warehouse:
         reference = body.get("jobReference") or {}
         job_id = reference.get("jobId") or f"job_{uuid.uuid4().hex}"
         configuration = body.get("configuration") or {}
-        with self.lock:
-            if self._stored_job(project, job_id) is not None:
-                raise Duplicate(f"Already Exists: Job {project}:{LOCATION}.{job_id}")
-            job = self._new_job(project, job_id, configuration)
-            try:
-                job_type = self._job_type(configuration)
-                dry_run = bool(configuration.get("dryRun"))
-                if job_type == "LOAD":
-                    self._run_load_job(project, job, source, dry_run)
-                else:
-                    job["statistics"] |= self._run_job(project, job_id, configuration["query"], dry_run)
-            except BigQueryError as error:
-                job["status"] = {
-                    "state": "DONE",
-                    "errorResult": error.error_proto(),
-                    "errors": [error.error_proto()],
-                }
-                job["_httpStatus"] = error.http_status
-            job["statistics"]["endTime"] = str(now_ms())
-            self._save_job(project, job_id, job)
+        job = self._new_job(project, job_id, configuration)
+        self.jobs.start(project, job)
+        try:
+            with self.lock:
+                self._run(project, job, source)
+        except BaseException:
+            self.jobs.abandon(project, job_id)
+            raise
+        self.jobs.finish(project, job)
         return self._public(job)
+
+    def _run(self, project: str, job: dict, source: Path | None) -> None:
+        """Run a job and record its outcome in it; the caller holds the lock."""
+        configuration = job["configuration"]
+        try:
+            job_type = self._job_type(configuration)
+            dry_run = bool(configuration.get("dryRun"))
+            if job_type == "LOAD":
+                self._run_load_job(project, job, source, dry_run)
+            else:
+                job_id = job["jobReference"]["jobId"]
+                job["statistics"] |= self._run_job(project, job_id, configuration["query"], dry_run)
+        except BigQueryError as error:
+            job["status"] = {
+                "state": "DONE",
+                "errorResult": error.error_proto(),
+                "errors": [error.error_proto()],
+            }
+            job["_httpStatus"] = error.http_status
+        job["statistics"]["endTime"] = str(now_ms())
 
     def query(self, project: str, body: dict) -> dict:
         """jobs.query: run a query job and answer with its first page, failing the request if it failed."""
@@ -219,28 +232,20 @@ class Warehouse:
         )
 
     def get_job(self, project: str, job_id: str) -> dict:
-        with self.lock:
-            job = self._stored_job(project, job_id)
-        if job is None:
-            raise NotFound(f"Not found: Job {project}:{LOCATION}.{job_id}")
-        return self._public(job)
+        return self._public(self.jobs.get(project, job_id))
 
     def list_jobs(self, project: str) -> list[dict]:
-        with self.lock:
-            rows = self.con.execute(
-                f"SELECT resource FROM {META}.jobs WHERE project = ? ORDER BY resource->>'$.statistics.creationTime' DESC",
-                [project],
-            ).fetchall()
-        return [self._public(json.loads(resource)) for (resource,) in rows]
+        return [self._public(job) for job in self.jobs.list(project)]
 
     def cancel_job(self, project: str, job_id: str) -> dict:
-        # Jobs run to completion before insert returns, so there is never a running job to cancel.
+        # A running job runs to completion: cancelling is best effort on BigQuery too, and the answer is the
+        # job as it is. https://cloud.google.com/bigquery/docs/reference/rest/v2/jobs/cancel
         return {"kind": "bigquery#jobCancelResponse", "job": self.get_job(project, job_id)}
 
     def delete_job(self, project: str, job_id: str) -> None:
         self.get_job(project, job_id)
-        with self.lock:
-            run_sql(self.con, f"DELETE FROM {META}.jobs WHERE project = ? AND job_id = ?", [project, job_id])
+        self.jobs.delete(project, job_id)
+        with self._results_lock:
             self._results.pop((project, job_id), None)
 
     def query_results(
@@ -254,6 +259,9 @@ class Warehouse:
         kind: str = "bigquery#getQueryResultsResponse",
     ) -> dict:
         job = self.get_job(project, job_id)
+        if job["status"]["state"] != "DONE":
+            # The client polls again. https://cloud.google.com/bigquery/docs/reference/rest/v2/jobs/getQueryResults
+            return {"kind": kind, "jobReference": job["jobReference"], "jobComplete": False}
         error = job["status"].get("errorResult")
         if error:
             raise _job_error(error)
@@ -267,13 +275,12 @@ class Warehouse:
         }
         if "numDmlAffectedRows" in statistics:
             response["numDmlAffectedRows"] = statistics["numDmlAffectedRows"]
-        with self.lock:
+        with self._results_lock:
             result = self._results.get((project, job_id))
-            if result is None:
-                response |= {"schema": statistics.get("schema", {"fields": []}), "totalRows": "0"}
-                return response
-            response |= self._page(result, start_index, page_token, max_results, int64_timestamps)
-        return response
+        if result is None:
+            response |= {"schema": statistics.get("schema", {"fields": []}), "totalRows": "0"}
+            return response
+        return response | self._page(result, start_index, page_token, max_results, int64_timestamps)
 
     # ---- job execution -------------------------------------------------------------------------------------
 
@@ -358,10 +365,11 @@ class Warehouse:
             query_statistics["ddlOperationPerformed"] = last.ddl_operation
         results = [o.result for o in outcomes if o.result is not None]
         if results:
-            self._results[project, job_id] = results[-1]
-            self._results.move_to_end((project, job_id))
-            while len(self._results) > _RESULTS_KEPT:
-                self._results.popitem(last=False)
+            with self._results_lock:
+                self._results[project, job_id] = results[-1]
+                self._results.move_to_end((project, job_id))
+                while len(self._results) > _RESULTS_KEPT:
+                    self._results.popitem(last=False)
             query_statistics["schema"] = results[-1].schema
         return {"query": query_statistics, "totalBytesProcessed": "0"}
 
@@ -486,20 +494,6 @@ class Warehouse:
         if start + count < result.total_rows:
             page["pageToken"] = str(start + count)
         return page
-
-    def _stored_job(self, project: str, job_id: str) -> dict | None:
-        row = first_row(
-            self.con, f"SELECT resource FROM {META}.jobs WHERE project = ? AND job_id = ?", [project, job_id]
-        )
-        return json.loads(row[0]) if row else None
-
-    def _save_job(self, project: str, job_id: str, job: dict) -> None:
-        # A plain INSERT: insert_job has refused a duplicate id, and replacing costs twice as much.
-        run_sql(
-            self.con,
-            f"INSERT INTO {META}.jobs VALUES (?, ?, ?)",
-            [project, job_id, json.dumps(job)],
-        )
 
     @staticmethod
     def _public(job: dict) -> dict:
