@@ -9,7 +9,7 @@ PORT ?= 9050
 DATA_DIR ?= .local/warehouse
 export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 
-.PHONY: install run run-retail ui bench conformance test lint lock serve clean
+.PHONY: install run run-byod run-retail ui bench conformance test lint lock serve clean
 
 install: $(INSTALLED)
 
@@ -37,6 +37,11 @@ serve: install
 
 run: install
 	$(PY) scripts/run_local.py --port $(PORT) --data-dir $(DATA_DIR)
+
+# The DAG on your own order lines: make run-byod FILE=orders.csv COLUMNS=customer_id=CustomerID,... [CONF='{...}']
+run-byod: install
+	@test -n "$(FILE)" || { echo "usage: make run-byod FILE=orders.csv COLUMNS=customer_id=CustomerID,order_id=InvoiceNo,ordered_at=InvoiceDate,amount=LineTotal [CONF='{\"num_clusters\": 4}']"; exit 2; }
+	$(PY) scripts/run_local.py --port $(PORT) --data-dir $(DATA_DIR) --transactions '$(FILE)' --columns '$(COLUMNS)' --conf '$(or $(CONF),{})'
 
 # The DAG on real data: UCI Online Retail from ../shared/data, as a `transactions` source.
 run-retail: install

@@ -3,7 +3,10 @@
 Starts local_bigquery on a data dir (default `.local/warehouse`), loads generated thelook_ecommerce sample
 data as `bigquery-public-data.thelook_ecommerce.*` if it is not there yet, runs
 `airflow dags test customer_segmentation <date>` with a connection that points at the local server, and
-prints the segments, their profiles and personas, and where the tables are.
+prints each task as it finishes, then the segments, their profiles and personas, and where the tables are.
+
+With `--transactions FILE --columns field=Column,...` it runs on your own order lines instead: the file is
+loaded into local_bigquery and the DAG runs on it as a `transactions` source (`make run-byod`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,16 @@ PROJECT = "local-project"
 SOURCE = ("bigquery-public-data", "thelook_ecommerce")
 DAG_ID = "customer_segmentation"
 REPORTS = ROOT / ".local" / "reports"
+# `--transactions FILE`: where the file is loaded, and the dataset the run on it writes.
+BYOD_TABLE = f"{PROJECT}.my_orders.transactions"
+BYOD_DATASET = "my_orders_segmentation"
+FILE_FORMATS = {
+    ".csv": bigquery.SourceFormat.CSV,
+    ".json": bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
+    ".jsonl": bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
+    ".ndjson": bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
+    ".parquet": bigquery.SourceFormat.PARQUET,
+}
 # `airflow dags test` (Airflow 3.3.2's dag.test) cannot finish a run of a DAG with a deadline alert: its
 # in-memory copy of the DAG holds the alerts' definitions where the scheduler expects the database ids the
 # DAG processor gives them. `make ui` and deployments run the real scheduler and keep the deadline.
@@ -199,41 +212,133 @@ def summary(client: bigquery.Client, dataset: str, date: str) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_columns(text: str) -> dict[str, str | None]:
+    """`customer_id=CustomerID,amount=LineTotal`: the file's column per field; `order_id=` maps none."""
+    mapping: dict[str, str | None] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        field_name, equals, column = item.partition("=")
+        if not equals:
+            raise argparse.ArgumentTypeError(f"{item!r} is not field=column")
+        mapping[field_name.strip()] = column.strip() or None
+    return mapping
+
+
+def load_transactions(client: bigquery.Client, path: Path) -> bigquery.LoadJob:
+    """Uploads a file of order lines into BYOD_TABLE, replacing what was there, its schema autodetected."""
+    suffixes = [suffix.lower() for suffix in path.suffixes if suffix.lower() != ".gz"]
+    source_format = FILE_FORMATS.get(suffixes[-1] if suffixes else "")
+    if source_format is None:
+        raise SystemExit(f"{path}: give a .csv, .json (newline-delimited), .jsonl or .parquet file")
+    client.create_dataset(BYOD_TABLE.rsplit(".", 1)[0], exists_ok=True)
+    config = bigquery.LoadJobConfig(
+        source_format=source_format,
+        autodetect=True,
+        write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+    )
+    with path.open("rb") as data:
+        return client.load_table_from_file(data, BYOD_TABLE, job_config=config).result()
+
+
+def day_after_newest_order(client: bigquery.Client, table_id: str, ordered_at: str) -> str:
+    """The first date whose snapshot counts every order: a run counts the orders before its logical date."""
+    (row,) = client.query_and_wait(
+        f"SELECT DATE_ADD(DATE(MAX(CAST(`{ordered_at}` AS TIMESTAMP))), INTERVAL 1 DAY) AS day FROM `{table_id}`"
+    )
+    if row["day"] is None:
+        raise SystemExit(f"{table_id} has no orders")
+    return row["day"].isoformat()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--date", default="2024-06-29", help="logical date of the run (sample data ends 2024-06-30)"
+        "--date",
+        type=dt.date.fromisoformat,
+        help="logical date of the run (default: 2024-06-29 for the sample, which ends 2024-06-30; "
+        "for --transactions the day after the newest order)",
     )
     parser.add_argument("--users", type=int, default=100_000, help="sample size when generating it")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--port", type=int, default=9050)
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".local" / "warehouse")
     parser.add_argument("--airflow-home", type=Path, default=ROOT / ".local" / "airflow")
+    parser.add_argument(
+        "--transactions",
+        type=Path,
+        metavar="FILE",
+        help=f"run on your own order lines instead of the sample: a CSV with a header row, newline-delimited "
+        f"JSON or Parquet file (optionally .gz), loaded into {BYOD_TABLE} (replacing it) with its schema "
+        f"autodetected; segments go to the dataset {BYOD_DATASET}",
+    )
+    parser.add_argument(
+        "--columns",
+        type=parse_columns,
+        default={},
+        metavar="FIELD=COLUMN,...",
+        help="with --transactions: the file's column for each field named differently, e.g. "
+        "customer_id=CustomerID,order_id=InvoiceNo,ordered_at=InvoiceDate,amount=LineTotal; "
+        "order_id= (empty) when there is no order id: each customer's purchases on one day are one order",
+    )
+    parser.add_argument(
+        "--conf", type=json.loads, default={}, metavar="JSON", help="more settings of the run (DAG params)"
+    )
     args = parser.parse_args(argv)
-    dt.date.fromisoformat(args.date)
+    if args.columns and not args.transactions:
+        parser.error("--columns needs --transactions FILE")
+    return args
+
+
+def run_conf(args: argparse.Namespace) -> dict:
+    if not args.transactions:
+        return args.conf
+    return {
+        "source_kind": "transactions",
+        "transactions_table": BYOD_TABLE,
+        "transactions_columns": args.columns,
+        "dataset": BYOD_DATASET,
+        **args.conf,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     args.airflow_home.mkdir(parents=True, exist_ok=True)
-    dataset = os.environ.get("SEGMENTATION_DATASET", "customer_segmentation")
+    conf = run_conf(args)
+    dataset = conf.get("dataset") or os.environ.get("SEGMENTATION_DATASET", "customer_segmentation")
 
     started = time.monotonic()
     with BackgroundServer(Warehouse(args.data_dir), port=args.port) as server:
         print(f"local_bigquery serving {server.url} from {args.data_dir}")
-        print(ensure_sample(server.warehouse, args.users, args.seed))
-        log_path = args.airflow_home / f"dags-test-{args.date}.log"
-        print(f"running: airflow dags test {DAG_ID} {args.date}  (log: {log_path})")
+        client = bigquery.Client(
+            project=PROJECT, credentials=AnonymousCredentials(), client_options={"api_endpoint": server.url}
+        )
+        if args.transactions:
+            job = load_transactions(client, args.transactions)
+            columns = ", ".join(
+                f"{field.name} {field.field_type}" for field in client.get_table(BYOD_TABLE).schema
+            )
+            print(f"loaded {job.output_rows:,} rows of {args.transactions} into {BYOD_TABLE} ({columns})")
+            ordered_at = args.columns.get("ordered_at") or "ordered_at"
+            date = (args.date and args.date.isoformat()) or day_after_newest_order(
+                client, BYOD_TABLE, ordered_at
+            )
+        else:
+            print(ensure_sample(server.warehouse, args.users, args.seed))
+            date = (args.date or dt.date(2024, 6, 29)).isoformat()
+        log_path = args.airflow_home / f"dags-test-{date}.log"
+        shown_conf = f" --conf '{json.dumps(conf)}'" if conf else ""
+        print(f"running: airflow dags test {DAG_ID} {date}{shown_conf}  (log: {log_path})")
         env = airflow_environment(server.url, args.airflow_home)
-        failure = run_dag(env, args.date, log_path).failure(env)
+        failure = run_dag(env, date, log_path, conf or None).failure(env)
         if failure:
             print(log_path.read_text()[-4000:])
             print(f"\n{failure}; full log: {log_path}")
             return 1
-        client = bigquery.Client(
-            project=PROJECT, credentials=AnonymousCredentials(), client_options={"api_endpoint": server.url}
-        )
         print()
-        print(summary(client, dataset, args.date))
-    report = REPORTS / args.date / "report.html"
+        print(summary(client, dataset, date))
+    report = REPORTS / date / "report.html"
     if report.exists():
         print(f"\nRun report: {report}")
     print(f"\nDone in {time.monotonic() - started:.1f} s; the warehouse persists in {args.data_dir}.")
