@@ -1,10 +1,17 @@
 -- A transactions table of the user's own as order lines, through the column mapping (transactions_columns).
 -- Only lines placed before the run's cut-off (its data interval end) exist here. A DATETIME or DATE
--- ordered_at is read as UTC. Without a cancellation or return column no line is cancelled or returned.
+-- ordered_at is read as UTC. Without a cancellation or return column no line is cancelled or returned;
+-- without an order id column (order_id mapped to null) each customer's lines of one UTC day are one order.
 {%- set column = transactions_column %}
 SELECT
   line.{{ column('customer_id') }} AS customer_id,
+  {%- if column('order_id') %}
   line.{{ column('order_id') }} AS order_id,
+  {%- else %}
+  -- No order id: a customer's lines on one (UTC) day are one order.
+  CONCAT(CAST(line.{{ column('customer_id') }} AS STRING), '/',
+         CAST(DATE(CAST(line.{{ column('ordered_at') }} AS TIMESTAMP)) AS STRING)) AS order_id,
+  {%- endif %}
   CAST(line.{{ column('ordered_at') }} AS TIMESTAMP) AS ordered_at,
   CAST(line.{{ column('amount') }} AS FLOAT64) AS sale_price,
   {%- if column('is_cancelled') %}

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from airflow.sdk import Param
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from segmentation.sources import DERIVED_WHEN_UNMAPPED
 from segmentation.sources import FIELDS as TRANSACTION_FIELDS
 
 # BigQuery naming rules: project ids are 6-30 lowercase letters, digits and hyphens starting with a
@@ -154,13 +155,14 @@ class PipelineConfig(BaseModel):
         # Nullable: Airflow's trigger form sends an emptied text field as null, never as "".
         json_schema_extra={**_section("Source"), "type": ["string", "null"]},
     )
-    transactions_columns: dict[TransactionField, ColumnName] = Field(
+    transactions_columns: dict[TransactionField, ColumnName | None] = Field(
         {},
         title="Transactions columns",
         description=(
             "The table's column for each field named differently: customer_id (INT64), order_id, ordered_at "
             "(TIMESTAMP, DATETIME or DATE), amount are required and default to their own names; quantity, "
-            "is_cancelled, status, is_returned, category and country are used when mapped."
+            "is_cancelled, status, is_returned, category and country are used when mapped. order_id null: "
+            "the table has no order id, and a customer's lines on one UTC day are one order."
         ),
         json_schema_extra=_section("Source"),
     )
@@ -292,6 +294,16 @@ class PipelineConfig(BaseModel):
             return self
         if not self.transactions_table:
             raise ValueError("source_kind transactions needs transactions_table ([project.]dataset.table)")
+        unmapped = sorted(
+            name
+            for name, column in self.transactions_columns.items()
+            if column is None and name not in DERIVED_WHEN_UNMAPPED
+        )
+        if unmapped:
+            raise ValueError(
+                f"transactions_columns: {', '.join(unmapped)} cannot be null; only "
+                f"{', '.join(sorted(DERIVED_WHEN_UNMAPPED))} may be (an order is then a customer's day)"
+            )
         if "status" in self.transactions_columns and {"is_cancelled", "is_returned"} & set(
             self.transactions_columns
         ):

@@ -1,6 +1,7 @@
 """The `transactions` source: one table of order lines of the user's own, read through a column mapping.
 
-The pipeline needs four columns of it (customer, order, when, how much) and can use six more. A mapping
+The pipeline needs four columns of it (customer, order, when, how much) and can use six more; without an
+order id, a customer's lines on one UTC day are one order. A mapping
 names the table's column for each field whose column is named differently; required fields default to
 their own name, optional ones are used only when mapped. Before any table is written the DAG checks the
 mapping against the table's schema, so a wrong name or type fails the run naming the field and the column.
@@ -26,7 +27,13 @@ class TransactionField:
 
 TRANSACTION_FIELDS = (
     TransactionField("customer_id", frozenset({"INT64"}), True, "The customer the line was sold to."),
-    TransactionField("order_id", frozenset({"INT64", "STRING"}), True, "The order (invoice) of the line."),
+    TransactionField(
+        "order_id",
+        frozenset({"INT64", "STRING"}),
+        True,
+        "The order (invoice) of the line. Mapped to null when the table has none: a customer's lines on "
+        "one UTC day are then one order.",
+    ),
     TransactionField(
         "ordered_at",
         frozenset({"TIMESTAMP", "DATETIME", "DATE"}),
@@ -48,17 +55,23 @@ TRANSACTION_FIELDS = (
 )
 FIELDS = {field.name: field for field in TRANSACTION_FIELDS}
 REQUIRED_FIELDS = tuple(field.name for field in TRANSACTION_FIELDS if field.required)
+# Required fields the pipeline derives when the mapping says the table has no such column (null).
+DERIVED_WHEN_UNMAPPED = frozenset({"order_id"})
 
 
 class SourceMappingError(ValueError):
     """The transactions table does not have the mapped columns with usable types; names each one."""
 
 
-def mapped_columns(mapping: Mapping[str, str]) -> dict[str, str]:
-    """Field -> column of the table: required fields default to their own name, optional ones if mapped."""
-    return {name: mapping.get(name, name) for name in REQUIRED_FIELDS} | {
+def mapped_columns(mapping: Mapping[str, str | None]) -> dict[str, str]:
+    """Field -> column of the table: required fields default to their own name, optional ones if mapped.
+
+    A field mapped to None has no column (only fields in DERIVED_WHEN_UNMAPPED may be).
+    """
+    columns = {name: mapping.get(name, name) for name in REQUIRED_FIELDS} | {
         name: column for name, column in mapping.items() if not FIELDS[name].required
     }
+    return {name: column for name, column in columns.items() if column is not None}
 
 
 def googlesql_type(rest_type: str) -> str:
@@ -73,9 +86,10 @@ def mapping_problems(table_id: str, schema: Iterable, mapping: Mapping[str, str]
         field = FIELDS[name]
         column = columns.get(column_name.casefold())
         if column is None:
+            without = " (or to null: the table has none)" if name in DERIVED_WHEN_UNMAPPED else ""
             problems.append(
                 f"{name}: {table_id} has no column {column_name!r} "
-                f"(its columns: {', '.join(c.name for c in schema)}); map {name} in transactions_columns"
+                f"(its columns: {', '.join(c.name for c in schema)}); map {name} in transactions_columns{without}"
             )
             continue
         found = googlesql_type(column.field_type)

@@ -224,3 +224,14 @@ def test_the_start_date_reaches_far_back_unless_the_deployment_sets_it():
 def test_a_start_date_that_is_no_date_names_the_variable():
     with pytest.raises(ConfigError, match=r"SEGMENTATION_START_DATE='1998/07/01' is no date"):
         dag_start_date({"SEGMENTATION_START_DATE": "1998/07/01"})
+
+
+def test_only_the_order_id_may_be_mapped_to_null():
+    source = {"source_kind": "transactions", "transactions_table": "shop.orders"}
+    config = PipelineConfig(**source, transactions_columns={"order_id": None})
+    assert config.transactions_columns == {"order_id": None}
+    with pytest.raises(ConfigError, match=r"customer_id, ordered_at cannot be null; only order_id may be"):
+        PipelineConfig.from_params(
+            {**source, "transactions_columns": {"customer_id": None, "ordered_at": None}}
+        )
+    dag_params()["transactions_columns"].resolve({"order_id": None})

@@ -66,3 +66,14 @@ def test_a_missing_table_is_named(bq_client, dataset):
         SourceMappingError, match=rf"transactions_table {PROJECT}.{dataset}.nope does not exist"
     ):
         check_transactions_table(bq_client, f"{PROJECT}.{dataset}.nope", MAPPING)
+
+
+def test_a_table_without_an_order_id_passes_with_order_id_mapped_to_null(bq_client, dataset):
+    table_id = f"{PROJECT}.{dataset}.daily_purchases"
+    schema = [field for field in ORDERS_SCHEMA if field.name != "invoice"]
+    bq_client.create_table(bigquery.Table(table_id, schema=schema))
+    mapping = {**MAPPING, "order_id": None}
+
+    assert "order_id" not in check_transactions_table(bq_client, table_id, mapping)
+    with pytest.raises(SourceMappingError, match=r"map order_id in transactions_columns \(or to null"):
+        check_transactions_table(bq_client, table_id, {**MAPPING, "order_id": "order_id"})
