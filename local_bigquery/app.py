@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Collection
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from local_bigquery import __version__
+from local_bigquery import __version__, resources
 from local_bigquery.errors import BigQueryError, InternalError, InvalidRequest, NotFound
 from local_bigquery.guard import RequestGuard
 from local_bigquery.translate import TableRef
@@ -23,17 +23,16 @@ log = logging.getLogger("local_bigquery")
 
 async def _json_body(request: Request) -> dict:
     raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        body = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise InvalidRequest(
-            f"Invalid JSON payload received. {error.msg} at line {error.lineno} column {error.colno}."
-        ) from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("Invalid JSON payload received. The body must be a JSON object.")
-    return body
+    return resources.parse_json_object(raw) if raw else {}
+
+
+def _body_of(model: type[BaseModel]):
+    """A dependency: the JSON body, checked to have the shape of `model` (see resources)."""
+
+    async def body(request: Request) -> dict:
+        return resources.check(model, await _json_body(request))
+
+    return Depends(body)
 
 
 async def _raw_body(request: Request) -> bytes:
@@ -43,7 +42,11 @@ async def _raw_body(request: Request) -> bytes:
 # Routes take their body through these dependencies, which FastAPI awaits on the event loop, and are
 # themselves plain functions, which it runs on worker threads: a route waiting for the warehouse (a long
 # query holds it) never blocks the event loop, so health checks and job status keep being answered.
-JsonBody = Annotated[dict, Depends(_json_body)]
+JobBody = Annotated[dict, _body_of(resources.Job)]
+QueryBody = Annotated[dict, _body_of(resources.QueryRequest)]
+DatasetBody = Annotated[dict, _body_of(resources.Dataset)]
+TableBody = Annotated[dict, _body_of(resources.Table)]
+InsertAllBody = Annotated[dict, _body_of(resources.InsertAllRequest)]
 RawBody = Annotated[bytes, Depends(_raw_body)]
 
 
@@ -52,13 +55,8 @@ def _flag(request: Request, name: str) -> bool:
 
 
 def _int(request: Request, name: str) -> int | None:
-    value = request.query_params.get(name)
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidRequest(f"Invalid value for {name}: {value!r} is not an integer.") from None
+    maximum = resources.MAX_RESULTS if name == "maxResults" else resources.MAX_OFFSET
+    return resources.non_negative(name, request.query_params.get(name), maximum)
 
 
 def _rows_response(body: dict) -> JSONResponse:
@@ -68,7 +66,7 @@ def _rows_response(body: dict) -> JSONResponse:
 
 
 def _list_page(items: list[dict], request: Request, key: str, kind: str) -> dict:
-    start = int(request.query_params.get("pageToken") or 0)
+    start = resources.page_offset(request.query_params.get("pageToken"), None)
     count = _int(request, "maxResults") or 1000
     page = {"kind": kind, key: items[start : start + count], "totalItems": len(items)}
     if start + count < len(items):
@@ -128,6 +126,11 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
         failure.http_status = error.status_code
         return JSONResponse(failure.response_body(), status_code=error.status_code)
 
+    @app.exception_handler(RecursionError)
+    def too_deep(request: Request, error: RecursionError):
+        failure = InvalidRequest("The request or its query nests too deeply to be processed.")
+        return JSONResponse(failure.response_body(), status_code=failure.http_status)
+
     @app.exception_handler(Exception)
     def unexpected_error(request: Request, error: Exception):
         log.exception("unexpected error serving %s %s", request.method, request.url.path)
@@ -141,7 +144,7 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
     # ---- jobs ---------------------------------------------------------------------------------------------
 
     @api.post("/projects/{project}/jobs")
-    def insert_job(project: str, body: JsonBody):
+    def insert_job(project: str, body: JobBody):
         return warehouse.insert_job(project, body)
 
     @api.get("/projects/{project}/jobs")
@@ -162,7 +165,7 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
         return Response(status_code=204)
 
     @api.post("/projects/{project}/queries")
-    def query(project: str, body: JsonBody):
+    def query(project: str, body: QueryBody):
         return _rows_response(warehouse.query(project, body))
 
     @api.get("/projects/{project}/queries/{job_id}")
@@ -181,7 +184,7 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
     # ---- datasets -----------------------------------------------------------------------------------------
 
     @api.post("/projects/{project}/datasets")
-    def insert_dataset(project: str, body: JsonBody):
+    def insert_dataset(project: str, body: DatasetBody):
         reference = body.get("datasetReference") or {}
         if not reference.get("datasetId"):
             raise InvalidRequest("Required parameter is missing: datasetReference.datasetId")
@@ -200,7 +203,7 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
         return warehouse.locked(catalog.get_dataset, project, dataset)
 
     @api.api_route("/projects/{project}/datasets/{dataset}", methods=["PATCH", "PUT"])
-    def patch_dataset(project: str, dataset: str, body: JsonBody):
+    def patch_dataset(project: str, dataset: str, body: DatasetBody):
         return warehouse.locked(catalog.patch_dataset, project, dataset, body)
 
     @api.delete("/projects/{project}/datasets/{dataset}")
@@ -213,7 +216,7 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
     tables = "/projects/{project}/datasets/{dataset}/tables"
 
     @api.post(tables)
-    def insert_table(project: str, dataset: str, body: JsonBody):
+    def insert_table(project: str, dataset: str, body: TableBody):
         table_id = (body.get("tableReference") or {}).get("tableId")
         if not table_id:
             raise InvalidRequest("Required parameter is missing: tableReference.tableId")
@@ -233,7 +236,7 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
         return warehouse.locked(catalog.get_table, TableRef(project, dataset, table))
 
     @api.api_route(tables + "/{table}", methods=["PATCH", "PUT"])
-    def patch_table(project: str, dataset: str, table: str, body: JsonBody):
+    def patch_table(project: str, dataset: str, table: str, body: TableBody):
         return warehouse.locked(catalog.patch_table, TableRef(project, dataset, table), body)
 
     @api.delete(tables + "/{table}")
@@ -255,7 +258,7 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
         )
 
     @api.post(tables + "/{table}/insertAll")
-    def insert_all(project: str, dataset: str, table: str, body: JsonBody):
+    def insert_all(project: str, dataset: str, table: str, body: InsertAllBody):
         return warehouse.insert_all(TableRef(project, dataset, table), body)
 
     api.include_router(_model_router(warehouse))

@@ -11,7 +11,6 @@ the load job reads and which is removed afterwards.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import uuid
@@ -20,6 +19,7 @@ from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
+from local_bigquery import resources
 from local_bigquery.errors import InvalidRequest, NotFound
 from local_bigquery.warehouse import Warehouse
 
@@ -56,13 +56,9 @@ class _Session:
 
 
 def _job_resource(raw: bytes) -> dict:
-    try:
-        job = json.loads(raw or b"{}")
-    except json.JSONDecodeError as error:
-        raise InvalidRequest(f"Invalid JSON job resource in the upload: {error.msg}.") from None
-    if not isinstance(job, dict):
-        raise InvalidRequest("The job resource of an upload must be a JSON object.")
-    return job
+    return resources.check(
+        resources.Job, resources.parse_json_object(raw or b"{}", "job resource in the upload")
+    )
 
 
 def multipart_parts(content_type: str, body: bytes) -> tuple[dict, bytes]:

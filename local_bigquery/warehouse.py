@@ -22,7 +22,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from local_bigquery import dialect, loading, sandbox
+from local_bigquery import dialect, loading, resources, sandbox
 from local_bigquery.catalog import LOCATION, Catalog, first_row, now_ms, run_sql
 from local_bigquery.engine import Outcome, QueryResult, ScriptRun, bigquery_error
 from local_bigquery.errors import (
@@ -81,6 +81,8 @@ def _parse(sql: str) -> list[exp.Expression]:
         raise InvalidQuery(f"Syntax error: {description}{where}") from None
     except TokenError as error:
         raise InvalidQuery(f"Syntax error: {error} (an unclosed string, quote or comment?)") from None
+    except RecursionError:
+        raise InvalidQuery("Syntax error: the query nests too deeply to be parsed.") from None
     if not statements:
         raise InvalidQuery("Query text has no statement.")
     return statements
@@ -485,9 +487,10 @@ class Warehouse:
         max_results: int | None,
         int64_ts: bool,
     ) -> dict:
-        start = int(page_token) if page_token else int(start_index or 0)
-        count = DEFAULT_PAGE_ROWS if max_results is None else int(max_results)
-        rows = result.fetch(start, count) if count else pa.table({})
+        start = min(resources.page_offset(page_token, start_index), result.total_rows)
+        count = resources.non_negative("maxResults", max_results, resources.MAX_RESULTS)
+        count = DEFAULT_PAGE_ROWS if count is None else count
+        rows = result.fetch(start, min(count, result.total_rows - start)) if count else pa.table({})
         page = {"schema": result.schema, "totalRows": str(result.total_rows)}
         if count:
             page["rows"] = encode_rows(rows, result.schema, int64_ts)
