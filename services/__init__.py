@@ -1,0 +1,1 @@
+"""Long-running applications built on the pipeline's tables."""
