@@ -91,17 +91,16 @@ def validate_config(params: dict[str, Any], dag_run: Any = None, data_interval_e
 
 @task(multiple_outputs=False)
 def check_source(params: dict[str, Any]) -> dict:
-    """Refuses a transactions table whose mapped columns are missing or mistyped, before anything is written."""
-    config = PipelineConfig.from_params(params)
-    if config.source_kind != "transactions":
-        return {"source_kind": config.source_kind}
+    """Refuses a connection without a project, and a transactions table whose mapped columns are missing or
+    mistyped, before anything is written."""
     # Imported at run time, like the persona step: parsing the DAG needs neither.
-    from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
-
+    from segmentation.connection import bigquery_client
     from segmentation.sources import check_transactions_table
 
-    hook = BigQueryHook(gcp_conn_id=config.gcp_conn_id, location=config.location, use_legacy_sql=False)
-    client = hook.get_client(project_id=config.project_id or hook.project_id)
+    config = PipelineConfig.from_params(params)
+    client = bigquery_client(config)
+    if config.source_kind != "transactions":
+        return {"source_kind": config.source_kind, "project": client.project}
     return check_transactions_table(client, config.transactions_table, config.transactions_columns)
 
 

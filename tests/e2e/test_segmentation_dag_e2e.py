@@ -529,3 +529,19 @@ def test_a_runs_conf_does_not_leak_into_the_next_run(dag, conf, task_failures):
     assert "during the 30 days" in task_failures["source.check_freshness"]
     _failed_run(dag, BEFORE_ANY_ORDER, conf)
     assert "during the 3 days" in task_failures["source.check_freshness"]
+
+
+def test_a_connection_without_a_project_fails_at_once_naming_it(dag, conf, task_failures, monkeypatch):
+    # As README suggests for local runs, but without "project" in the extra.
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NO_PROJECT", '{"conn_type": "google_cloud_platform", "extra": {"is_anonymous": true}}'
+    )
+    state, failed = _failed_run(dag, LATEST, {**conf, "project_id": "", "gcp_conn_id": "no_project"})
+
+    assert state == "failed"
+    assert [ti.task_id for ti in failed] == ["check_source"]
+    assert failed[0].try_number == 1, "a missing project must not be retried"
+    assert (
+        "the connection 'no_project' has no project and the project_id setting is empty"
+        in task_failures["check_source"]
+    )
