@@ -15,9 +15,10 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from local_bigquery import dialect, sandbox
+from local_bigquery import dialect, sandbox, semantics
 from local_bigquery.catalog import Catalog, ModelStore, first_row, run_sql
 from local_bigquery.errors import BigQueryError, Duplicate, InvalidQuery, NotFound, Unsupported
+from local_bigquery.semantics import BIGNUMERIC, NUMERIC
 from local_bigquery.translate import (
     LOCAL_RELATION,
     TIMESTAMP_OPTIONS,
@@ -32,9 +33,15 @@ from local_bigquery.translate import (
     to_duckdb,
     validate_ids,
 )
-from local_bigquery.types import quote_identifier, schema_for_relation
+from local_bigquery.types import (
+    BIGNUMERIC_SCALE,
+    quote_identifier,
+    refuse_null_array_elements,
+    schema_for_relation,
+)
 
 _ERROR_PREFIX = re.compile(r"^[A-Za-z ]*Error: ")
+_DIVISION_BY_ZERO = re.compile(r"^Division by zero in expression \((?P<expression>.*?)\)\. ")
 
 
 def bigquery_error(error: duckdb.Error) -> BigQueryError:
@@ -42,6 +49,9 @@ def bigquery_error(error: duckdb.Error) -> BigQueryError:
     message = _ERROR_PREFIX.sub("", str(error).strip(), count=1)
     if isinstance(error, duckdb.PermissionException):
         return Unsupported(f"file, network and settings access from queries ({message})")
+    division = _DIVISION_BY_ZERO.match(message)
+    if division:
+        return InvalidQuery(f"division by zero: {division['expression']}")
     if isinstance(error, duckdb.CatalogException) and "Function with name" in message:
         return InvalidQuery(f"Function not found: {message}")
     if isinstance(error, duckdb.CatalogException):
@@ -84,6 +94,7 @@ class ScriptRun:
     variables: dict[str, Binding] = field(default_factory=dict)
     _relation_names: list[str] = field(default_factory=list)
     _counter: itertools.count = field(default_factory=itertools.count)
+    _read_types: dict[str, str] = field(default_factory=dict)
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -177,10 +188,24 @@ class ScriptRun:
             # An INSERT's own columns are not in scope of its VALUES or SELECT, so they shadow no variable.
             in_scope = [ref for ref in named if ref != inserted]
             values |= bind_script_variables(statement, self.variables, self._column_names(in_scope))
-        return to_duckdb(statement), values
+        self._read_types = self._column_types(named)
+        return to_duckdb(statement, self._read_types), values
 
     def _column_names(self, tables: list[TableRef]) -> set[str]:
         return {name.lower() for ref in set(tables) for name in self.catalog.column_names(ref)}
+
+    def _column_types(self, tables: list[TableRef]) -> dict[str, str]:
+        """DuckDB types of the tables' columns by lower-case name; a name two tables type differently is left
+        out, since which one a bare reference means is not known here."""
+        types: dict[str, str] = {}
+        ambiguous = set()
+        for ref in dict.fromkeys(tables):
+            relation = self.con.sql(f"SELECT * FROM {ref.duckdb_name} LIMIT 0")
+            for name, duckdb_type in zip(relation.columns, relation.types, strict=True):
+                key, text = name.lower(), str(duckdb_type).upper().replace(" ", "")
+                if types.setdefault(key, text) != text:
+                    ambiguous.add(key)
+        return {name: text for name, text in types.items() if name not in ambiguous}
 
     def _created_table(self, statement: exp.Expression) -> TableRef | None:
         """The table a CREATE writes, which need not exist yet."""
@@ -201,9 +226,16 @@ class ScriptRun:
     # ---- statement handlers ---------------------------------------------------------------------------
 
     def _query(self, statement: exp.Expression) -> Outcome:
-        relation = self._relation(*self.prepare(statement))
+        semantics.name_result_columns(statement)
+        sql, values = self.prepare(statement)
+        bignumeric = BIGNUMERIC.sql("duckdb") in sql or any(
+            duckdb_type.endswith(f",{BIGNUMERIC_SCALE})") for duckdb_type in self._read_types.values()
+        )
+        relation = _decimals_as_bigquery_types(self._relation(sql, values), bignumeric)
         schema = schema_for_relation(relation.columns, relation.types)
-        return Outcome("SELECT", result=QueryResult.from_arrow(schema, relation.to_arrow_table()))
+        rows = relation.to_arrow_table()
+        refuse_null_array_elements(rows, schema)
+        return Outcome("SELECT", result=QueryResult.from_arrow(schema, rows))
 
     def _dml(self, statement: exp.Expression) -> Outcome:
         target = self.resolve(_target_table(statement))
@@ -262,12 +294,16 @@ class ScriptRun:
         if existing and statement.args.get("exists"):
             return Outcome(kind, ddl_target=ref, ddl_operation="SKIP")
         properties = self.table_properties(statement)
+        descriptions = _take_column_descriptions(statement)
         sql, values = self.prepare(statement)
         if existing == "VIEW":
             self.catalog.drop_table(ref)
         run_sql(self.con, sql, values or None)
         self.catalog.record_table(ref, properties)
+        for column, description in descriptions.items():
+            self.catalog.describe_column(ref, column, description)
         _check_partition_column(self.catalog, ref, properties)
+        check_clustering_fields(self.catalog, ref, properties)
         return Outcome(
             kind, ddl_target=ref, ddl_operation="REPLACE" if statement.args.get("replace") else "CREATE"
         )
@@ -444,9 +480,59 @@ class ScriptRun:
         )
 
 
+def _decimals_as_bigquery_types(
+    relation: duckdb.DuckDBPyRelation, bignumeric: bool
+) -> duckdb.DuckDBPyRelation:
+    """DuckDB widens a decimal's scale through arithmetic (NUMERIC * NUMERIC has scale 18); BigQuery keeps
+    NUMERIC at scale 9, rounding. A result decimal is NUMERIC unless BIGNUMERIC is stored or named in the
+    query, where scales above 9 are BIGNUMERIC's.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#decimal_types
+    """
+    projections, changed = [], False
+    for name, duckdb_type in zip(relation.columns, relation.types, strict=True):
+        column = quote_identifier(name)
+        if duckdb_type.id == "decimal":
+            scale = dict(duckdb_type.children)["scale"]
+            target = BIGNUMERIC if bignumeric and scale > 9 else NUMERIC
+            wanted = target.sql("duckdb")
+            if str(duckdb_type).replace(" ", "") != wanted.replace(" ", ""):
+                projections.append(f"CAST({column} AS {wanted}) AS {column}")
+                changed = True
+                continue
+        projections.append(column)
+    return relation.project(", ".join(projections)) if changed else relation
+
+
 def _target_table(statement: exp.Expression) -> exp.Table:
     this = statement.this
     return this if isinstance(this, exp.Table) else this.find(exp.Table)
+
+
+def _take_column_descriptions(statement: exp.Create) -> dict[str, str]:
+    """Remove the columns' `OPTIONS(description = …)` from a CREATE TABLE, returned by column name."""
+    schema = statement.this
+    descriptions = {}
+    for column in schema.expressions if isinstance(schema, exp.Schema) else []:
+        if not isinstance(column, exp.ColumnDef):
+            continue
+        for constraint in list(column.args.get("constraints") or []):
+            if isinstance(constraint.args.get("kind"), exp.Properties):
+                options = take_table_properties(exp.Create(properties=constraint.args["kind"]))
+                if "description" in options:
+                    descriptions[column.name] = options["description"]
+                constraint.pop()
+    return descriptions
+
+
+def check_clustering_fields(catalog: Catalog, ref: TableRef, properties: dict) -> None:
+    """Clustering names columns of the table, as BigQuery checks when the table is created."""
+    fields = {f["name"].lower() for f in catalog.table_schema(ref)["fields"]}
+    for name in (properties.get("clustering") or {}).get("fields") or []:
+        if name.lower() not in fields:
+            raise InvalidQuery(
+                f"The field specified for clustering cannot be found in the schema. Invalid field: {name}."
+            )
 
 
 def _check_partition_column(catalog: Catalog, ref: TableRef, properties: dict) -> None:

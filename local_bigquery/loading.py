@@ -39,6 +39,7 @@ from local_bigquery.types import (
 )
 
 CSV, JSON, PARQUET = "CSV", "NEWLINE_DELIMITED_JSON", "PARQUET"
+_PARTITION_DECORATOR = re.compile(r"^(?P<table>[^$]+)\$(?P<partition>\d{8})$")
 _LISTED_ERRORS = 20
 _GZIP_MAGIC = b"\x1f\x8b"
 _DUCKDB_JSON_LINE = re.compile(r"\bline (\d+)")
@@ -119,6 +120,8 @@ class LoadOptions:
     ignore_unknown_values: bool
     csv: CsvOptions
     table_properties: dict = field(default_factory=dict)
+    # `table$YYYYMMDD`: the load writes only that day's partition.
+    partition: str | None = None
 
     @classmethod
     def parse(cls, config: dict, default_project: str) -> LoadOptions:
@@ -128,9 +131,11 @@ class LoadOptions:
         table = config.get("destinationTable") or {}
         if not table.get("datasetId") or not table.get("tableId"):
             raise InvalidRequest("Required parameter is missing: load.destinationTable")
-        destination = TableRef(
-            table.get("projectId") or default_project, table["datasetId"], table["tableId"]
+        decorated = _PARTITION_DECORATOR.match(table["tableId"])
+        table_id, partition = (
+            (decorated["table"], decorated["partition"]) if decorated else (table["tableId"], None)
         )
+        destination = TableRef(table.get("projectId") or default_project, table["datasetId"], table_id)
         validate_ids(destination.project, destination.dataset, destination.table)
         source_format = str(config.get("sourceFormat") or CSV).upper()
         if source_format not in (CSV, JSON, PARQUET):
@@ -157,6 +162,7 @@ class LoadOptions:
             ignore_unknown_values=bool(config.get("ignoreUnknownValues")),
             csv=CsvOptions.parse(config),
             table_properties=properties,
+            partition=partition,
         )
 
 
@@ -534,6 +540,8 @@ class Load:
         if kind == "VIEW":
             raise InvalidRequest(f"Cannot load data into view {ref}.")
         exists = kind is not None
+        if self.options.partition:
+            return self._load_partition(exists)
         self._check_dispositions(exists)
         fields = self._fields(exists)
         source = self.reader.source_sql(fields)
@@ -551,6 +559,50 @@ class Load:
             rows = run_sql(self.con, f"INSERT INTO {ref.duckdb_name} {select}")[0][0]
             resource = {**previous, **self.options.table_properties, "schema": {"fields": fields}}
             self.catalog.record_table(ref, resource)
+        return LoadResult(rows, self.input_bytes, self._skipped_rows(rows, fields))
+
+    def _load_partition(self, exists: bool) -> LoadResult:
+        """Load into one day of a day-partitioned table: every row must be of that day; WRITE_TRUNCATE
+        replaces the day's rows and WRITE_EMPTY needs the day empty, the other days stay as they are.
+
+        https://cloud.google.com/bigquery/docs/managing-partitioned-table-data#write-to-partition
+        """
+        ref, partition = self.options.destination, self.options.partition
+        if not exists:
+            raise NotFound(
+                f"Not found: Table {ref}: create the partitioned table before loading ${partition}"
+            )
+        partitioning = self.catalog.get_table(ref).get("timePartitioning") or {}
+        if partitioning.get("type", "DAY") != "DAY" or "field" not in partitioning:
+            raise Unsupported(
+                f"partition decorators on {ref}: only day-partitioned tables with a partition column"
+            )
+        fields = self.catalog.table_schema(ref)["fields"]
+        if self.options.schema:
+            _check_compatible(ref, self.options.schema, fields)
+        source = self.reader.source_sql(fields)
+        relation = self.con.sql(f"SELECT * FROM {source}")
+        self.reader.check(self.con, fields)
+        select = self._projection(source, relation.columns, fields)
+        column = quote_identifier(partitioning["field"])
+        day = f"strptime('{partition}', '%Y%m%d')::DATE"
+        in_day = f"CAST({column} AS DATE) = {day}"
+        stray = first_row(self.con, f"SELECT count(*) FROM ({select}) WHERE NOT coalesce({in_day}, false)")[0]
+        if stray:
+            raise InvalidRequest(
+                f"Some rows belong to different partitions rather than destination partition {partition}: "
+                f"{stray} rows have another {partitioning['field']}."
+            )
+        disposition = self.options.write_disposition
+        if disposition == "WRITE_TRUNCATE":
+            run_sql(self.con, f"DELETE FROM {ref.duckdb_name} WHERE {in_day}")
+        elif (
+            disposition == "WRITE_EMPTY"
+            and first_row(self.con, f"SELECT count(*) FROM {ref.duckdb_name} WHERE {in_day}")[0]
+        ):
+            raise Duplicate(f"Already Exists: partition {partition} of {ref} is not empty (WRITE_EMPTY)")
+        rows = run_sql(self.con, f"INSERT INTO {ref.duckdb_name} BY NAME {select}")[0][0]
+        self.catalog.touch_table(ref)
         return LoadResult(rows, self.input_bytes, self._skipped_rows(rows, fields))
 
     def _skipped_rows(self, rows_loaded: int, fields: list[dict]) -> list[dict]:

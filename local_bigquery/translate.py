@@ -16,6 +16,7 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
+from local_bigquery import semantics
 from local_bigquery.errors import InvalidQuery, Unsupported
 from local_bigquery.types import quote_identifier
 
@@ -350,8 +351,10 @@ _DUCKDB_REWRITES = (
 )
 
 
-def to_duckdb(statement: exp.Expression) -> str:
-    """DuckDB SQL for a statement whose table names and parameters are bound."""
+def to_duckdb(statement: exp.Expression, columns: semantics.ColumnTypes | None = None) -> str:
+    """DuckDB SQL for a statement whose table names and parameters are bound; `columns` are the DuckDB types
+    of the columns of the tables it reads, by lower-case name (see `semantics`)."""
+    semantics.apply(statement, columns or {})
     for rewrite in _DUCKDB_REWRITES:
         rewrite(statement)
     try:

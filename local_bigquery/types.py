@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from local_bigquery.errors import InvalidRequest, Unsupported
+from local_bigquery.errors import InvalidQuery, InvalidRequest, Unsupported
 
 BIGNUMERIC_SCALE = 18
 
@@ -144,6 +144,33 @@ def schema_for_relation(columns: list[str], types: list, not_null: Iterable[str]
             for name, duck_type in zip(columns, types, strict=True)
         ]
     }
+
+
+def _null_element_path(column: pa.Array | pa.ChunkedArray, arrow_type: pa.DataType) -> bool:
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        elements = pc.list_flatten(column)
+        return elements.null_count > 0 or _null_element_path(elements, arrow_type.value_type)
+    if pa.types.is_struct(arrow_type):
+        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        return any(
+            _null_element_path(
+                pa.chunked_array([chunk.field(i) for chunk in chunks], arrow_type.field(i).type),
+                arrow_type.field(i).type,
+            )
+            for i in range(arrow_type.num_fields)
+        )
+    return False
+
+
+def refuse_null_array_elements(table: pa.Table, schema: dict) -> None:
+    """BigQuery cannot return an ARRAY with a NULL element: the query fails.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#array_nulls
+    """
+    for field, column in zip(schema["fields"], table.columns, strict=True):
+        nested = field.get("mode") == "REPEATED" or field["type"] == "RECORD"
+        if nested and _null_element_path(column, column.type):
+            raise InvalidQuery(f"Array cannot have a null element; error in writing field {field['name']}")
 
 
 # ---- REST cell encoding (tabledata.list / getQueryResults rows) ----------------------------------------

@@ -22,7 +22,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from local_bigquery import dialect, loading, resources, sandbox
+from local_bigquery import dialect, loading, resources, sandbox, semantics
 from local_bigquery.catalog import LOCATION, Catalog, first_row, now_ms, run_sql
 from local_bigquery.engine import Outcome, QueryResult, ScriptRun, bigquery_error
 from local_bigquery.errors import (
@@ -116,6 +116,7 @@ class Warehouse:
         # The only place DuckDB may read files from: load jobs' files are put here (see sandbox).
         self.private_directory = Path(tempfile.mkdtemp(prefix="local_bigquery_")).resolve()
         sandbox.lock_down(self.con, self.private_directory)
+        semantics.register_functions(self.con)
         self.lock = threading.RLock()
         self.catalog = Catalog(self.con)
         self.jobs = JobRecords(self.con)
@@ -200,6 +201,13 @@ class Warehouse:
 
     def query(self, project: str, body: dict) -> dict:
         """jobs.query: run a query job and answer with its first page, failing the request if it failed."""
+        if body.get("queryResultsFormat") == "ARROW":
+            # Arrow answers continue on the BigQuery Storage Read API (gRPC), which this server does not
+            # speak; refusing beats the empty result a client would otherwise read.
+            raise Unsupported(
+                "queryResultsFormat=ARROW in jobs.query (Arrow results need the BigQuery Storage Read API); "
+                "query without query_results_format to get the rows as JSON"
+            )
         configuration = {
             "query": {
                 key: body[key]

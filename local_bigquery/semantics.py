@@ -1,0 +1,430 @@
+"""Where DuckDB computes a GoogleSQL expression differently from BigQuery: small named rewrites.
+
+sqlglot translates the syntax; these make the answers BigQuery's (values, types and errors), each citing
+the GoogleSQL reference it follows. They run on a statement whose names and parameters are bound, before
+the DuckDB SQL is generated. Some need the type of an operand: `ColumnTypes` gives the DuckDB types of the
+columns of the tables a statement reads, by name, where the name is unambiguous; everything else is typed
+from the expression itself (literals, casts, functions of a known result type) or left as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import duckdb
+import farmhash
+from sqlglot import exp
+
+from local_bigquery.types import BIGNUMERIC_SCALE
+
+ColumnTypes = Mapping[str, str]
+
+NUMERIC = exp.DataType.build("DECIMAL(38, 9)", dialect="duckdb")
+BIGNUMERIC = exp.DataType.build(f"DECIMAL(38, {BIGNUMERIC_SCALE})", dialect="duckdb")
+_DOUBLE = exp.DataType.build("DOUBLE")
+_BIGINT = exp.DataType.build("BIGINT")
+_INTEGER = exp.DataType.build("INTEGER")
+_VARCHAR = exp.DataType.build("VARCHAR")
+_DATE = exp.DataType.build("DATE")
+_DECIMALS = {exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL}
+_INTEGERS = {exp.DataType.Type.BIGINT, exp.DataType.Type.INT}
+
+
+def _function(name: str, *arguments: exp.Expression) -> exp.Anonymous:
+    return exp.Anonymous(this=name, expressions=list(arguments))
+
+
+def _error(message: exp.Expression) -> exp.Anonymous:
+    return _function("ERROR", message)
+
+
+def _text(*parts: exp.Expression | str) -> exp.Expression:
+    """`part || part || …`, each expression cast to VARCHAR (NULL shows as NULL)."""
+    pieces = [
+        exp.Literal.string(part)
+        if isinstance(part, str)
+        else exp.func("COALESCE", exp.cast(part.copy(), _VARCHAR), exp.Literal.string("NULL"))
+        for part in parts
+    ]
+    text = pieces[0]
+    for piece in pieces[1:]:
+        text = exp.DPipe(this=text, expression=piece)
+    return text
+
+
+# ---- a little type knowledge -----------------------------------------------------------------------------
+
+_FLOAT_FUNCTIONS = (exp.Sqrt, exp.Pow, exp.Exp, exp.Ln, exp.Log, exp.Avg, exp.Stddev, exp.Variance, exp.Div)
+
+
+def _duckdb_type(node: exp.Expression, columns: ColumnTypes) -> str | None:
+    """The DuckDB type of an expression when it is evident: upper-case, e.g. DOUBLE, DATE, DECIMAL(38,9)."""
+    if isinstance(node, exp.Paren | exp.Neg):
+        return _duckdb_type(node.this, columns)
+    if isinstance(node, exp.Cast | exp.TryCast):
+        return node.to.sql("duckdb").upper().replace(" ", "")
+    if isinstance(node, exp.Column):
+        return columns.get(node.name.lower())
+    if isinstance(node, exp.Literal) and not node.is_string:
+        return "DOUBLE" if any(mark in node.this.lower() for mark in ".e") else "BIGINT"
+    if isinstance(node, _FLOAT_FUNCTIONS):
+        return "DOUBLE"
+    if isinstance(node, exp.CurrentDate | exp.DateFromParts | exp.Date | exp.StrToDate):
+        return "DATE"
+    return None
+
+
+def _is_float(node: exp.Expression, columns: ColumnTypes) -> bool:
+    return _duckdb_type(node, columns) in ("DOUBLE", "FLOAT")
+
+
+def _decimal_type(node: exp.Expression, columns: ColumnTypes) -> exp.DataType | None:
+    duckdb_type = _duckdb_type(node, columns) or ""
+    if not duckdb_type.startswith("DECIMAL"):
+        return None
+    return BIGNUMERIC if duckdb_type.endswith(f",{BIGNUMERIC_SCALE})") else NUMERIC
+
+
+# ---- the rewrites ----------------------------------------------------------------------------------------
+
+
+def numeric_types_at_bigquery_scale(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """NUMERIC is DECIMAL(38, 9) and BIGNUMERIC the widest DuckDB holds, DECIMAL(38, 18); sqlglot would
+    write a bare DECIMAL, DuckDB's DECIMAL(18, 3), which rounds `NUMERIC '1.123456789'` to 1.123.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#decimal_types
+    """
+    for data_type in list(statement.find_all(exp.DataType)):
+        if data_type.this == exp.DataType.Type.BIGDECIMAL and not data_type.expressions:
+            data_type.replace(BIGNUMERIC.copy())
+        elif data_type.this == exp.DataType.Type.DECIMAL and not data_type.expressions:
+            data_type.replace(NUMERIC.copy())
+
+
+def countif_counts_zero_rows_as_zero(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`COUNTIF(x)` is 0 over no rows (DuckDB's COUNT_IF gives NULL): a COUNT of the rows where x holds.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/aggregate_functions#countif
+    """
+    for node in list(statement.find_all(exp.CountIf)):
+        condition = node.this.copy()
+        node.replace(exp.Count(this=exp.case().when(condition, exp.Literal.number(1))))
+
+
+def division_by_zero_is_an_error(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`x / 0` fails the query with "division by zero" (DuckDB answers ±inf); IEEE_DIVIDE and SAFE_DIVIDE
+    are the GoogleSQL ways to get inf or NULL instead.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/operators#arithmetic_operators
+    """
+    for node in list(statement.find_all(exp.Div)):
+        if node.args.get("safe") or node.meta.get("ieee"):
+            continue
+        dividend, divisor = node.this, node.expression
+        if isinstance(divisor, exp.Literal) and not divisor.is_string and divisor.this.strip("0.") != "":
+            continue
+        failure = _error(_text("division by zero: ", dividend, " / ", divisor))
+        guarded = exp.case().when(exp.EQ(this=divisor.copy(), expression=exp.Literal.number(0)), failure)
+        node.replace(exp.paren(guarded.else_(node.copy())))
+
+
+def integer_literal_arithmetic_is_int64(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`2147483647 + 1` is INT64 arithmetic; DuckDB types small integer literals INTEGER and would overflow.
+
+    Only operations between two integer literals are widened: a column is BIGINT already, and `date + 1`
+    must keep its INTEGER.
+    """
+    for node in list(statement.find_all(exp.Add, exp.Sub, exp.Mul)):
+        operands = (node.this, node.expression)
+        if all(isinstance(o, exp.Literal) and not o.is_string and o.this.isdigit() for o in operands):
+            for operand in operands:
+                operand.replace(exp.cast(operand.copy(), _BIGINT))
+
+
+def date_plus_integer_adds_days(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`date + n` / `date - n` add n days for any INT64 n; DuckDB's DATE + only takes an INTEGER.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/operators#date_arithmetics_operators
+    """
+    for node in list(statement.find_all(exp.Add, exp.Sub)):
+        if _duckdb_type(node.this, columns) != "DATE":
+            continue
+        days = node.expression
+        if _duckdb_type(days, columns) in ("BIGINT", "INTEGER") and not isinstance(days, exp.Literal):
+            days.replace(exp.cast(days.copy(), _INTEGER))
+
+
+def date_functions_keep_their_argument_type(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`DATE_ADD`, `DATE_SUB` and `DATE_TRUNC` of a DATE are DATEs (DuckDB's date + interval is a TIMESTAMP).
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/date_functions#date_add
+    """
+    for node in list(statement.find_all(exp.DateAdd, exp.DateSub, exp.DateTrunc)):
+        argument = node.this
+        if isinstance(argument, exp.Literal) and argument.is_string:
+            argument.replace(exp.cast(argument.copy(), _DATE))
+            argument = node.this
+        node.replace(_function("CAST_TO_TYPE", node.copy(), argument.copy()))
+
+
+_WEEKDAYS = ("SUNDAY", "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY")
+
+
+def _weeks(value: exp.Expression, first_day: int) -> exp.Expression:
+    """Weeks starting on `first_day` (0 = Sunday): 0 before the first such day of the year, then 1, 2, …"""
+    weekday = exp.Mod(
+        this=exp.paren(
+            exp.Add(this=_function("DAYOFWEEK", value.copy()), expression=exp.Literal.number(7 - first_day))
+        ),
+        expression=exp.Literal.number(7),
+    )
+    days_before_week = exp.Sub(
+        this=exp.Add(this=_function("DAYOFYEAR", value.copy()), expression=exp.Literal.number(6)),
+        expression=exp.paren(weekday),
+    )
+    return exp.paren(exp.IntDiv(this=exp.paren(days_before_week), expression=exp.Literal.number(7)))
+
+
+def _part(name: str, value: exp.Expression, modulus: int | None = None) -> exp.Expression:
+    part = _function("DATE_PART", exp.Literal.string(name), value.copy())
+    return exp.paren(exp.Mod(this=part, expression=exp.Literal.number(modulus))) if modulus else part
+
+
+_EXTRACTS: dict[str, Callable[[exp.Expression], exp.Expression]] = {
+    # BigQuery numbers days 1 (Sunday) to 7; DuckDB's DAYOFWEEK is 0 (Sunday) to 6.
+    "DAYOFWEEK": lambda v: exp.paren(
+        exp.Add(this=_function("DAYOFWEEK", v.copy()), expression=exp.Literal.number(1))
+    ),
+    "WEEK": lambda v: _weeks(v, 0),
+    "ISOWEEK": lambda v: _function("WEEKOFYEAR", v.copy()),
+    "ISOYEAR": lambda v: _function("ISOYEAR", v.copy()),
+    # DuckDB's millisecond and microsecond parts include the seconds.
+    "MILLISECOND": lambda v: _part("millisecond", v, 1000),
+    "MICROSECOND": lambda v: _part("microsecond", v, 1_000_000),
+    **{
+        part: (lambda p: lambda v: _part(p.lower(), v))(part)
+        for part in ("SECOND", "MINUTE", "HOUR", "DAY", "DAYOFYEAR", "MONTH", "QUARTER", "YEAR")
+    },
+}
+
+
+def extract_parts_numbered_like_bigquery(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`EXTRACT(part FROM x)` as BigQuery numbers it: DAYOFWEEK 1 = Sunday, WEEK and WEEK(<weekday>) count
+    weeks from the first such day of the year (days before it are week 0), ISOWEEK / ISOYEAR ISO 8601.
+    A TIMESTAMP's parts are those of its UTC time, which is the server's time zone.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/date_functions#extract
+    """
+    for node in list(statement.find_all(exp.Extract)):
+        part, value = node.this, node.expression
+        if isinstance(part, exp.WeekStart):
+            day = part.name.upper()
+            if day in _WEEKDAYS:
+                node.replace(_weeks(value, _WEEKDAYS.index(day)))
+            continue
+        rewrite = _EXTRACTS.get(part.name.upper()) if isinstance(part, exp.Var) else None
+        if rewrite:
+            node.replace(rewrite(value))
+
+
+def float_to_int64_rounds_half_away_from_zero(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`CAST(-2.5 AS INT64)` is -3: BigQuery rounds halves away from zero, DuckDB to even (-2).
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast_as_int64
+    """
+    for node in list(statement.find_all(exp.Cast, exp.TryCast)):
+        if node.to.this in _INTEGERS and _is_float(node.this, columns):
+            node.this.replace(exp.func("ROUND", node.this.copy()))
+
+
+def numeric_averages_stay_numeric(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`AVG` of a NUMERIC (BIGNUMERIC) is a NUMERIC (BIGNUMERIC), in a window too; DuckDB averages decimals
+    as DOUBLE.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/aggregate_functions#avg
+    """
+    for node in list(statement.find_all(exp.Avg)):
+        decimal = _decimal_type(node.this, columns)
+        if decimal is None:
+            continue
+        outer = node.parent if isinstance(node.parent, exp.Window) else node
+        outer.replace(exp.cast(outer.copy(), decimal))
+
+
+def safe_prefix_returns_null_for_errors(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`SAFE.f(…)` is NULL where f fails, and so are SAFE_ADD, SAFE_SUBTRACT, SAFE_MULTIPLY, SAFE_NEGATE.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/functions-reference#safe_prefix
+    """
+    operators = {exp.SafeAdd: exp.Add, exp.SafeSubtract: exp.Sub, exp.SafeMultiply: exp.Mul}
+    for node in list(statement.find_all(exp.SafeFunc, exp.SafeAdd, exp.SafeSubtract, exp.SafeMultiply)):
+        if isinstance(node, exp.SafeFunc):
+            computed = node.this.copy()
+            if any(call.name.upper() == "ERROR" for call in computed.find_all(exp.Anonymous)):
+                # An argument's own error (a division by zero) is not the function's: it still fails, and
+                # DuckDB's TRY cannot hold the volatile ERROR() anyway.
+                continue
+        else:
+            computed = operators[type(node)](this=node.this.copy(), expression=node.expression.copy())
+        node.replace(_function("TRY", computed))
+    for node in list(statement.find_all(exp.SafeNegate)):
+        # DuckDB negates a BIGINT into a HUGEINT: cast back, so that -(-2^63) overflows as in INT64.
+        negated = _function("CAST_TO_TYPE", exp.Neg(this=exp.paren(node.this.copy())), node.this.copy())
+        node.replace(_function("TRY", negated))
+
+
+def array_first_and_last_refuse_empty_arrays(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`ARRAY_FIRST(a)` / `ARRAY_LAST(a)`: the first / last element; an empty array is an error.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions#array_first
+    """
+    for node, name, index in [
+        *((n, "ARRAY_FIRST", 1) for n in statement.find_all(exp.ArrayFirst)),
+        *((n, "ARRAY_LAST", -1) for n in statement.find_all(exp.ArrayLast)),
+    ]:
+        array = node.this
+        empty = exp.EQ(this=_function("LEN", array.copy()), expression=exp.Literal.number(0))
+        failure = _error(
+            exp.Literal.string(f"{name} cannot get the {name[6:].lower()} element of an empty array")
+        )
+        element = _function("LIST_EXTRACT", array.copy(), exp.Literal.number(index))
+        node.replace(exp.paren(exp.case().when(empty, failure).else_(element)))
+
+
+def farm_fingerprint_as_function(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`FARM_FINGERPRINT(x)`: FarmHash Fingerprint64, the server's `farm_fingerprint` function.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/hash_functions#farm_fingerprint
+    """
+    for node in list(statement.find_all(exp.FarmFingerprint)):
+        node.replace(_function("FARM_FINGERPRINT", *[argument.copy() for argument in node.expressions]))
+
+
+def unnest_offsets_count_from_zero(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`UNNEST(a) WITH OFFSET AS o`: o is 0 for the first element; DuckDB's WITH ORDINALITY counts from 1.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#unnest_operator
+    """
+    for unnest in list(statement.find_all(exp.Unnest)):
+        offset, select = unnest.args.get("offset"), unnest.parent_select
+        if not isinstance(offset, exp.Identifier) or select is None:
+            continue
+        for column in list(select.find_all(exp.Column)):
+            if (
+                column.table
+                or column.name.lower() != offset.name.lower()
+                or column.parent_select is not select
+            ):
+                continue
+            zero_based = exp.paren(exp.Sub(this=column.copy(), expression=exp.Literal.number(1)))
+            in_projection = isinstance(column.parent, exp.Select) and column.arg_key == "expressions"
+            column.replace(
+                exp.alias_(zero_based, exp.to_identifier(column.name, quoted=True))
+                if in_projection
+                else zero_based
+            )
+
+
+def _is_struct_array(array: exp.Expression, columns: ColumnTypes) -> bool:
+    if isinstance(array, exp.Array):
+        return bool(array.expressions) and all(isinstance(e, exp.Struct) for e in array.expressions)
+    duckdb_type = _duckdb_type(array, columns) or ""
+    return duckdb_type.startswith("STRUCT(") and duckdb_type.endswith("[]")
+
+
+def unnest_of_structs_exposes_their_fields(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`FROM t, UNNEST(array_of_structs)` without an alias: each struct field is a column of the row.
+
+    DuckDB's UNNEST gives one struct column; unnesting that struct in a correlated subquery spreads it.
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#unnest_operator
+    """
+    for number, unnest in enumerate(list(statement.find_all(exp.Unnest))):
+        if not isinstance(unnest.parent, exp.From | exp.Join) or _set(unnest) != {"expressions"}:
+            continue
+        (array,) = unnest.expressions
+        if not _is_struct_array(array, columns):
+            continue
+        element = exp.to_identifier(f"_struct_{number}")
+        elements = exp.select(exp.alias_(exp.Unnest(expressions=[array.copy()]), element)).subquery()
+        spread = exp.select(exp.Unnest(expressions=[exp.column(element)])).from_(elements)
+        unnest.replace(spread.subquery(f"_unnest_{number}"))
+
+
+def _set(expression: exp.Expression) -> set[str]:
+    return {key for key, value in expression.args.items() if value}
+
+
+REWRITES = (
+    numeric_types_at_bigquery_scale,
+    countif_counts_zero_rows_as_zero,
+    float_to_int64_rounds_half_away_from_zero,
+    numeric_averages_stay_numeric,
+    date_plus_integer_adds_days,
+    integer_literal_arithmetic_is_int64,
+    division_by_zero_is_an_error,
+    date_functions_keep_their_argument_type,
+    extract_parts_numbered_like_bigquery,
+    safe_prefix_returns_null_for_errors,
+    array_first_and_last_refuse_empty_arrays,
+    farm_fingerprint_as_function,
+    unnest_offsets_count_from_zero,
+    unnest_of_structs_exposes_their_fields,
+)
+
+
+def apply(statement: exp.Expression, columns: ColumnTypes) -> None:
+    for rewrite in REWRITES:
+        rewrite(statement, columns)
+
+
+# ---- a query's result ------------------------------------------------------------------------------------
+
+
+def _leftmost_select(query: exp.Expression) -> exp.Select | None:
+    while isinstance(query, exp.SetOperation | exp.Subquery):
+        query = query.this
+    return query if isinstance(query, exp.Select) else None
+
+
+def name_result_columns(query: exp.Expression) -> None:
+    """Result columns named as BigQuery names them: a column reference (or struct field) by its name as the
+    query spells it, any other unaliased expression `f0_`, `f1_`, … in order.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#implicit_aliases
+    """
+    select = _leftmost_select(query)
+    if select is None:
+        return
+    anonymous = 0
+    for projection in list(select.expressions):
+        if isinstance(projection, exp.Alias | exp.Star):
+            continue
+        if isinstance(projection, exp.Column):
+            if isinstance(projection.this, exp.Star):
+                continue
+            name = projection.this
+        elif isinstance(projection, exp.Dot) and isinstance(projection.expression, exp.Identifier):
+            name = projection.expression
+        else:
+            name = exp.to_identifier(f"f{anonymous}_")
+            anonymous += 1
+        projection.replace(exp.alias_(projection.copy(), exp.to_identifier(name.name, quoted=True)))
+
+
+# ---- functions DuckDB lacks ------------------------------------------------------------------------------
+
+
+def _fingerprint(value: str | bytes) -> int:
+    unsigned = farmhash.fingerprint64(value)
+    return unsigned - (1 << 64) if unsigned >= 1 << 63 else unsigned
+
+
+def register_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """GoogleSQL functions that DuckDB has no equivalent of, as scalar functions of the connection."""
+    con.create_function(
+        "farm_fingerprint",
+        _fingerprint,
+        [duckdb.sqltype("VARCHAR")],
+        duckdb.sqltype("BIGINT"),
+        side_effects=False,
+    )
