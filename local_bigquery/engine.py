@@ -6,6 +6,7 @@ resolves names, runs sub-queries, registers computed relations and reaches the m
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 from collections.abc import Callable, Collection
@@ -59,6 +60,14 @@ def bigquery_error(error: duckdb.Error) -> BigQueryError:
     if isinstance(error, duckdb.ParserException):
         return InvalidQuery(f"Syntax error: {message}")
     return InvalidQuery(message)
+
+
+def release_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Unregister a relation registered for one job. After a failed statement the transaction is aborted
+    and DuckDB refuses even this; the job's rollback drops the registration anyway, and the statement's own
+    error (an ERROR() a gate raised, say) is the one to report, not "Current transaction is aborted"."""
+    with contextlib.suppress(duckdb.TransactionException):
+        con.unregister(name)
 
 
 @dataclass
@@ -133,7 +142,7 @@ class ScriptRun:
             return [self.run_statement(statement) for statement in statements]
         finally:
             for name in self._relation_names:
-                self.con.unregister(name)
+                release_relation(self.con, name)
 
     def run_statement(self, statement: exp.Expression) -> Outcome:
         handler = self._handler(statement)
@@ -232,8 +241,9 @@ class ScriptRun:
             duckdb_type.endswith(f",{BIGNUMERIC_SCALE})") for duckdb_type in self._read_types.values()
         )
         relation = _decimals_as_bigquery_types(self._relation(sql, values), bignumeric)
-        schema = schema_for_relation(relation.columns, relation.types)
+        # Rows first: an ERROR() the query raises is its outcome, even where it leaves a column untyped.
         rows = relation.to_arrow_table()
+        schema = schema_for_relation(relation.columns, relation.types)
         refuse_null_array_elements(rows, schema)
         return Outcome("SELECT", result=QueryResult.from_arrow(schema, rows))
 

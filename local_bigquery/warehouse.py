@@ -24,7 +24,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from local_bigquery import dialect, loading, resources, sandbox, semantics
 from local_bigquery.catalog import LOCATION, Catalog, first_row, now_ms, run_sql
-from local_bigquery.engine import Outcome, QueryResult, ScriptRun, bigquery_error
+from local_bigquery.engine import Outcome, QueryResult, ScriptRun, bigquery_error, release_relation
 from local_bigquery.errors import (
     BigQueryError,
     Duplicate,
@@ -473,7 +473,7 @@ class Warehouse:
                 raise Duplicate(f"Already Exists: partition {partition} of {ref} is not empty (WRITE_EMPTY)")
             run_sql(self.con, f"INSERT INTO {ref.duckdb_name} BY NAME SELECT * FROM _staged_partition")
         finally:
-            self.con.unregister("_staged_partition")
+            release_relation(self.con, "_staged_partition")
         self.catalog.touch_table(ref)
 
     def _table_result(self, rows_sql: str) -> QueryResult:
@@ -619,7 +619,7 @@ class Warehouse:
                     run_sql(self.con, f"CREATE OR REPLACE TABLE {ref.duckdb_name} AS SELECT * FROM _incoming")
                     self.catalog.record_table(ref, self.catalog.get_table(ref) if exists else {})
             finally:
-                self.con.unregister("_incoming")
+                release_relation(self.con, "_incoming")
             return data.num_rows
 
         return self.locked(load)

@@ -1,0 +1,60 @@
+"""The segments gate, rendered as its task renders it and run on local_bigquery through the real client: its
+own message (not a transaction error) is what the task log shows, although the gate reads ML.CENTROIDS."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.include.test_gates import CUT_OFF, dag, run_gate  # ruff: ignore[unused-import] (dag is a fixture)
+
+STAGED = CUT_OFF.format("YYYYMMDD")
+
+
+@pytest.fixture
+def segmented(bq_client):
+    """`make(segments)`: a dataset with 6 staged featured customers, a 3-centroid k-means model and the
+    staged segments `{customer_id: segment_id}`; returns the run's conf."""
+    created = []
+
+    def make(segments: dict[int, int]) -> dict:
+        dataset = f"segments_gate_{uuid.uuid4().hex[:8]}"
+        bq_client.create_dataset(dataset)
+        created.append(dataset)
+        bq_client.query_and_wait(
+            f"CREATE TABLE {dataset}._staging_customer_features_{STAGED} AS "
+            "SELECT id AS customer_id, CAST(id * 10 AS FLOAT64) AS monetary "
+            "FROM UNNEST(GENERATE_ARRAY(1, 6)) AS id"
+        )
+        bq_client.query_and_wait(
+            f"CREATE MODEL {dataset}.customer_segments_kmeans "
+            "OPTIONS (model_type = 'kmeans', num_clusters = 3) "
+            f"AS SELECT monetary FROM {dataset}._staging_customer_features_{STAGED}"
+        )
+        rows = ", ".join(
+            f"STRUCT({customer} AS customer_id, {segment} AS segment_id)"
+            for customer, segment in segments.items()
+        )
+        bq_client.query_and_wait(
+            f"CREATE TABLE {dataset}._staging_customer_segments_{STAGED} AS SELECT * FROM UNNEST([{rows}])"
+        )
+        return {"dataset": dataset}
+
+    yield make
+    for dataset in created:
+        bq_client.delete_dataset(dataset, delete_contents=True, not_found_ok=True)
+
+
+def test_the_segments_gate_passes_one_segment_each(dag, bq_client, segmented):  # ruff: ignore[redefined-while-unused]
+    conf = segmented({1: 1, 2: 1, 3: 2, 4: 2, 5: 3, 6: 3})
+    assert run_gate(dag, bq_client, "segments.check_customer_segments", conf) is None
+
+
+def test_the_segments_gate_reports_its_own_reason(dag, bq_client, segmented):  # ruff: ignore[redefined-while-unused]
+    conf = segmented({1: 1, 2: 1, 3: 2, 4: 2, 5: 2})
+    message = run_gate(dag, bq_client, "segments.check_customer_segments", conf)
+    assert message.endswith(
+        ": customer_segments gate failed: 1 empty segments (centroids nobody is assigned to); "
+        "1 featured customers without a segment"
+    )
