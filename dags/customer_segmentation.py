@@ -79,13 +79,17 @@ def stage(table: str):
 
 @task(multiple_outputs=False)
 def validate_config(params: dict[str, Any], dag_run: Any = None, data_interval_end: Any = None) -> dict:
-    """Refuses a run whose settings cannot work, before any BigQuery job starts."""
+    """Refuses a run whose settings cannot work, with the deployment's too, before any BigQuery job starts."""
     unknown = unknown_settings(dag_run.conf or {})
     if unknown:
         raise ConfigError(f"unknown settings in the run's conf: {unknown}; known: {sorted(params)}")
     if data_interval_end is None:
         raise ConfigError("the run has no data interval: trigger it with a logical date")
     config = PipelineConfig.from_params(params)
+    # Imported at run time: the deployment's Variables and connections are looked up only when a run starts.
+    from segmentation.preflight import check_deployment
+
+    check_deployment(config)
     return config.model_dump(mode="json")
 
 

@@ -12,11 +12,21 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from airflow.sdk import Param
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
+from segmentation.gemini_settings import GEMINI_VARIABLE, GeminiOptions
 from segmentation.sources import DERIVED_WHEN_UNMAPPED
 from segmentation.sources import FIELDS as TRANSACTION_FIELDS
 
@@ -32,6 +42,10 @@ CONNECTION_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,250}$"
 LABEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 &,.+/-]{0,63}$"
 
 Label = Annotated[str, Field(pattern=LABEL_PATTERN)]
+# Each pair adds a spend column per window (3) to customer_features and to segment_profiles. BigQuery allows
+# 10,000 columns per table (https://cloud.google.com/bigquery/quotas#table_limits); 300 pairs (900 columns)
+# keep both tables far below it, and k-means on more spend columns than that only dilutes its distances.
+MAX_SPEND_CATEGORIES = 300
 # [project.]dataset.table of a transactions source; without a project, the connection's.
 TABLE_ID_PATTERN = r"^([a-z][a-z0-9-]{4,28}[a-z0-9]\.)?[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_-]{1,1024}$"
 ColumnName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,299}$")]
@@ -74,6 +88,39 @@ ENVIRONMENT_VARIABLES: dict[str, tuple[str, ...]] = {
     "source_dataset": ("SEGMENTATION_SOURCE_DATASET",),
     "report_destination": ("SEGMENTATION_REPORT_DESTINATION",),
 }
+
+
+# Local report destinations must lie inside this folder: the deployment's own destination unless set.
+REPORT_ROOT_VARIABLE = "SEGMENTATION_REPORT_ROOT"
+DEFAULT_REPORT_DESTINATION = ".local/reports"
+GCS_SCHEME = "gs://"
+# GCS bucket naming rules (https://cloud.google.com/storage/docs/buckets#naming), the dotted form included.
+GCS_BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
+
+
+def report_root(environ: Mapping[str, str] = os.environ) -> Path:
+    """The folder local reports must stay in: SEGMENTATION_REPORT_ROOT, else the deployment's destination."""
+    deployment_destination = environ.get("SEGMENTATION_REPORT_DESTINATION", "")
+    if deployment_destination.startswith(GCS_SCHEME):
+        deployment_destination = ""
+    root = environ.get(REPORT_ROOT_VARIABLE) or deployment_destination or DEFAULT_REPORT_DESTINATION
+    return Path(root).resolve()
+
+
+def report_destination_problem(destination: str, environ: Mapping[str, str] = os.environ) -> str | None:
+    """Why reports cannot go to `destination`, or None: a valid bucket, or a folder inside the report root."""
+    if destination.startswith(GCS_SCHEME):
+        bucket = destination.removeprefix(GCS_SCHEME).partition("/")[0]
+        if not GCS_BUCKET_PATTERN.match(bucket):
+            return f"report_destination {destination!r} names no valid GCS bucket ({bucket!r})"
+        return None
+    root, target = report_root(environ), Path(destination).resolve()
+    if not target.is_relative_to(root):
+        return (
+            f"report_destination {destination!r} ({target}) is outside the report root {root}; "
+            f"a local destination must be inside it (set by {REPORT_ROOT_VARIABLE})"
+        )
+    return None
 
 
 class ConfigError(ValueError):
@@ -185,6 +232,7 @@ class PipelineConfig(BaseModel):
     spend_categories: list[tuple[Label, Label]] = Field(
         list(THELOOK_SPEND_CATEGORIES),
         min_length=1,
+        max_length=MAX_SPEND_CATEGORIES,
         title="Spend categories",
         description="[department, category] pairs that get spend features in the extended feature set.",
         json_schema_extra=_section("Features"),
@@ -239,21 +287,25 @@ class PipelineConfig(BaseModel):
         description="Airflow connection for Vertex AI Gemini. Empty: the GCP connection.",
         json_schema_extra=_section("Personas"),
     )
-    gemini: dict[str, Any] | None = Field(
+    # Validated as GeminiOptions (unknown keys and out-of-range values refused), offered to the trigger form
+    # as a plain object.
+    gemini: Annotated[GeminiOptions, WithJsonSchema({"type": "object"})] | None = Field(
         None,
         title="Gemini settings",
         description=(
-            "Overrides of the Gemini settings (model, location, temperature, timeout_seconds, ...), "
-            "merged over the Airflow Variable segmentation_gemini."
+            "Overrides of the Gemini settings (model, location, temperature, timeout_seconds, max_attempts, "
+            f"...), merged over the Airflow Variable {GEMINI_VARIABLE}. The endpoint is not among them: "
+            "only the deployment sets it."
         ),
         json_schema_extra=_section("Personas"),
     )
     report_destination: str = Field(
-        ".local/reports",
+        DEFAULT_REPORT_DESTINATION,
         title="Report destination",
         description=(
             "Where each run's report goes, in <destination>/<snapshot date>/: a local folder (relative to the "
-            "worker's working directory) or gs://bucket/prefix, written with the GCP connection."
+            "worker's working directory) inside the deployment's report root (SEGMENTATION_REPORT_ROOT, else "
+            "the deployment's default destination), or gs://bucket/prefix, written with the GCP connection."
         ),
         json_schema_extra=_section("Report"),
     )
@@ -262,6 +314,14 @@ class PipelineConfig(BaseModel):
     @classmethod
     def _emptied_field_is_empty(cls, value: Any) -> Any:
         return "" if value is None else value
+
+    @field_validator("report_destination")
+    @classmethod
+    def _confined_report_destination(cls, destination: str) -> str:
+        destination = destination.strip() or DEFAULT_REPORT_DESTINATION
+        if problem := report_destination_problem(destination):
+            raise ValueError(problem)
+        return destination
 
     @model_validator(mode="after")
     def _one_way_to_choose_k(self) -> PipelineConfig:

@@ -9,12 +9,14 @@ fails without retrying, and leaves every published partition exactly as it was.
 from __future__ import annotations
 
 import datetime
+import json
 import uuid
 
 import pandas as pd
 import pendulum
 import pytest
 from airflow.listeners import hookimpl
+from google.api_core.exceptions import NotFound
 from google.cloud import bigquery
 
 from local_bigquery.samples import thelook
@@ -400,10 +402,16 @@ def _gemini_persona(segment_id: int) -> dict:
 
 @pytest.fixture
 def gemini_conf(conf, monkeypatch):
-    """The run settings with the Gemini backend on the fake Vertex server, behind its own connection."""
+    """The run settings with the Gemini backend on the fake Vertex server, behind its own connection.
+
+    The endpoint is the deployment's (the Variable, and the environment allowing it); the run only
+    chooses how to call it.
+    """
     with FakeGemini() as gemini:
         monkeypatch.setenv("AIRFLOW_CONN_PERSONAS_GEMINI", gemini.airflow_connection("persona-project"))
-        settings = {"base_url": gemini.url, "location": "europe-west4", "initial_backoff_seconds": 0.01}
+        monkeypatch.setenv("SEGMENTATION_GEMINI_ENDPOINTS", gemini.url)
+        monkeypatch.setenv("AIRFLOW_VAR_SEGMENTATION_GEMINI", json.dumps({"base_url": gemini.url}))
+        settings = {"location": "europe-west4", "initial_backoff_seconds": 0.01}
         yield (
             gemini,
             {
@@ -413,6 +421,25 @@ def gemini_conf(conf, monkeypatch):
                 "gemini": settings,
             },
         )
+
+
+def test_a_run_cannot_send_the_gemini_token_elsewhere(dag, gemini_conf, bq_client, task_failures):
+    """A conf naming an endpoint is refused before any BigQuery job: the server sees no call, no token."""
+    gemini, gemini_run = gemini_conf
+    redirected = {
+        **gemini_run,
+        "dataset": f"never_{uuid.uuid4().hex[:8]}",
+        "gemini": {"base_url": gemini.url},
+    }
+
+    state, failed = _failed_run(dag, LATEST, redirected)
+
+    assert state == "failed"
+    _assert_failed_at_once(failed, "validate_config")
+    assert "gemini.base_url cannot be set by a run" in task_failures["validate_config"]
+    assert gemini.calls == [] and gemini.token_grants == 0
+    with pytest.raises(NotFound):
+        bq_client.get_dataset(redirected["dataset"])
 
 
 def test_with_the_gemini_backend_a_run_stores_what_the_server_answered(

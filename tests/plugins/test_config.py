@@ -40,6 +40,8 @@ BAD_VALUES = [
     ("spend_categories", [["Men", "Jeans' OR '1'='1"]]),
     ("spend_categories", [["Men"]]),
     ("spend_categories", []),
+    ("spend_categories", [["Men", f"Category {i}"] for i in range(301)]),  # 903 columns: bounded at 300
+    ("num_clusters", 4.5),
     ("persona_backend", "gpt"),
 ]
 

@@ -3,7 +3,7 @@
 `generate_personas` is what the DAG's task calls; the rest is importable for tests and reuse.
 """
 
-from segmentation.personas.gemini import GeminiSettings
+from segmentation.gemini_settings import GeminiSettings
 from segmentation.personas.generate import BACKENDS, draft_personas, generate_personas, resolve_backend
 from segmentation.personas.generation import Generation, PersonaGenerationError
 from segmentation.personas.profile import ProfileError, SegmentProfile, profiles_from_rows

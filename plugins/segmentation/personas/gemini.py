@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 from airflow.providers.google.cloud.hooks.gen_ai import GenAIGenerativeModelHook
 from google.genai import errors, types
-from pydantic import BaseModel, ConfigDict, Field
 
+from segmentation.gemini_settings import GeminiSettings, endpoint_problem
 from segmentation.personas.generation import GeminiRequestRefused, Generation, PersonaGenerationError
 from segmentation.personas.profile import SegmentProfile
 from segmentation.personas.prompt import Prompt
@@ -28,30 +28,11 @@ log = logging.getLogger(__name__)
 RETRIABLE_STATUS_CODES = (408, 429, 500, 502, 503, 504)
 
 
-class GeminiSettings(BaseModel):
-    """Model and call settings; every field can come from a DAG param or an Airflow Variable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    model: str = "gemini-2.5-flash"
-    location: str = "us-central1"
-    project_id: str | None = Field(default=None, description="Defaults to the connection's project.")
-    temperature: float = Field(default=0.4, ge=0, le=2)
-    timeout_seconds: float = Field(default=120, gt=0, description="Per attempt.")
-    max_attempts: int = Field(default=5, ge=1)
-    initial_backoff_seconds: float = Field(default=1.0, ge=0)
-    max_backoff_seconds: float = Field(default=32.0, ge=0)
-    max_output_tokens: int = Field(default=8192, gt=0)
-    thinking_budget: int | None = Field(
-        default=0,
-        description="Thinking tokens are billed as output; 0 turns thinking off, None leaves the model's default.",
-    )
-    base_url: str | None = Field(
-        default=None, description="A private endpoint or proxy instead of Vertex AI's."
-    )
-
-
 def _http_options(settings: GeminiSettings) -> types.HttpOptions:
+    # Settings are validated when built; a copy made with model_copy(update=...) is not, so check again
+    # right before the token would travel.
+    if settings.base_url and (problem := endpoint_problem(settings.base_url)):
+        raise GeminiRequestRefused(problem)
     return types.HttpOptions(
         base_url=settings.base_url,
         timeout=int(settings.timeout_seconds * 1000),

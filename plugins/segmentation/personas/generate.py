@@ -15,7 +15,8 @@ from typing import Any
 from airflow.sdk import BaseHook, Variable
 from airflow.sdk.exceptions import AirflowNotFoundException
 
-from segmentation.personas.gemini import GeminiSettings, GeminiWriter
+from segmentation.gemini_settings import GeminiOptions, GeminiSettings, gemini_settings
+from segmentation.personas.gemini import GeminiWriter
 from segmentation.personas.generation import Generation, PersonaWriter
 from segmentation.personas.offline import OfflineWriter
 from segmentation.personas.profile import ProfileError, SegmentProfile, profiles_from_rows
@@ -23,14 +24,10 @@ from segmentation.personas.prompt import Prompt, build_prompt
 from segmentation.personas.response import Persona
 from segmentation.personas.store import PersonaStore, Warehouse
 from segmentation.personas.validation import PersonaValidationError, validate_answer
+from segmentation.preflight import PERSONA_BACKEND_VARIABLE as BACKEND_VARIABLE
+from segmentation.preflight import PERSONA_BACKENDS as BACKENDS
 
 log = logging.getLogger(__name__)
-
-BACKENDS = ("auto", "gemini", "offline")
-
-# Deployment-wide defaults as Airflow Variables; a DAG param, when given, wins.
-BACKEND_VARIABLE = "segmentation_persona_backend"
-GEMINI_VARIABLE = "segmentation_gemini"  # JSON object of GeminiSettings fields
 
 
 def gemini_credentials_configured(gcp_conn_id: str) -> bool:
@@ -51,16 +48,8 @@ def resolve_backend(requested: str, gemini_conn_id: str) -> str:
     return "gemini" if gemini_credentials_configured(gemini_conn_id) else "offline"
 
 
-def gemini_settings(overrides: GeminiSettings | Mapping[str, Any] | None = None) -> GeminiSettings:
-    """The `segmentation_gemini` Variable's settings, with `overrides` (a DAG param) on top."""
-    if isinstance(overrides, GeminiSettings):
-        return overrides
-    defaults = Variable.get(GEMINI_VARIABLE, default={}, deserialize_json=True)
-    return GeminiSettings.model_validate({**defaults, **(overrides or {})})
-
-
 def make_writer(
-    backend: str, gemini_conn_id: str, gemini: GeminiSettings | Mapping[str, Any] | None
+    backend: str, gemini_conn_id: str, gemini: GeminiSettings | GeminiOptions | Mapping[str, Any] | None
 ) -> PersonaWriter:
     if backend == "offline":
         return OfflineWriter()
@@ -120,7 +109,7 @@ def generate_personas(
     location: str | None = None,
     backend: str | None = None,
     gemini_conn_id: str | None = None,
-    gemini: GeminiSettings | Mapping[str, Any] | None = None,
+    gemini: GeminiSettings | GeminiOptions | Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write `segment_personas` for one snapshot from its `segment_profiles`; returns a summary for XCom.
 

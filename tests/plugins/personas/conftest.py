@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from segmentation.personas.gemini import GeminiSettings
+from segmentation.gemini_settings import ENDPOINTS_ENVIRONMENT_VARIABLE, GeminiSettings
 from segmentation.personas.profile import SegmentProfile, profiles_from_rows
 from segmentation.personas.prompt import Prompt, build_prompt
 from tests.fakes.gemini_server import FakeGemini
@@ -79,8 +79,10 @@ def persona_document() -> Callable[..., dict[str, Any]]:
 
 @pytest.fixture
 def fake_gemini(monkeypatch) -> Iterator[FakeGemini]:
-    """The fake Vertex AI server, reachable through Airflow connection `personas_gemini`."""
+    """The fake Vertex AI server, reachable through Airflow connection `personas_gemini`, its URL an
+    endpoint the deployment allows."""
     with FakeGemini() as gemini:
+        monkeypatch.setenv(ENDPOINTS_ENVIRONMENT_VARIABLE, gemini.url)
         monkeypatch.setenv(
             f"AIRFLOW_CONN_{GEMINI_CONN_ID.upper()}", gemini.airflow_connection("persona-project")
         )

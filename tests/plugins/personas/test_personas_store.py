@@ -56,7 +56,7 @@ def _personas(bq_client, dataset, day=DAY):
 
 
 def _gemini(gemini_conn_id, gemini_settings):
-    return {"backend": "gemini", "gemini_conn_id": gemini_conn_id, "gemini": gemini_settings.model_dump()}
+    return {"backend": "gemini", "gemini_conn_id": gemini_conn_id, "gemini": gemini_settings}
 
 
 def test_offline_run_writes_one_grounded_persona_per_segment(bq_client, warehouse, profile_rows):
