@@ -24,6 +24,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from local_bigquery import dialect, loading, resources, sandbox, semantics
 from local_bigquery.catalog import LOCATION, Catalog, first_row, now_ms, run_sql
+from local_bigquery.dry_run import dry_run_statistics
 from local_bigquery.engine import Outcome, QueryResult, ScriptRun, bigquery_error, release_relation
 from local_bigquery.errors import (
     BigQueryError,
@@ -182,15 +183,17 @@ class Warehouse:
     def _run(self, project: str, job: dict, source: Path | None) -> None:
         """Run a job and record its outcome in it; the caller holds the lock."""
         configuration = job["configuration"]
+        dry_run = bool(configuration.get("dryRun"))
         try:
             job_type = self._job_type(configuration)
-            dry_run = bool(configuration.get("dryRun"))
             if job_type == "LOAD":
                 self._run_load_job(project, job, source, dry_run)
             else:
                 job_id = job["jobReference"]["jobId"]
                 job["statistics"] |= self._run_job(project, job_id, configuration["query"], dry_run)
         except BigQueryError as error:
+            if dry_run:
+                raise  # BigQuery refuses a failing dry run in the request itself; no job remains
             job["status"] = {
                 "state": "DONE",
                 "errorResult": error.error_proto(),
@@ -228,10 +231,15 @@ class Warehouse:
         job = self.insert_job(project, {"jobReference": reference, "configuration": configuration})
         job_id = job["jobReference"]["jobId"]
         if configuration["dryRun"]:
+            if job["status"].get("errorResult"):
+                raise _job_error(job["status"]["errorResult"])
+            statistics = job["statistics"]["query"]
             return {
                 "kind": "bigquery#queryResponse",
                 "jobReference": job["jobReference"],
                 "jobComplete": True,
+                "totalBytesProcessed": statistics["totalBytesProcessed"],
+                "schema": statistics.get("schema", {"fields": []}),
             }
         return self.query_results(
             project,
@@ -326,22 +334,30 @@ class Warehouse:
         if destination and (len(statements) != 1 or not isinstance(statements[0], exp.Query)):
             raise InvalidRequest("destinationTable needs a query that is a single SELECT statement.")
         run = ScriptRun(self.catalog, resolver, named, positional)
+        if dry_run:
+            return self._dry_run(run, statements, destination)
         self.con.begin()
         try:
             if destination:
                 outcomes = [self._write_destination(run, statements[0], destination, config)]
             else:
                 outcomes = run.run(statements)
-            if dry_run:
-                self.con.rollback()
-            else:
-                self.con.commit()
+            self.con.commit()
         except BaseException as error:
             self.con.rollback()
             if isinstance(error, duckdb.Error):
                 raise bigquery_error(error) from None
             raise
         return self._statistics(project, job_id, outcomes, len(statements) > 1)
+
+    def _dry_run(self, run: ScriptRun, statements: list[exp.Expression], destination) -> dict:
+        """Validates the job without running it: nothing is written (local_bigquery/dry_run.py)."""
+        if destination:
+            self.catalog.require_dataset(destination[0].project, destination[0].dataset)
+        try:
+            return dry_run_statistics(run, statements)
+        except duckdb.Error as error:
+            raise bigquery_error(error) from None
 
     def _run_load_job(self, project: str, job: dict, source: Path | None, dry_run: bool) -> None:
         try:

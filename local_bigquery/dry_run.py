@@ -1,0 +1,279 @@
+"""Dry runs: a query job checked without running it, with an estimate of the bytes it would process.
+
+BigQuery's dry run (`configuration.dryRun`) validates a job and estimates its cost without running it
+(https://cloud.google.com/bigquery/docs/running-queries#dry-run). Here every statement of the job is parsed,
+translated and bound against the catalog — DuckDB plans it (EXPLAIN) but does not execute it — and
+nothing is written: no dataset, table, row, model or query result. BigQuery ML functions in a query are
+evaluated in memory to bind the query around them; nothing of that is kept.
+
+`totalBytesProcessed` follows BigQuery's data size rules
+(https://cloud.google.com/bigquery/pricing#data_size_calculation) over the columns the job reads of the
+tables it reads: 8 bytes per INT64, FLOAT64, DATE, DATETIME, TIME or TIMESTAMP value, 1 per BOOL, 16 per
+NUMERIC or INTERVAL, 32 per BIGNUMERIC, 2 + the UTF-8 length per STRING (2 + length per BYTES), and
+0 for NULL. Partition pruning is not modelled, so the estimate is an upper bound, as BigQuery's own is
+for queries whose filters it cannot evaluate before running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import traverse_scope
+
+from local_bigquery import dialect
+from local_bigquery.engine import release_relation
+from local_bigquery.translate import LOCAL_RELATION, TableRef
+
+if TYPE_CHECKING:
+    from local_bigquery.engine import ScriptRun
+
+# Logical bytes per non-NULL value of the fixed-size types, by the REST schema's type names.
+FIXED_SIZES = {
+    "INTEGER": 8,
+    "INT64": 8,
+    "FLOAT": 8,
+    "FLOAT64": 8,
+    "DATE": 8,
+    "DATETIME": 8,
+    "TIME": 8,
+    "TIMESTAMP": 8,
+    "BOOLEAN": 1,
+    "BOOL": 1,
+    "NUMERIC": 16,
+    "INTERVAL": 16,
+    "BIGNUMERIC": 32,
+}
+_DATASET_STATEMENTS = ("SCHEMA", "DATABASE")
+
+
+def dry_run_statistics(run: ScriptRun, statements: list[exp.Expression]) -> dict:
+    """The statistics of a dry run of `statements`; raises what running them would raise first."""
+    created: set[TableRef] = set()
+    created_datasets: set[tuple[str, str]] = set()
+    schema = None
+    try:
+        for statement in statements:
+            schema = _check(run, statement, created, created_datasets)
+    finally:
+        for name in run._relation_names:  # BigQuery ML results bound in memory for the check
+            release_relation(run.con, name)
+    read = {}
+    for statement in statements:
+        for ref, columns in read_columns(run, statement).items():
+            read[ref] = read.get(ref, set()) | columns
+    processed = str(sum(column_bytes(run, ref, columns) for ref, columns in read.items()))
+    query = {
+        "statementType": "SCRIPT" if len(statements) > 1 else statement_type(statements[0]),
+        "totalBytesProcessed": processed,
+        "totalBytesBilled": "0",
+        "cacheHit": False,
+        "referencedTables": [ref.rest() for ref in sorted(read)],
+    }
+    if schema is not None and len(statements) == 1:
+        query["schema"] = schema
+    return {"query": query, "totalBytesProcessed": processed}
+
+
+def statement_type(statement: exp.Expression) -> str:
+    if isinstance(statement, exp.Query):
+        return "SELECT"
+    if isinstance(statement, exp.Create):
+        kind = statement.args.get("kind", "").upper()
+        if kind == "TABLE" and statement.expression is not None:
+            return "CREATE_TABLE_AS_SELECT"
+        return f"CREATE_{kind}"
+    if isinstance(statement, exp.Drop):
+        return f"DROP_{statement.args.get('kind', 'TABLE').upper()}"
+    return type(statement).__name__.upper()
+
+
+# ---- checking -------------------------------------------------------------------------------------------
+
+
+def _check(
+    run: ScriptRun,
+    statement: exp.Expression,
+    created: set[TableRef],
+    created_datasets: set[tuple[str, str]],
+) -> dict | None:
+    """Validates one statement as running it would; returns a query's result schema."""
+    if isinstance(statement, exp.Query):
+        return _plan(run, statement, created)
+    if isinstance(statement, exp.Insert | exp.Update | exp.Delete | exp.Merge):
+        target = run.resolve(_target(statement))
+        if target not in created:
+            run.catalog.require_table(target)
+        _plan(run, statement, created, checked=[target])
+    elif isinstance(statement, exp.Create):
+        _check_create(run, statement, created, created_datasets)
+    elif isinstance(statement, exp.Alter | exp.TruncateTable):
+        target = run.resolve(statement.this if isinstance(statement, exp.Alter) else statement.expressions[0])
+        if target not in created:
+            run.catalog.require_table(target)
+    elif isinstance(statement, exp.Drop):
+        _check_drop(run, statement, created)
+    elif isinstance(statement, exp.Declare | exp.Set | dialect.Assert):
+        run.run_statement(statement)  # script variables and assertions write nothing
+    elif not isinstance(statement, exp.Transaction | exp.Commit):
+        run._handler(statement)  # refuses what a run would refuse
+    return None
+
+
+def _check_create(
+    run: ScriptRun,
+    statement: exp.Create,
+    created: set[TableRef],
+    created_datasets: set[tuple[str, str]],
+) -> None:
+    kind = statement.args.get("kind", "").upper()
+    if kind in _DATASET_STATEMENTS:
+        created_datasets.add(run._schema_name(statement.this))
+        return
+    target = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this
+    ref = run.resolve(target)
+    if (ref.project, ref.dataset) not in created_datasets:
+        run.catalog.require_dataset(ref.project, ref.dataset)
+    if kind == "MODEL":
+        from local_bigquery.bqml.options import options_from_create
+
+        options_from_create(statement)
+    elif kind not in ("TABLE", "VIEW"):
+        run._handler(statement)
+        return
+    if statement.expression is not None:
+        _plan(run, statement.expression, created)
+    created.add(ref)
+
+
+def _check_drop(run: ScriptRun, statement: exp.Drop, created: set[TableRef]) -> None:
+    kind = statement.args.get("kind", "TABLE").upper()
+    if statement.args.get("exists") or kind not in ("TABLE", "VIEW"):
+        return
+    (table,) = statement.args["tables"]
+    ref = run.resolve(table)
+    if ref not in created:
+        run.catalog.require_table(ref)
+    created.discard(ref)
+
+
+def _plan(
+    run: ScriptRun, statement: exp.Expression, created: set[TableRef], checked: Iterable[TableRef] = ()
+) -> dict | None:
+    """Translates and binds the statement (DuckDB's EXPLAIN plans it without running it).
+
+    A statement reading a table the same script creates first cannot be bound before the script runs;
+    only what it names is checked then.
+    """
+    if _reads(run, statement) & created:
+        return None
+    sql, values = run.prepare(statement.copy(), checked=[*checked])
+    run.con.execute(f"EXPLAIN {sql}", values or None)
+    if isinstance(statement, exp.Query):
+        from local_bigquery.types import schema_for_relation
+
+        relation = run.con.sql(sql, params=values or None)  # bound, not executed
+        return schema_for_relation(relation.columns, relation.types)
+    return None
+
+
+def _target(statement: exp.Expression) -> exp.Table:
+    target = statement.this
+    return target.this if isinstance(target, exp.Schema) else target
+
+
+# ---- what a job reads -----------------------------------------------------------------------------------
+
+
+def _storage_tables(statement: exp.Expression) -> list[exp.Table]:
+    ctes = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
+    return [
+        table
+        for table in statement.find_all(exp.Table)
+        if isinstance(table.this, exp.Identifier)
+        and not table.meta.get(LOCAL_RELATION)
+        and not (len(table.parts) == 1 and table.name.lower() in ctes)
+        and not isinstance(table.parent, dialect.MLFunction | exp.Predict)  # a MODEL argument
+    ]
+
+
+def _reads(run: ScriptRun, statement: exp.Expression) -> set[TableRef]:
+    return {run.resolve(table) for table in _storage_tables(statement)}
+
+
+def read_columns(run: ScriptRun, statement: exp.Expression) -> dict[TableRef, set[str]]:
+    """The columns the statement reads of each existing table it reads (a DML target's included)."""
+    statement = statement.copy()
+    tables = {}
+    for table in _storage_tables(statement):
+        ref = run.resolve(table)
+        if run.catalog.table_kind(ref) != "TABLE":
+            continue
+        tables[ref] = {name.lower() for name in run.catalog.column_names(ref)}
+        table.set("catalog", exp.to_identifier(ref.project, quoted=True))
+        table.set("db", exp.to_identifier(ref.dataset, quoted=True))
+        table.set("this", exp.to_identifier(ref.table, quoted=True))
+    if not tables:
+        return {}
+    query = statement.expression if isinstance(statement, exp.Create) else statement
+    if isinstance(query, exp.Query):
+        with contextlib.suppress(Exception):  # sqlglot cannot qualify it: count the names it mentions
+            return _columns_by_scope(query, tables)
+    return _columns_by_name(statement, tables)
+
+
+def _columns_by_scope(query: exp.Query, tables: dict[TableRef, set[str]]) -> dict[TableRef, set[str]]:
+    """Each column resolved to the table it comes from, stars expanded, projections nobody uses dropped."""
+    schema: dict = {}
+    for ref, columns in tables.items():
+        schema.setdefault(ref.project, {}).setdefault(ref.dataset, {})[ref.table] = dict.fromkeys(
+            columns, "STRING"
+        )
+    qualified = qualify(query, schema=schema, dialect="bigquery", validate_qualify_columns=False)
+    from sqlglot.optimizer.pushdown_projections import pushdown_projections
+
+    pruned = pushdown_projections(qualified)
+    read: dict[TableRef, set[str]] = {}
+    for scope in traverse_scope(pruned):
+        for column in scope.columns:
+            source = scope.sources.get(column.table)
+            if isinstance(source, exp.Table):
+                ref = TableRef(source.catalog, source.db, source.name)
+                if ref in tables and column.name.lower() in tables[ref]:
+                    read.setdefault(ref, set()).add(column.name.lower())
+    return read
+
+
+def _columns_by_name(statement: exp.Expression, tables: dict[TableRef, set[str]]) -> dict[TableRef, set[str]]:
+    """An upper bound: every column of a read table the statement mentions by name, all of them for `*`."""
+    mentioned = {column.name.lower() for column in statement.find_all(exp.Column)}
+    star = statement.find(exp.Star) is not None
+    return {ref: set(columns) if star else columns & mentioned for ref, columns in tables.items()}
+
+
+def column_bytes(run: ScriptRun, ref: TableRef, columns: set[str]) -> int:
+    """The logical bytes of the table's values in `columns`, by BigQuery's data size rules."""
+    fields = {field["name"].lower(): field for field in run.catalog.table_schema(ref)["fields"]}
+    terms = [_size_sql(fields[name]) for name in sorted(columns) if name in fields]
+    if not terms:
+        return 0
+    total = run.con.execute(f"SELECT {' + '.join(terms)} FROM {ref.duckdb_name}").fetchone()[0]
+    return int(total or 0)
+
+
+def _size_sql(field: dict) -> str:
+    name = '"' + field["name"].replace('"', '""') + '"'
+    kind, repeated = field["type"].upper(), field.get("mode") == "REPEATED"
+    if kind in FIXED_SIZES and not repeated:
+        return f"{FIXED_SIZES[kind]} * count({name})"
+    if kind in FIXED_SIZES:
+        return f"{FIXED_SIZES[kind]} * coalesce(sum(len({name})), 0)"
+    if kind == "STRING" and not repeated:
+        return f"coalesce(sum(2 + strlen({name})), 0)"
+    if kind == "BYTES" and not repeated:
+        return f"coalesce(sum(2 + octet_length({name})), 0)"
+    # JSON, STRUCT, arrays of variable-size values: the length of their JSON text approximates them.
+    return f"coalesce(sum(strlen(CAST(to_json({name}) AS VARCHAR))), 0)"
