@@ -2,6 +2,7 @@
 -- placed before the run's cut-off (its data interval end) exist here, and a return counts only once its
 -- returned_at is before the cut-off. Cancellations carry no timestamp, so the current status decides.
 SELECT
+  item.id AS line_id,
   item.user_id AS customer_id,
   item.order_id,
   item.created_at AS ordered_at,

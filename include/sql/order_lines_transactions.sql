@@ -4,6 +4,7 @@
 -- without an order id column (order_id mapped to null) each customer's lines of one UTC day are one order.
 {%- set column = transactions_column %}
 SELECT
+  {% if column('line_id') %}line.{{ column('line_id') }}{% else %}CAST(NULL AS STRING){% endif %} AS line_id,
   line.{{ column('customer_id') }} AS customer_id,
   {%- if column('order_id') %}
   line.{{ column('order_id') }} AS order_id,

@@ -208,7 +208,8 @@ class PipelineConfig(BaseModel):
         description=(
             "The table's column for each field named differently: customer_id (INT64), order_id, ordered_at "
             "(TIMESTAMP, DATETIME or DATE), amount are required and default to their own names; quantity, "
-            "is_cancelled, status, is_returned, category and country are used when mapped. order_id null: "
+            "is_cancelled, status, is_returned, category, country and line_id (each line's own id, checked for "
+            "duplicates) are used when mapped. order_id null: "
             "the table has no order id, and a customer's lines on one UTC day are one order."
         ),
         json_schema_extra=_section("Source"),
@@ -269,6 +270,18 @@ class PipelineConfig(BaseModel):
         le=100,
         title="Largest customer drop (%)",
         description="Fail when the snapshot has this many percent fewer customers than the previous one.",
+        json_schema_extra=_section("Quality gates"),
+    )
+    max_line_amount: float = Field(
+        1_000_000.0,
+        gt=0,
+        le=1e15,
+        title="Largest plausible line amount",
+        description=(
+            "An order line whose amount (thelook's sale_price) is above this, or not a finite number, fails "
+            "the source values gate: a unit or decimal error upstream, not a sale, that would dominate "
+            "monetary and the segments."
+        ),
         json_schema_extra=_section("Quality gates"),
     )
     persona_backend: Literal["auto", "gemini", "offline"] | None = Field(

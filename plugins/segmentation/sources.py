@@ -52,6 +52,12 @@ TRANSACTION_FIELDS = (
     TransactionField("is_returned", frozenset({"BOOL"}), False, "TRUE for a returned line."),
     TransactionField("category", frozenset({"STRING"}), False, "The product's category."),
     TransactionField("country", frozenset({"STRING"}), False, "The customer's country."),
+    TransactionField(
+        "line_id",
+        frozenset({"INT64", "STRING"}),
+        False,
+        "The line's own id; when mapped, a line id seen twice (a duplicated line) fails the values gate.",
+    ),
 )
 FIELDS = {field.name: field for field in TRANSACTION_FIELDS}
 REQUIRED_FIELDS = tuple(field.name for field in TRANSACTION_FIELDS if field.required)

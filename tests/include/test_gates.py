@@ -81,3 +81,48 @@ def test_freshness_names_the_latest_earlier_order(dag, bq_client, thelook_source
     message = run_gate(dag, bq_client, "source.check_freshness", _thelook(source))
     assert "source freshness gate failed: no orders" in message
     assert "latest earlier order: 2024-05-20 08:30:00+00" in message
+
+
+def test_sane_lines_pass_the_values_gate(dag, bq_client, thelook_source):
+    source = thelook_source(_order_item(1, "2024-05-30 08:00:00"), _order_item(2, "2024-05-31 09:00:00"))
+    assert run_gate(dag, bq_client, "source.check_values", _thelook(source)) is None
+
+
+def test_a_duplicated_order_item_fails_the_values_gate(dag, bq_client, thelook_source):
+    line = _order_item(1, "2024-05-30 08:00:00")
+    source = thelook_source(line, line, line, _order_item(2, "2024-05-31 09:00:00"))
+    message = run_gate(dag, bq_client, "source.check_values", _thelook(source))
+    assert "source values gate failed: 2 order lines repeating the line key order_items.id" in message
+
+
+@pytest.mark.parametrize("literal", ["1e300", "'inf'", "'nan'"])
+def test_an_implausible_price_fails_the_values_gate(dag, bq_client, thelook_source, literal):
+    source = thelook_source(_order_item(1, "2024-05-30 08:00:00"), _order_item(2, "2024-05-31 09:00:00"))
+    bq_client.query_and_wait(
+        f"UPDATE `{source}.order_items` SET sale_price = CAST({literal} AS FLOAT64) WHERE id = 2"
+    )
+    message = run_gate(dag, bq_client, "source.check_values", _thelook(source))
+    assert (
+        "source values gate failed: 1 order lines with a sale_price above 1000000.00 (max_line_amount)"
+    ) in message
+
+
+def test_the_plausibility_bound_is_a_setting(dag, bq_client, thelook_source):
+    source = thelook_source(_order_item(1, "2024-05-30 08:00:00", sale_price=2500.0))
+    conf = {**_thelook(source), "max_line_amount": 1000}
+    assert "above 1000.00 (max_line_amount)" in run_gate(dag, bq_client, "source.check_values", conf)
+
+
+def test_a_mapped_line_id_is_checked_for_duplicates(dag, bq_client, thelook_source):
+    dataset = thelook_source(_order_item(1, "2024-05-30 08:00:00"))
+    bq_client.query_and_wait(
+        f"""CREATE TABLE `{dataset}.lines` AS
+            SELECT line_no, 7 AS customer_id, 'o1' AS order_id,
+                   TIMESTAMP '2024-05-30 08:00:00' AS ordered_at, 12.5 AS amount
+            FROM UNNEST(['A-1', 'A-1', 'A-2']) AS line_no"""
+    )
+    transactions = {"source_kind": "transactions", "transactions_table": f"{PROJECT}.{dataset}.lines"}
+    assert run_gate(dag, bq_client, "source.check_values", transactions) is None  # no line key: no check
+    mapped = {**transactions, "transactions_columns": {"line_id": "line_no"}}
+    message = run_gate(dag, bq_client, "source.check_values", mapped)
+    assert "1 order lines repeating the line key line_no of another line" in message
