@@ -315,8 +315,16 @@ class ScriptRun:
         _check_partition_column(self.catalog, ref, properties)
         check_clustering_fields(self.catalog, ref, properties)
         return Outcome(
-            kind, ddl_target=ref, ddl_operation="REPLACE" if statement.args.get("replace") else "CREATE"
+            kind,
+            result=self._empty_result(ref),
+            ddl_target=ref,
+            ddl_operation="REPLACE" if statement.args.get("replace") else "CREATE",
         )
+
+    def _empty_result(self, ref: TableRef) -> QueryResult:
+        """What BigQuery answers a CREATE TABLE / VIEW query with: no rows, the new table's schema."""
+        relation = self.con.sql(f"SELECT * FROM {ref.duckdb_name} LIMIT 0")
+        return QueryResult.from_arrow(self.catalog.table_schema(ref), relation.to_arrow_table())
 
     def _create_view(self, statement: exp.Create) -> Outcome:
         ref, existing = self._existing_target(statement, "Table")
@@ -333,6 +341,7 @@ class ScriptRun:
         self.catalog.record_table(ref, properties, kind="VIEW")
         return Outcome(
             "CREATE_VIEW",
+            result=self._empty_result(ref),
             ddl_target=ref,
             ddl_operation="REPLACE" if statement.args.get("replace") else "CREATE",
         )
@@ -396,6 +405,8 @@ class ScriptRun:
         for action in statement.args.get("actions") or []:
             if isinstance(action, exp.ColumnDef):
                 self._add_column(ref, action)
+            elif isinstance(action, exp.Drop) and action.args.get("kind", "").upper() == "COLUMN":
+                self._drop_column(ref, action)
             elif isinstance(action, exp.AlterSet) and all(
                 isinstance(e, exp.Properties) for e in action.expressions
             ):
@@ -405,6 +416,20 @@ class ScriptRun:
                 raise Unsupported(f"ALTER TABLE {action.sql('bigquery')[:60]}")
         self.catalog.touch_table(ref)
         return Outcome("ALTER_TABLE", ddl_target=ref, ddl_operation="ALTER")
+
+    def _drop_column(self, ref: TableRef, drop: exp.Drop) -> None:
+        """`ALTER TABLE … DROP COLUMN [IF EXISTS] c`: the column and its data go.
+
+        https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#alter_table_drop_column_statement
+        """
+        (column,) = drop.args["tables"]
+        existing = {name.lower(): name for name in self.catalog.column_names(ref)}
+        if column.name.lower() not in existing:
+            if drop.args.get("exists"):
+                return
+            raise InvalidQuery(f"Column not found: {column.name} in table {ref}")
+        name = quote_identifier(existing[column.name.lower()])
+        run_sql(self.con, f"ALTER TABLE {ref.duckdb_name} DROP COLUMN {name}")
 
     def _add_column(self, ref: TableRef, column: exp.ColumnDef) -> None:
         existing = {name.lower() for name in self.catalog.column_names(ref)}

@@ -36,6 +36,10 @@ class InvalidRequest(BigQueryError):
 class InvalidQuery(BigQueryError):
     reason = "invalidQuery"
 
+    def error_proto(self) -> dict:
+        # BigQuery points a query's errors at the query text.
+        return {**super().error_proto(), "location": "query"}
+
 
 class Unsupported(InvalidQuery):
     """A valid GoogleSQL feature this server does not implement; the message always says so."""

@@ -9,6 +9,8 @@ from the expression itself (literals, casts, functions of a known result type) o
 
 from __future__ import annotations
 
+import base64
+import unicodedata
 from collections.abc import Callable, Mapping
 
 import duckdb
@@ -67,6 +69,14 @@ def _duckdb_type(node: exp.Expression, columns: ColumnTypes) -> str | None:
         return columns.get(node.name.lower())
     if isinstance(node, exp.Literal) and not node.is_string:
         return "DOUBLE" if any(mark in node.this.lower() for mark in ".e") else "BIGINT"
+    if isinstance(node, exp.Sum | exp.Min | exp.Max | exp.AnyValue | exp.Coalesce | exp.Abs):
+        return _duckdb_type(node.this, columns)
+    if isinstance(node, exp.Add | exp.Sub | exp.Mul):
+        kinds = {_duckdb_type(node.this, columns), _duckdb_type(node.expression, columns)}
+        decimal = next((kind for kind in kinds if kind and kind.startswith("DECIMAL")), None)
+        if decimal and kinds <= {decimal, "BIGINT", "INTEGER"}:
+            return decimal
+        return next(iter(kinds)) if len(kinds) == 1 else None
     if isinstance(node, _FLOAT_FUNCTIONS):
         return "DOUBLE"
     if isinstance(node, exp.CurrentDate | exp.DateFromParts | exp.Date | exp.StrToDate):
@@ -111,6 +121,33 @@ def countif_counts_zero_rows_as_zero(statement: exp.Expression, columns: ColumnT
         node.replace(exp.Count(this=exp.case().when(condition, exp.Literal.number(1))))
 
 
+def numeric_division_is_numeric(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """NUMERIC / NUMERIC (or INT64) is a NUMERIC; DuckDB divides decimals as DOUBLE. The quotient is
+    computed in DOUBLE and rounded to NUMERIC's 9 decimal places.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/operators#arithmetic_operators
+    """
+    for node in list(statement.find_all(exp.Div)):
+        if node.meta.get("ieee"):
+            continue
+        kinds = {_duckdb_type(node.this, columns), _duckdb_type(node.expression, columns)}
+        decimals = {kind for kind in kinds if kind and kind.startswith("DECIMAL")}
+        if decimals and kinds <= decimals | {"BIGINT", "INTEGER"}:
+            target = (
+                BIGNUMERIC if any(kind.endswith(f",{BIGNUMERIC_SCALE})") for kind in decimals) else NUMERIC
+            )
+            node.replace(exp.cast(exp.paren(node.copy()), target))
+
+
+def _in_window_ordering(node: exp.Expression) -> bool:
+    """Inside a window's PARTITION BY or ORDER BY, where DuckDB refuses a volatile expression (ERROR())."""
+    while node.parent is not None:
+        if isinstance(node.parent, exp.Window) and node.arg_key in ("partition_by", "order"):
+            return True
+        node = node.parent
+    return False
+
+
 def division_by_zero_is_an_error(statement: exp.Expression, columns: ColumnTypes) -> None:
     """`x / 0` fails the query with "division by zero" (DuckDB answers ±inf); IEEE_DIVIDE and SAFE_DIVIDE
     are the GoogleSQL ways to get inf or NULL instead.
@@ -118,7 +155,7 @@ def division_by_zero_is_an_error(statement: exp.Expression, columns: ColumnTypes
     https://cloud.google.com/bigquery/docs/reference/standard-sql/operators#arithmetic_operators
     """
     for node in list(statement.find_all(exp.Div)):
-        if node.args.get("safe") or node.meta.get("ieee"):
+        if node.args.get("safe") or node.meta.get("ieee") or _in_window_ordering(node):
             continue
         dividend, divisor = node.this, node.expression
         if isinstance(divisor, exp.Literal) and not divisor.is_string and divisor.this.strip("0.") != "":
@@ -186,7 +223,7 @@ def _weeks(value: exp.Expression, first_day: int) -> exp.Expression:
 
 
 def _part(name: str, value: exp.Expression, modulus: int | None = None) -> exp.Expression:
-    part = _function("DATE_PART", exp.Literal.string(name), value.copy())
+    part = exp.cast(_function("DATE_PART", exp.Literal.string(name), value.copy()), _BIGINT)
     return exp.paren(exp.Mod(this=part, expression=exp.Literal.number(modulus))) if modulus else part
 
 
@@ -354,6 +391,98 @@ def _set(expression: exp.Expression) -> set[str]:
     return {key for key, value in expression.args.items() if value}
 
 
+def logarithms_of_non_positive_numbers_fail(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`LN(x)` / `LOG10(x)` of x <= 0 is an error in BigQuery (DuckDB gives -inf or NaN).
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#ln
+    """
+    for node in list(statement.find_all(exp.Ln, exp.Log)):
+        if isinstance(node, exp.Log) and node.expression is not None:
+            continue
+        name = "LN" if isinstance(node, exp.Ln) else "LOG10"
+        argument = node.this
+        failure = _error(_text(f"Floating point error in function: {name}(", argument, ")"))
+        non_positive = exp.LTE(this=argument.copy(), expression=exp.Literal.number(0))
+        node.replace(exp.paren(exp.case().when(non_positive, failure).else_(node.copy())))
+
+
+_RECIPROCALS = {exp.Sec: "COS", exp.Csc: "SIN", exp.Sech: "COSH", exp.Csch: "SINH", exp.Coth: "TANH"}
+
+
+def reciprocal_trigonometry(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`SEC`, `CSC`, `SECH`, `CSCH`, `COTH`: 1 / COS(x) and friends, which DuckDB lacks.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#sec
+    """
+    for node in list(statement.find_all(*_RECIPROCALS)):
+        denominator = _function(_RECIPROCALS[type(node)], node.this.copy())
+        reciprocal = exp.Div(this=exp.Literal.number(1), expression=denominator)
+        reciprocal.meta["ieee"] = True
+        node.replace(exp.paren(reciprocal))
+
+
+def sign_keeps_its_argument_type(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`SIGN(x)` has x's type (SIGN(1.5) is the FLOAT64 1.0); DuckDB's is an integer.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#sign
+    """
+    for node in list(statement.find_all(exp.Sign)):
+        node.replace(_function("CAST_TO_TYPE", node.copy(), node.this.copy()))
+
+
+def range_bucket_counts_boundaries(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`RANGE_BUCKET(x, boundaries)`: how many boundaries are <= x (NULL for a NULL x).
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#range_bucket
+    """
+    for node in list(statement.find_all(exp.RangeBucket)):
+        point, boundaries = node.this, node.expression
+        bound = exp.to_identifier("_boundary")
+        at_most = exp.Lambda(
+            this=exp.LTE(this=exp.column(bound), expression=point.copy()), expressions=[bound]
+        )
+        count = _function("LEN", _function("LIST_FILTER", boundaries.copy(), at_most))
+        is_null = exp.Is(this=point.copy(), expression=exp.null())
+        node.replace(exp.paren(exp.case().when(is_null, exp.null()).else_(count)))
+
+
+def byte_length_of_strings(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`BYTE_LENGTH(s)` of a STRING counts its UTF-8 bytes; DuckDB's OCTET_LENGTH takes only BLOBs.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#byte_length
+    """
+    for node in list(statement.find_all(exp.ByteLength)):
+        argument = node.this
+        is_text = isinstance(argument, exp.Literal) and argument.is_string
+        if is_text or _duckdb_type(argument, columns) == "VARCHAR":
+            node.replace(_function("STRLEN", argument.copy()))
+
+
+# GoogleSQL functions served by the Python functions of `register_functions`.
+_SERVER_FUNCTIONS = {
+    exp.ToBase32: "bq_to_base32",
+    exp.FromBase32: "bq_from_base32",
+    exp.ToCodePoints: "bq_to_code_points",
+    exp.CodePointsToString: "bq_code_points_to_string",
+    exp.CodePointsToBytes: "bq_code_points_to_bytes",
+}
+
+
+def functions_served_by_the_server(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """TO_BASE32, FROM_BASE32, TO_CODE_POINTS, CODE_POINTS_TO_STRING / _BYTES and NORMALIZE, which DuckDB
+    lacks: the server's own functions (see `register_functions`).
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions
+    """
+    for node in list(statement.find_all(*_SERVER_FUNCTIONS)):
+        node.replace(_function(_SERVER_FUNCTIONS[type(node)], node.this.copy()))
+    for node in list(statement.find_all(exp.Normalize)):
+        form = node.args.get("form")
+        mode = exp.Literal.string(form.name.upper() if form is not None else "NFC")
+        casefold = exp.Boolean(this=bool(node.args.get("is_casefold")))
+        node.replace(_function("bq_normalize", node.this.copy(), mode, casefold))
+
+
 REWRITES = (
     numeric_types_at_bigquery_scale,
     countif_counts_zero_rows_as_zero,
@@ -361,12 +490,19 @@ REWRITES = (
     numeric_averages_stay_numeric,
     date_plus_integer_adds_days,
     integer_literal_arithmetic_is_int64,
+    numeric_division_is_numeric,
     division_by_zero_is_an_error,
+    logarithms_of_non_positive_numbers_fail,
     date_functions_keep_their_argument_type,
     extract_parts_numbered_like_bigquery,
     safe_prefix_returns_null_for_errors,
     array_first_and_last_refuse_empty_arrays,
     farm_fingerprint_as_function,
+    reciprocal_trigonometry,
+    sign_keeps_its_argument_type,
+    range_bucket_counts_boundaries,
+    byte_length_of_strings,
+    functions_served_by_the_server,
     unnest_offsets_count_from_zero,
     unnest_of_structs_exposes_their_fields,
 )
@@ -396,19 +532,30 @@ def name_result_columns(query: exp.Expression) -> None:
     if select is None:
         return
     anonymous = 0
+    taken = {
+        projection.alias.lower() for projection in select.expressions if isinstance(projection, exp.Alias)
+    }
     for projection in list(select.expressions):
         if isinstance(projection, exp.Alias | exp.Star):
             continue
-        if isinstance(projection, exp.Column):
-            if isinstance(projection.this, exp.Star):
+        named = projection.unnest()
+        if isinstance(named, exp.Column):
+            if isinstance(named.this, exp.Star):
                 continue
-            name = projection.this
-        elif isinstance(projection, exp.Dot) and isinstance(projection.expression, exp.Identifier):
-            name = projection.expression
+            name = named.name
+        elif isinstance(named, exp.Dot) and isinstance(named.expression, exp.Identifier):
+            name = named.expression.name
         else:
-            name = exp.to_identifier(f"f{anonymous}_")
+            name = f"f{anonymous}_"
             anonymous += 1
-        projection.replace(exp.alias_(projection.copy(), exp.to_identifier(name.name, quoted=True)))
+        # A name already taken gets `_1`, `_2`, … as BigQuery renames duplicate implicit names.
+        unique = name
+        for suffix in range(1, len(select.expressions) + 1):
+            if unique.lower() not in taken:
+                break
+            unique = f"{name}_{suffix}"
+        taken.add(unique.lower())
+        projection.replace(exp.alias_(projection.copy(), exp.to_identifier(unique, quoted=True)))
 
 
 # ---- functions DuckDB lacks ------------------------------------------------------------------------------
@@ -419,12 +566,29 @@ def _fingerprint(value: str | bytes) -> int:
     return unsigned - (1 << 64) if unsigned >= 1 << 63 else unsigned
 
 
+def _normalize(text: str, form: str, casefold: bool) -> str:
+    normalized = unicodedata.normalize(form, text)
+    return unicodedata.normalize(form, normalized.casefold()) if casefold else normalized
+
+
+def _code_points_to_bytes(points: list[int]) -> bytes:
+    if any(point is None or not 0 <= point <= 255 for point in points):
+        raise ValueError(f"CODE_POINTS_TO_BYTES: {points} has a value outside [0, 255]")
+    return bytes(points)
+
+
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     """GoogleSQL functions that DuckDB has no equivalent of, as scalar functions of the connection."""
-    con.create_function(
-        "farm_fingerprint",
-        _fingerprint,
-        [duckdb.sqltype("VARCHAR")],
-        duckdb.sqltype("BIGINT"),
-        side_effects=False,
-    )
+    varchar, blob, bigint = duckdb.sqltype("VARCHAR"), duckdb.sqltype("BLOB"), duckdb.sqltype("BIGINT")
+    points = duckdb.sqltype("BIGINT[]")
+    functions = [
+        ("farm_fingerprint", _fingerprint, [varchar], bigint),
+        ("bq_to_base32", lambda data: base64.b32encode(data).decode("ascii"), [blob], varchar),
+        ("bq_from_base32", lambda text: base64.b32decode(text), [varchar], blob),
+        ("bq_to_code_points", lambda text: [ord(c) for c in text], [varchar], points),
+        ("bq_code_points_to_string", lambda codes: "".join(map(chr, codes)), [points], varchar),
+        ("bq_code_points_to_bytes", _code_points_to_bytes, [points], blob),
+        ("bq_normalize", _normalize, [varchar, varchar, duckdb.sqltype("BOOLEAN")], varchar),
+    ]
+    for name, function, parameters, result in functions:
+        con.create_function(name, function, parameters, result, side_effects=False)

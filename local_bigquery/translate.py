@@ -211,9 +211,9 @@ def ieee_divide_as_double_division(statement: exp.Expression) -> None:
         if function.name.upper() == "IEEE_DIVIDE":
             x, y = function.expressions
             as_double = exp.DataType.build("DOUBLE")
-            function.replace(
-                exp.paren(exp.Div(this=exp.cast(x, as_double), expression=exp.cast(y, as_double)))
-            )
+            quotient = exp.Div(this=exp.cast(x, as_double), expression=exp.cast(y, as_double))
+            quotient.meta["ieee"] = True
+            function.replace(exp.paren(quotient))
 
 
 _FORMAT_SPECIFIER = re.compile(r"%(?:%|[-+ #0']*(?:\d+|\*)?(?:\.\d+)?[a-zA-Z])")
@@ -222,9 +222,10 @@ _FORMAT_SPECIFIER = re.compile(r"%(?:%|[-+ #0']*(?:\d+|\*)?(?:\.\d+)?[a-zA-Z])")
 def format_as_printf(statement: exp.Expression) -> None:
     """GoogleSQL's `FORMAT('%d rows', n)` is printf-style; DuckDB's FORMAT takes `{}` placeholders.
 
-    `%t` / `%T` (a value's text) become `%s` of the value cast to a string, which DuckDB's printf needs.
+    `%t` / `%T` (a value's text) become `%s` of the value cast to a string, which DuckDB's printf needs;
+    NULL's text is `NULL`. Nested FORMATs are rewritten innermost first, so none is left in an argument.
     """
-    for node in list(statement.find_all(exp.Format)):
+    for node in reversed(list(statement.find_all(exp.Format))):
         template, arguments = node.this, [argument.copy() for argument in node.expressions]
         if isinstance(template, exp.Literal) and template.is_string:
             specifiers = [m for m in _FORMAT_SPECIFIER.finditer(template.this) if m.group() != "%%"]
@@ -232,7 +233,8 @@ def format_as_printf(statement: exp.Expression) -> None:
             for position, specifier in reversed(list(enumerate(specifiers))):
                 if specifier.group()[-1] in "tT" and position < len(arguments):
                     text = text[: specifier.start()] + "%s" + text[specifier.end() :]
-                    arguments[position] = exp.cast(arguments[position], exp.DataType.build("VARCHAR"))
+                    as_text = exp.cast(arguments[position], exp.DataType.build("VARCHAR"))
+                    arguments[position] = exp.func("COALESCE", as_text, exp.Literal.string("NULL"))
             template = exp.Literal.string(text)
         node.replace(exp.Anonymous(this="PRINTF", expressions=[template, *arguments]))
 

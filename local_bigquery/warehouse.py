@@ -389,7 +389,12 @@ class Warehouse:
             query_statistics["ddlTargetTable"] = last.ddl_target.rest()
         if last.ddl_operation and not is_script:
             query_statistics["ddlOperationPerformed"] = last.ddl_operation
-        results = [o.result for o in outcomes if o.result is not None]
+        # A script answers with its last query's rows; a single CREATE with the new table's schema.
+        results = [
+            o.result
+            for o in outcomes
+            if o.result is not None and (o.statement_type == "SELECT" or not is_script)
+        ]
         if results:
             with self._results_lock:
                 self._results[project, job_id] = results[-1]

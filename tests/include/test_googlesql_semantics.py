@@ -70,19 +70,7 @@ EXPRESSIONS = {
     "gate-error": "IF(FALSE, 'ok', ERROR('gate failed'))",
 }
 # Where local_bigquery is known to differ today; strict, so each flips to a failure once it is fixed.
-ZERO_DIVISION = "local_bigquery bug: x / 0 gives inf or NaN, BigQuery fails with 'division by zero'"
-FORMAT_NULL = "local_bigquery bug: FORMAT('%t', NULL) gives NULL, BigQuery the string 'NULL'"
-KNOWN_DIFFERENCES: dict[str, str] = {
-    "divide-by-zero": ZERO_DIVISION,
-    "divide-zero-by-zero": ZERO_DIVISION,
-    "float-divide-by-zero": ZERO_DIVISION,
-    "format-null-t": FORMAT_NULL,
-    "format-null-timestamp-t": FORMAT_NULL,
-    "format-nested": FORMAT_NULL,
-    "format-nested-value": "local_bigquery bug: a FORMAT inside FORMAT's arguments is left untranslated ('%t')",
-    "cast-half-down": "local_bigquery bug: CAST(-2.5 AS INT64) gives -2, BigQuery rounds half away from zero",
-    "log-zero": "local_bigquery bug: LN(0) gives -inf, BigQuery fails",
-}
+KNOWN_DIFFERENCES: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")

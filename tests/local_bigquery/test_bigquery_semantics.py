@@ -164,7 +164,7 @@ def test_unaliased_columns_are_named_like_bigquery(bq_client, dataset):
     names = _schema(
         bq_client, f"SELECT mixedcase, MIXEDCASE AS Renamed, s.inner, t.MIXEDcase FROM `{dataset}.t` AS t"
     )
-    assert [name for name, _ in names] == ["mixedcase", "Renamed", "inner", "MIXEDcase"]
+    assert [name for name, _ in names] == ["mixedcase", "Renamed", "inner", "MIXEDcase_1"]
 
 
 def test_an_array_with_a_null_element_fails_the_query(bq_client):
@@ -279,3 +279,53 @@ def test_unnest_of_an_array_of_structs_exposes_the_fields_as_columns(bq_client):
         "UNNEST([STRUCT('a' AS m, a AS v), STRUCT('b' AS m, b AS v)]) WHERE v > 0"
     )
     assert [dict(row) for row in rows] == [{"id": 1, "m": "a", "v": 5}]
+
+
+def test_functions_duckdb_lacks(bq_client):
+    row = _one(
+        bq_client,
+        "SELECT NORMALIZE('e\\u0301', NFC) AS composed, TO_BASE32(b'abc') AS base32, "
+        "FROM_BASE32('MFRGG===') AS decoded, TO_CODE_POINTS('ab') AS points, "
+        "CODE_POINTS_TO_STRING([65, 66]) AS text, SEC(0.0) AS sec, RANGE_BUCKET(20, [0, 10, 20, 30]) AS bucket, "
+        "RANGE_BUCKET(NULL, [0, 10]) AS no_bucket, BYTE_LENGTH('ü') AS bytes, SIGN(-1.5) AS sign",
+    )
+    assert dict(row) == {
+        "composed": "é",
+        "base32": "MFRGG===",
+        "decoded": b"abc",
+        "points": [97, 98],
+        "text": "AB",
+        "sec": 1.0,
+        "bucket": 3,
+        "no_bucket": None,
+        "bytes": 2,
+        "sign": -1.0,
+    }
+
+
+def test_numeric_division_is_numeric(bq_client, dataset):
+    bq_client.query_and_wait(
+        f"CREATE TABLE `{PROJECT}.{dataset}.sales` AS SELECT NUMERIC '1.5' AS amount UNION ALL SELECT NUMERIC '4.5'"
+    )
+    sql = f"SELECT SUM(amount) / SUM(amount + 1) AS ratio, SUM(amount) / 4 AS quarter FROM `{dataset}.sales`"
+    assert _schema(bq_client, sql) == [("ratio", "NUMERIC"), ("quarter", "NUMERIC")]
+    row = _one(bq_client, sql)
+    assert (row["ratio"], row["quarter"]) == (decimal.Decimal("0.75"), decimal.Decimal("1.5"))
+
+
+def test_alter_table_drop_column(bq_client, dataset):
+    table = f"{PROJECT}.{dataset}.wide"
+    bq_client.query_and_wait(f"CREATE TABLE `{table}` AS SELECT 1 AS keep, 2 AS scratch")
+    bq_client.query_and_wait(f"ALTER TABLE `{table}` DROP COLUMN scratch, DROP COLUMN IF EXISTS missing")
+    assert [field.name for field in bq_client.get_table(table).schema] == ["keep"]
+    with pytest.raises(exceptions.BadRequest, match="Column not found: missing"):
+        bq_client.query_and_wait(f"ALTER TABLE `{table}` DROP COLUMN missing")
+
+
+def test_a_create_table_query_answers_with_the_new_tables_schema(bq_client, dataset):
+    result = bq_client.query_and_wait(f"CREATE TABLE `{PROJECT}.{dataset}.t` (id INT64, name STRING)")
+    assert [(field.name, field.field_type) for field in result.schema] == [
+        ("id", "INTEGER"),
+        ("name", "STRING"),
+    ]
+    assert list(result) == []
