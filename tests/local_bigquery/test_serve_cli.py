@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -17,9 +18,19 @@ from local_bigquery.server import free_port
 from tests.conftest import PROJECT, ROOT
 
 
-def _serve(data_dir: Path, port: int) -> subprocess.Popen:
+def _serve(data_dir: Path, port: int, *options: str) -> subprocess.Popen:
     process = subprocess.Popen(
-        [sys.executable, "-m", "local_bigquery", "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        [
+            sys.executable,
+            "-m",
+            "local_bigquery",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            *options,
+        ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
@@ -88,5 +99,25 @@ def test_binds_loopback_only_by_default(tmp_path):
             pytest.skip("ss is not available to inspect listening sockets")
         local_addresses = [line.split()[3] for line in listening.stdout.splitlines()]
         assert local_addresses == [f"127.0.0.1:{port}"]
+    finally:
+        _stop(server)
+
+
+def test_answers_the_hosts_it_is_told_to_besides_loopback(tmp_path):
+    port = free_port()
+    server = _serve(tmp_path, port, "--allow-host", "local-bigquery", "--allow-host", "warehouse.internal")
+    try:
+        for host, status in [
+            ("local-bigquery:9050", 200),
+            ("warehouse.internal", 200),
+            ("attacker.example", 403),
+        ]:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"Host": host})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    assert (host, response.status) == (host, status)
+            except urllib.error.HTTPError as refused:
+                assert (host, refused.code) == (host, status)
+                assert json.loads(refused.read())["error"]["errors"][0]["reason"] == "accessDenied"
     finally:
         _stop(server)
