@@ -9,7 +9,7 @@ PORT ?= 9050
 DATA_DIR ?= .local/warehouse
 export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 
-.PHONY: install run run-byod run-retail ui bench conformance test lint lock serve clean
+.PHONY: install run run-byod run-retail ui bench conformance preflight test lint lock serve clean
 
 install: $(INSTALLED)
 
@@ -51,6 +51,11 @@ run-retail: install
 UI_PORT ?= 8080
 ui: install
 	$(PY) scripts/run_ui.py --port $(PORT) --ui-port $(UI_PORT)
+
+# Dry-runs every job of a run on your BigQuery through the DAG's connection; writes nothing.
+# make preflight [CONF='{"project_id": "my-project"}'] [DATE=2024-06-29] [GEMINI=1]
+preflight: install
+	$(PY) scripts/preflight.py --conf '$(or $(CONF),{})' $(if $(DATE),--date $(DATE)) $(if $(GEMINI),--gemini)
 
 # Pipeline benchmark at 1M and 10M order items: ours vs floor vs naive (several minutes).
 bench: install
