@@ -5,7 +5,7 @@ WORKDIR /app
 COPY requirements.lock /tmp/requirements.lock
 # Only the server's own dependencies, at the versions the project's lock pins.
 RUN pip install --no-cache-dir -c /tmp/requirements.lock \
-        duckdb fastapi numpy pyarrow pydantic scikit-learn sqlglot uvicorn \
+        duckdb fastapi numpy pyarrow pydantic pyfarmhash scikit-learn sqlglot uvicorn \
     && rm /tmp/requirements.lock
 
 COPY local_bigquery/ /app/local_bigquery/
