@@ -24,7 +24,7 @@ from segmentation.config import PipelineConfig
 from segmentation.personas.prompt import PROMPT_VERSION
 from segmentation.tables import CURRENT_VIEW, MODEL, PERSONAS, partitioned_tables
 from tests.conftest import PROJECT, ROOT, run_dag
-from tests.fakes.gemini_server import FakeGemini, json_answer
+from tests.fakes.gemini_server import FakeGemini, error, json_answer
 
 pytestmark = pytest.mark.airflow
 
@@ -440,6 +440,28 @@ def test_a_run_cannot_send_the_gemini_token_elsewhere(dag, gemini_conf, bq_clien
     assert gemini.calls == [] and gemini.token_grants == 0
     with pytest.raises(NotFound):
         bq_client.get_dataset(redirected["dataset"])
+
+
+def test_a_rerun_whose_persona_step_fails_keeps_no_personas_of_the_old_segments(
+    published, dag, bq_client, output, gemini_conf, task_failures
+):
+    """Rerunning a date with another k replaces its segments; if Gemini then refuses the request (a 400,
+    not retried), the snapshot has no personas rather than the old segments' (one of them an orphan)."""
+    gemini, gemini_run = gemini_conf
+    gemini.replies.append(error(400, "request contains an invalid argument"))
+
+    state, failed = _failed_run(dag, LATEST, {**gemini_run, "num_clusters": NUM_CLUSTERS - 1})
+
+    assert state == "failed"
+    _assert_failed_at_once(failed, "personas.generate_personas")
+    assert "not retriable" in task_failures["personas.generate_personas"]
+    assert len(gemini.calls) == 1
+    segments = on(_query(bq_client, f"SELECT * FROM `{output}.customer_segments`"), LATEST)
+    assert segments.segment_id.nunique() == NUM_CLUSTERS - 1
+    assert on(_personas(bq_client, output), LATEST).empty
+    assert len(_personas(bq_client, output)) == NUM_CLUSTERS * len(BACKFILLS), "other dates keep theirs"
+    current = _query(bq_client, f"SELECT segment_id, persona_title FROM `{output}.{CURRENT_VIEW}`")
+    assert current.persona_title.isna().all()
 
 
 def test_with_the_gemini_backend_a_run_stores_what_the_server_answered(

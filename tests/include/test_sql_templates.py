@@ -18,7 +18,7 @@ from sqlglot import exp
 from local_bigquery import dialect
 from segmentation.config import ConfigError, PipelineConfig
 from segmentation.retries import GATE_FAILED
-from segmentation.tables import CURRENT_VIEW, MODEL, partitioned_table, partitioned_tables
+from segmentation.tables import CURRENT_VIEW, MODEL, PERSONAS, partitioned_table, partitioned_tables
 from segmentation.templating import sql_string
 from tests.conftest import ROOT
 
@@ -151,11 +151,12 @@ def test_publishing_replaces_exactly_the_runs_partitions_in_one_transaction(rend
     assert [type(statement) for statement in statements] == [
         exp.Transaction,
         *[exp.Delete, exp.Insert] * tables,
+        exp.Delete,  # the personas of the segments being replaced
         exp.Commit,
         *[exp.Drop] * tables,
     ]
     deletes = [statement for statement in statements if isinstance(statement, exp.Delete)]
-    assert [delete.this.name for delete in deletes] == PARTITIONED_TABLES
+    assert [delete.this.name for delete in deletes] == [*PARTITIONED_TABLES, PERSONAS]
     for delete in deletes:
         assert delete.args["where"].this.sql("bigquery") == "snapshot_date = CAST('2024-03-01' AS DATE)"
     drops = [statement.sql("bigquery") for statement in statements if isinstance(statement, exp.Drop)]

@@ -1,7 +1,8 @@
 """The persona step end to end: profiles in, one model call, full validation, one MERGE out.
 
-Nothing is written unless the whole answer validated, so a misbehaving model leaves the previous
-personas in place and fails the task with the reasons.
+Nothing is written unless the whole answer validated, so a misbehaving model fails the task with the
+reasons and writes nothing: publishing the snapshot already removed the personas of the segments it
+replaced, so a snapshot never shows another clustering's personas.
 """
 
 from __future__ import annotations
