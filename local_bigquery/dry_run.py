@@ -48,6 +48,8 @@ FIXED_SIZES = {
     "BIGNUMERIC": 32,
 }
 _DATASET_STATEMENTS = ("SCHEMA", "DATABASE")
+MB = 1024 * 1024
+MIN_BILLED_PER_TABLE = 10 * MB
 
 
 def dry_run_statistics(run: ScriptRun, statements: list[exp.Expression]) -> dict:
@@ -61,10 +63,7 @@ def dry_run_statistics(run: ScriptRun, statements: list[exp.Expression]) -> dict
     finally:
         for name in run._relation_names:  # BigQuery ML results bound in memory for the check
             release_relation(run.con, name)
-    read = {}
-    for statement in statements:
-        for ref, columns in read_columns(run, statement).items():
-            read[ref] = read.get(ref, set()) | columns
+    read = columns_read(run, statements)
     processed = str(sum(column_bytes(run, ref, columns) for ref, columns in read.items()))
     query = {
         "statementType": "SCRIPT" if len(statements) > 1 else statement_type(statements[0]),
@@ -76,6 +75,24 @@ def dry_run_statistics(run: ScriptRun, statements: list[exp.Expression]) -> dict
     if schema is not None and len(statements) == 1:
         query["schema"] = schema
     return {"query": query, "totalBytesProcessed": processed}
+
+
+def columns_read(run: ScriptRun, statements: list[exp.Expression]) -> dict[TableRef, set[str]]:
+    read: dict[TableRef, set[str]] = {}
+    for statement in statements:
+        for ref, columns in read_columns(run, statement).items():
+            read[ref] = read.get(ref, set()) | columns
+    return read
+
+
+def bytes_processed_and_billed(run: ScriptRun, statements: list[exp.Expression]) -> tuple[int, int]:
+    """What a job would process, and bill on demand: at least 10 MB per table read, in whole MB.
+
+    https://cloud.google.com/bigquery/pricing#on_demand_pricing
+    """
+    per_table = [column_bytes(run, ref, columns) for ref, columns in columns_read(run, statements).items()]
+    billed = sum(max(MIN_BILLED_PER_TABLE, -(-size // MB) * MB) for size in per_table)
+    return sum(per_table), billed
 
 
 def statement_type(statement: exp.Expression) -> str:
@@ -216,9 +233,15 @@ def read_columns(run: ScriptRun, statement: exp.Expression) -> dict[TableRef, se
         table.set("catalog", exp.to_identifier(ref.project, quoted=True))
         table.set("db", exp.to_identifier(ref.dataset, quoted=True))
         table.set("this", exp.to_identifier(ref.table, quoted=True))
+    writes = isinstance(statement, exp.Insert) or (
+        isinstance(statement, exp.Create)
+        and statement.args.get("kind", "").upper() in ("TABLE", "VIEW", "MODEL")
+    )
+    if writes:  # what a CREATE or INSERT writes, it does not read
+        tables.pop(run.resolve(_target(statement)), None)
     if not tables:
         return {}
-    query = statement.expression if isinstance(statement, exp.Create) else statement
+    query = statement.expression if writes else statement
     if isinstance(query, exp.Query):
         with contextlib.suppress(Exception):  # sqlglot cannot qualify it: count the names it mentions
             return _columns_by_scope(query, tables)

@@ -74,3 +74,9 @@ class AccessDenied(BigQueryError):
 
 class UnsupportedMediaType(BigQueryError):
     http_status = 415
+
+
+class BytesBilledLimitExceeded(BigQueryError):
+    """The job would bill more than its `maximumBytesBilled`; BigQuery fails it before it runs, uncharged."""
+
+    reason = "bytesBilledLimitExceeded"

@@ -10,6 +10,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Generator
@@ -24,10 +25,11 @@ from sqlglot.errors import ParseError, TokenError
 
 from local_bigquery import dialect, loading, resources, sandbox, semantics
 from local_bigquery.catalog import LOCATION, Catalog, first_row, now_ms, run_sql
-from local_bigquery.dry_run import dry_run_statistics
+from local_bigquery.dry_run import bytes_processed_and_billed, dry_run_statistics
 from local_bigquery.engine import Outcome, QueryResult, ScriptRun, bigquery_error, release_relation
 from local_bigquery.errors import (
     BigQueryError,
+    BytesBilledLimitExceeded,
     Duplicate,
     InvalidQuery,
     InvalidRequest,
@@ -288,7 +290,7 @@ class Warehouse:
             "kind": kind,
             "jobReference": job["jobReference"],
             "jobComplete": True,
-            "totalBytesProcessed": "0",
+            "totalBytesProcessed": statistics.get("totalBytesProcessed", "0"),
             "cacheHit": False,
         }
         if "numDmlAffectedRows" in statistics:
@@ -336,6 +338,8 @@ class Warehouse:
         run = ScriptRun(self.catalog, resolver, named, positional)
         if dry_run:
             return self._dry_run(run, statements, destination)
+        processed, billed = self._bytes(run, statements, config.get("maximumBytesBilled"))
+        started = time.monotonic()
         self.con.begin()
         try:
             if destination:
@@ -348,7 +352,28 @@ class Warehouse:
             if isinstance(error, duckdb.Error):
                 raise bigquery_error(error) from None
             raise
-        return self._statistics(project, job_id, outcomes, len(statements) > 1)
+        statistics = self._statistics(project, job_id, outcomes, len(statements) > 1)
+        # Slot time is the job's own time here: one DuckDB connection does all the work.
+        slot_ms = str(round((time.monotonic() - started) * 1000))
+        statistics["query"] |= {
+            "totalBytesProcessed": str(processed),
+            "totalBytesBilled": str(billed),
+            "totalSlotMs": slot_ms,
+        }
+        return statistics | {"totalBytesProcessed": str(processed), "totalSlotMs": slot_ms}
+
+    def _bytes(self, run: ScriptRun, statements: list[exp.Expression], limit: str | None) -> tuple[int, int]:
+        """The bytes the job processes and bills, measured before it runs (its scripts may drop tables);
+        a job that would bill more than maximumBytesBilled fails before it starts, as on BigQuery."""
+        try:
+            processed, billed = bytes_processed_and_billed(run, statements)
+        except (BigQueryError, duckdb.Error):
+            return 0, 0  # the job itself fails, with the statement's own error
+        if limit is not None and billed > int(limit):
+            raise BytesBilledLimitExceeded(
+                f"Query exceeded limit for bytes billed: {int(limit)}. {billed} or higher required."
+            )
+        return processed, billed
 
     def _dry_run(self, run: ScriptRun, statements: list[exp.Expression], destination) -> dict:
         """Validates the job without running it: nothing is written (local_bigquery/dry_run.py)."""

@@ -116,3 +116,23 @@ def test_a_script_may_use_the_table_it_creates_first(bq_client, dataset):
         ALTER TABLE {dataset}.later ADD COLUMN IF NOT EXISTS y STRING;
         INSERT INTO {dataset}.later (x) SELECT id FROM {dataset}.sales"""
     assert dry(bq_client, script).total_bytes_processed == SIZES["id"]
+
+
+def test_a_job_that_runs_reports_what_it_processed_and_billed(bq_client, dataset):
+    job = bq_client.query(f"SELECT id, name FROM {dataset}.sales", job_config=bigquery.QueryJobConfig())
+    job.result()
+    assert job.total_bytes_processed == SIZES["id"] + SIZES["name"]
+    # On demand BigQuery bills at least 10 MB per table read.
+    assert job.total_bytes_billed == 10 * 1024 * 1024
+    assert job.slot_millis is not None
+
+
+def test_maximum_bytes_billed_fails_the_job_before_it_runs(bq_client, dataset):
+    capped = bigquery.QueryJobConfig(maximum_bytes_billed=1_000_000)
+    exceeded = r"Query exceeded limit for bytes billed: 1000000\. 10485760 or higher required"
+    # The job fails with reason bytesBilledLimitExceeded, for which the client has no exception class.
+    with pytest.raises(exceptions.GoogleAPICallError, match=exceeded):
+        bq_client.query(f"DELETE FROM {dataset}.sales WHERE TRUE", job_config=capped).result()
+    assert bq_client.get_table(f"{dataset}.sales").num_rows == 3
+    enough = bigquery.QueryJobConfig(maximum_bytes_billed=10 * 1024 * 1024)
+    assert list(bq_client.query(f"SELECT COUNT(*) AS n FROM {dataset}.sales", job_config=enough).result())
