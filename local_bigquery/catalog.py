@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import duckdb
@@ -296,9 +297,9 @@ class Catalog:
     def row_count(self, ref: TableRef) -> int:
         return first_row(self.con, f"SELECT count(*) FROM {ref.duckdb_name}")[0]
 
-    def describe_column(self, ref: TableRef, column: str, description: str) -> None:
+    def describe_columns(self, ref: TableRef, descriptions: Mapping[str, str]) -> None:
         stored = self._table_metadata(ref)
-        stored.setdefault("fieldDescriptions", {})[column] = description
+        stored.setdefault("fieldDescriptions", {}).update(descriptions)
         self._store_metadata(ref, stored)
 
     def _store_metadata(self, ref: TableRef, stored: dict) -> None:

@@ -310,8 +310,8 @@ class ScriptRun:
             self.catalog.drop_table(ref)
         run_sql(self.con, sql, values or None)
         self.catalog.record_table(ref, properties)
-        for column, description in descriptions.items():
-            self.catalog.describe_column(ref, column, description)
+        if descriptions:
+            self.catalog.describe_columns(ref, descriptions)
         _check_partition_column(self.catalog, ref, properties)
         check_clustering_fields(self.catalog, ref, properties)
         return Outcome(
@@ -402,9 +402,13 @@ class ScriptRun:
         if statement.args.get("exists") and self.catalog.table_kind(ref) is None:
             return Outcome("ALTER_TABLE", ddl_target=ref, ddl_operation="SKIP")
         self.catalog.require_table(ref)
+        # Read the columns once per statement and record descriptions once: per action, both cost a
+        # catalog round trip that grows with the table's width, so a wide ADD COLUMN list went quadratic.
+        existing = {name.lower() for name in self.catalog.column_names(ref)}
+        descriptions: dict[str, str] = {}
         for action in statement.args.get("actions") or []:
             if isinstance(action, exp.ColumnDef):
-                self._add_column(ref, action)
+                self._add_column(ref, action, existing, descriptions)
             elif isinstance(action, exp.Drop) and action.args.get("kind", "").upper() == "COLUMN":
                 self._drop_column(ref, action)
             elif isinstance(action, exp.AlterSet) and all(
@@ -414,6 +418,8 @@ class ScriptRun:
                 self.catalog.patch_table(ref, self.table_properties(exp.Create(properties=properties)))
             else:
                 raise Unsupported(f"ALTER TABLE {action.sql('bigquery')[:60]}")
+        if descriptions:
+            self.catalog.describe_columns(ref, descriptions)
         self.catalog.touch_table(ref)
         return Outcome("ALTER_TABLE", ddl_target=ref, ddl_operation="ALTER")
 
@@ -431,8 +437,11 @@ class ScriptRun:
         name = quote_identifier(existing[column.name.lower()])
         run_sql(self.con, f"ALTER TABLE {ref.duckdb_name} DROP COLUMN {name}")
 
-    def _add_column(self, ref: TableRef, column: exp.ColumnDef) -> None:
-        existing = {name.lower() for name in self.catalog.column_names(ref)}
+    def _add_column(
+        self, ref: TableRef, column: exp.ColumnDef, existing: set[str], descriptions: dict[str, str]
+    ) -> None:
+        """Adds `column` unless it is in `existing` (lower-cased names, updated); its description goes
+        into `descriptions` for the caller to record."""
         if column.name.lower() in existing:
             if column.args.get("exists"):
                 return
@@ -450,8 +459,9 @@ class ScriptRun:
             self.con,
             f"ALTER TABLE {ref.duckdb_name} ADD COLUMN {quote_identifier(column.name)} {column_type}",
         )
+        existing.add(column.name.lower())
         if description:
-            self.catalog.describe_column(ref, column.name, description)
+            descriptions[column.name] = description
 
     # ---- scripting --------------------------------------------------------------------------------------
 

@@ -169,6 +169,12 @@ def test_tables_are_created_partitioned_by_snapshot_date_only_if_missing(rendere
     assert creates and all(if_not_exists for if_not_exists, _ in creates)
     assert sql.count("PARTITION BY snapshot_date") == len(creates)
     assert "ADD COLUMN IF NOT EXISTS spend_36m_women_dresses FLOAT64" in sql
+    # Schema evolution is one ALTER TABLE per table, however many columns the feature set adds.
+    evolving = [t.name for t in partitioned_tables(PipelineConfig.from_params(CONFIGS["extended-tuned-log"]))]
+    alters = re.findall(r"ALTER TABLE (\S+)", sql)
+    assert len(alters) == len(set(alters)) and {alter.split(".")[-1].strip("`") for alter in alters} <= set(
+        evolving
+    )
     assert "ALTER TABLE" not in rendered["base", "setup.create_tables"]
 
 
