@@ -173,10 +173,15 @@ def run_crucible(cache: Path, url: str) -> list[CaseResult]:
 # What makes a client system test inapplicable to any local emulator: it needs a Google service other than
 # the BigQuery REST API, or data only Google hosts.
 _INAPPLICABLE = (
-    ("bigquery_storage", "BigQuery Storage Read API (gRPC)"),
-    ("bqstorage", "BigQuery Storage Read API (gRPC)"),
-    ("bigquery-public-data", "Google-hosted public datasets"),
-    ("google.cloud.storage", "Cloud Storage"),
+    ("bigquerystorage", "the BigQuery Storage Read API (gRPC)"),
+    ("bigquery_storage", "the BigQuery Storage Read API (gRPC)"),
+    ("bigquery-public-data", "datasets only Google hosts"),
+    ("googleapis.com", "another Google service"),
+    ("gs://", "Cloud Storage"),
+    ("GEOGRAPHY", "GEOGRAPHY"),
+    ("ST_GEOG", "GEOGRAPHY"),
+    ("shapely", "GEOGRAPHY"),
+    ("geopandas", "GEOGRAPHY"),
     ("IPython", "IPython magics"),
 )
 
@@ -197,7 +202,7 @@ def run_client(cache: Path, url: str) -> list[CaseResult]:
     subprocess.run(
         [
             *(sys.executable, "-m", "pytest", "tests/system", "-q", "-p", "conformance_auth"),
-            *("-p", "no:cacheprovider", "--timeout", "60", "-o", "addopts=", "--junitxml", str(report)),
+            *("-p", "no:cacheprovider", "--timeout", "20", "-o", "addopts=", "--junitxml", str(report)),
         ],
         cwd=root,
         env=environment,

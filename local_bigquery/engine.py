@@ -186,6 +186,7 @@ class ScriptRun:
             from local_bigquery import bqml
 
             statement = bqml.replace_ml_functions(statement, self)
+        self._expand_wildcard_tables(statement)
         created = self._created_table(statement)
         inserted = self.resolve(_target_table(statement)) if isinstance(statement, exp.Insert) else None
         named = [ref for ref in qualify_tables(statement, self.resolver) if ref != created]
@@ -199,6 +200,38 @@ class ScriptRun:
             values |= bind_script_variables(statement, self.variables, self._column_names(in_scope))
         self._read_types = self._column_types(named)
         return to_duckdb(statement, self._read_types), values
+
+    def _expand_wildcard_tables(self, statement: exp.Expression) -> None:
+        """`dataset.prefix*`: every table of the dataset named prefix…, its rows together, with the rest of
+        each name as `_TABLE_SUFFIX`.
+
+        https://cloud.google.com/bigquery/docs/querying-wildcard-tables
+        """
+        for table in list(statement.find_all(exp.Table)):
+            if not table.name.endswith("*") or table.meta.get(LOCAL_RELATION):
+                continue
+            prefix = table.name[:-1]
+            pattern = table.copy()
+            pattern.set("this", exp.to_identifier(prefix or "_", quoted=True))
+            ref = self.resolve(pattern)
+            matching = [
+                listed["tableReference"]["tableId"]
+                for listed in self.catalog.list_tables(ref.project, ref.dataset)
+                if listed["tableReference"]["tableId"].startswith(prefix) and listed["type"] == "TABLE"
+            ]
+            if not matching:
+                raise NotFound(f"Not found: Table {ref.project}:{ref.dataset}.{table.name} matches no table")
+            parts = [
+                exp.select("*", exp.alias_(exp.Literal.string(name[len(prefix) :]), "_TABLE_SUFFIX")).from_(
+                    exp.table_(name, db=ref.dataset, catalog=ref.project, quoted=True)
+                )
+                for name in matching
+            ]
+            union = parts[0]
+            for part in parts[1:]:
+                union = exp.Union(this=union, expression=part, distinct=False, by_name=True)
+            alias = table.alias or prefix or "wildcard"
+            table.replace(exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(alias))))
 
     def _column_names(self, tables: list[TableRef]) -> set[str]:
         return {name.lower() for ref in set(tables) for name in self.catalog.column_names(ref)}

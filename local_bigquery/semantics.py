@@ -300,6 +300,7 @@ def safe_prefix_returns_null_for_errors(statement: exp.Expression, columns: Colu
             if any(call.name.upper() == "ERROR" for call in computed.find_all(exp.Anonymous)):
                 # An argument's own error (a division by zero) is not the function's: it still fails, and
                 # DuckDB's TRY cannot hold the volatile ERROR() anyway.
+                node.replace(computed)
                 continue
         else:
             computed = operators[type(node)](this=node.this.copy(), expression=node.expression.copy())
@@ -401,7 +402,11 @@ def logarithms_of_non_positive_numbers_fail(statement: exp.Expression, columns: 
             continue
         name = "LN" if isinstance(node, exp.Ln) else "LOG10"
         argument = node.this
-        failure = _error(_text(f"Floating point error in function: {name}(", argument, ")"))
+        failure = (
+            exp.null()  # SAFE.LN(x): NULL instead of the error
+            if isinstance(node.parent, exp.SafeFunc)
+            else _error(_text(f"Floating point error in function: {name}(", argument, ")"))
+        )
         non_positive = exp.LTE(this=argument.copy(), expression=exp.Literal.number(0))
         node.replace(exp.paren(exp.case().when(non_positive, failure).else_(node.copy())))
 
@@ -483,6 +488,69 @@ def functions_served_by_the_server(statement: exp.Expression, columns: ColumnTyp
         node.replace(_function("bq_normalize", node.this.copy(), mode, casefold))
 
 
+def _is_json(node: exp.Expression, columns: ColumnTypes) -> bool:
+    if isinstance(node, exp.ParseJSON | exp.JSONExtract):
+        return isinstance(node, exp.ParseJSON) or _is_json(node.this, columns)
+    if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.JSON:
+        return True
+    return _duckdb_type(node, columns) == "JSON"
+
+
+def _is_text(node: exp.Expression, columns: ColumnTypes) -> bool:
+    return (isinstance(node, exp.Literal) and node.is_string) or _duckdb_type(node, columns) == "VARCHAR"
+
+
+def json_functions_of_strings_return_strings(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`JSON_EXTRACT` / `JSON_QUERY` of a STRING give a STRING (of a JSON value, JSON), and
+    `JSON_QUERY_ARRAY` / `JSON_EXTRACT_ARRAY` of a STRING an ARRAY<STRING>; DuckDB's `->` gives JSON.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/json_functions#json_query
+    """
+    for node in list(statement.find_all(exp.JSONExtract)):
+        if _is_text(node.this, columns):
+            node.replace(exp.cast(node.copy(), _VARCHAR))
+    for node in list(statement.find_all(exp.JSONExtractArray)):
+        if _is_text(node.this, columns):
+            node.replace(exp.cast(node.copy(), exp.DataType.build("VARCHAR[]", dialect="duckdb")))
+
+
+_JSON_TYPE_NAMES = {
+    "OBJECT": "object",
+    "ARRAY": "array",
+    "VARCHAR": "string",
+    "BOOLEAN": "boolean",
+    "NULL": "null",
+}
+
+
+def json_type_names_like_bigquery(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`JSON_TYPE` answers object, array, string, number, boolean or null; DuckDB names its own types.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/json_functions#json_type
+    """
+    for node in list(statement.find_all(exp.JSONType)):
+        kind = node.copy()
+        named = exp.case(kind)
+        for duckdb_name, bigquery_name in _JSON_TYPE_NAMES.items():
+            named = named.when(exp.Literal.string(duckdb_name), exp.Literal.string(bigquery_name))
+        node.replace(exp.paren(named.else_(exp.Literal.string("number"))))
+
+
+_JSON_CONVERSIONS = {exp.String: _VARCHAR, exp.JSONBool: exp.DataType.build("BOOLEAN"), exp.Int64: _BIGINT}
+
+
+def json_conversions_read_the_value(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`STRING(json)`, `BOOL(json)`, `INT64(json)` convert a JSON scalar: its value, not its JSON text
+    (DuckDB's cast of the JSON string `"a"` keeps the quotes).
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/json_functions#string_for_json
+    """
+    for node in list(statement.find_all(*_JSON_CONVERSIONS)):
+        if isinstance(node, exp.JSONBool) or _is_json(node.this, columns):
+            value = _function("JSON_EXTRACT_STRING", node.this.copy(), exp.Literal.string("$"))
+            node.replace(exp.cast(value, _JSON_CONVERSIONS[type(node)]))
+
+
 REWRITES = (
     numeric_types_at_bigquery_scale,
     countif_counts_zero_rows_as_zero,
@@ -503,6 +571,9 @@ REWRITES = (
     range_bucket_counts_boundaries,
     byte_length_of_strings,
     functions_served_by_the_server,
+    json_conversions_read_the_value,
+    json_functions_of_strings_return_strings,
+    json_type_names_like_bigquery,
     unnest_offsets_count_from_zero,
     unnest_of_structs_exposes_their_fields,
 )

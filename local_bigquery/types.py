@@ -173,6 +173,42 @@ def refuse_null_array_elements(table: pa.Table, schema: dict) -> None:
             raise InvalidQuery(f"Array cannot have a null element; error in writing field {field['name']}")
 
 
+# ---- Arrow results (jobs.query with queryResultsFormat=ARROW) -------------------------------------------
+
+_ARROW_TYPES = {
+    "INTEGER": pa.int64(),
+    "FLOAT": pa.float64(),
+    "NUMERIC": pa.decimal128(38, 9),
+    "BIGNUMERIC": pa.decimal256(76, 38),
+    "BOOLEAN": pa.bool_(),
+    "STRING": pa.string(),
+    "JSON": pa.string(),
+    "BYTES": pa.binary(),
+    "DATE": pa.date32(),
+    "DATETIME": pa.timestamp("us"),
+    "TIME": pa.time64("us"),
+    "TIMESTAMP": pa.timestamp("us", tz="UTC"),
+}
+
+
+def _arrow_field(field: dict) -> pa.Field:
+    if field["type"] == "RECORD":
+        arrow_type = pa.struct([_arrow_field(member) for member in field["fields"]])
+    else:
+        arrow_type = _ARROW_TYPES[field["type"]]
+    if field.get("mode") == "REPEATED":
+        arrow_type = pa.list_(arrow_type)
+    return pa.field(field["name"], arrow_type, nullable=field.get("mode") != "REQUIRED")
+
+
+def arrow_schema(schema: dict) -> pa.Schema:
+    """The Arrow schema BigQuery sends a result of this REST schema in.
+
+    https://cloud.google.com/bigquery/docs/reference/storage#arrow_schema_details
+    """
+    return pa.schema([_arrow_field(field) for field in schema["fields"]])
+
+
 # ---- REST cell encoding (tabledata.list / getQueryResults rows) ----------------------------------------
 
 

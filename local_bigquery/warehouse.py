@@ -6,6 +6,7 @@ failing statement never leaves a table half-written.
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 import tempfile
@@ -39,6 +40,7 @@ from local_bigquery.errors import (
 from local_bigquery.jobs import JobRecords
 from local_bigquery.translate import Binding, NameResolver, TableRef, validate_ids
 from local_bigquery.types import (
+    arrow_schema,
     decode_json_value,
     encode_rows,
     query_parameter_sql_type,
@@ -206,12 +208,10 @@ class Warehouse:
 
     def query(self, project: str, body: dict) -> dict:
         """jobs.query: run a query job and answer with its first page, failing the request if it failed."""
-        if body.get("queryResultsFormat") == "ARROW":
-            # Arrow answers continue on the BigQuery Storage Read API (gRPC), which this server does not
-            # speak; refusing beats the empty result a client would otherwise read.
-            raise Unsupported(
-                "queryResultsFormat=ARROW in jobs.query (Arrow results need the BigQuery Storage Read API); "
-                "query without query_results_format to get the rows as JSON"
+        results_format = body.get("queryResultsFormat")
+        if results_format not in (None, "ARROW"):
+            raise InvalidRequest(
+                f"Invalid queryResultsFormat {results_format!r}: the formats are JSON rows or ARROW."
             )
         configuration = {
             "query": {
@@ -243,6 +243,8 @@ class Warehouse:
                 "totalBytesProcessed": statistics["totalBytesProcessed"],
                 "schema": statistics.get("schema", {"fields": []}),
             }
+        if results_format == "ARROW":
+            return self._arrow_results(project, job_id)
         return self.query_results(
             project,
             job_id,
@@ -250,6 +252,30 @@ class Warehouse:
             int64_timestamps=(body.get("formatOptions") or {}).get("useInt64Timestamp", False),
             kind="bigquery#queryResponse",
         )
+
+    def _arrow_results(self, project: str, job_id: str) -> dict:
+        """jobs.query with queryResultsFormat=ARROW: every row in the response, as one serialized Arrow
+        record batch in BigQuery's Arrow types, so the client never needs the Storage Read API.
+
+        https://cloud.google.com/bigquery/docs/reference/rest/v2/jobs/query
+        """
+        response = self.query_results(project, job_id, max_results=0, kind="bigquery#queryResponse")
+        response.pop("pageToken", None)
+        with self._results_lock:
+            result = self._results.get((project, job_id))
+        if result is None:
+            return response
+        schema = arrow_schema(result.schema)
+        response["arrowSchema"] = {"serializedSchema": base64.b64encode(schema.serialize()).decode("ascii")}
+        if result.total_rows:
+            table = result.fetch(0, result.total_rows).rename_columns(schema.names).cast(schema)
+            (batch,) = table.combine_chunks().to_batches() or [pa.record_batch([], schema=schema)]
+            serialized = base64.b64encode(batch.serialize()).decode("ascii")
+            response["arrowRecordBatch"] = {
+                "serializedRecordBatch": serialized,
+                "rowCount": str(batch.num_rows),
+            }
+        return response
 
     def get_job(self, project: str, job_id: str) -> dict:
         return self._public(self.jobs.get(project, job_id))

@@ -213,11 +213,21 @@ def test_farm_fingerprint_is_farmhash_fingerprint64_as_a_signed_int64(bq_client)
     assert row["empty"] == -7286425919675154353
 
 
-def test_arrow_query_results_are_refused_not_answered_empty(bq_client):
-    with pytest.raises(
-        exceptions.BadRequest, match="not supported by local_bigquery: queryResultsFormat=ARROW"
-    ):
-        bq_client.query_and_wait("SELECT 1 AS one", query_results_format="ARROW")
+def test_arrow_query_results_hold_every_row(bq_client):
+    sql = (
+        "SELECT x AS n, CAST(x AS STRING) AS s, NUMERIC '1.5' AS amount, DATE '2024-01-02' AS day, "
+        "TIMESTAMP '2024-01-02 03:04:05+00' AS at FROM UNNEST(GENERATE_ARRAY(1, 3)) AS x ORDER BY x"
+    )
+    table = bq_client.query_and_wait(sql, query_results_format="ARROW").to_arrow()
+    assert table.column("n").to_pylist() == [1, 2, 3]
+    assert table.column("s").to_pylist() == ["1", "2", "3"]
+    assert table.column("amount").to_pylist() == [decimal.Decimal("1.5")] * 3
+    assert table.column("day").to_pylist() == [dt.date(2024, 1, 2)] * 3
+    assert table.column("at").to_pylist()[0] == dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    empty = bq_client.query_and_wait(
+        "SELECT 1 AS n FROM UNNEST([1]) WHERE FALSE", query_results_format="ARROW"
+    )
+    assert empty.to_arrow().num_rows == 0
 
 
 def test_column_descriptions_in_create_table_are_returned_by_tables_get(bq_client, dataset):
@@ -329,3 +339,45 @@ def test_a_create_table_query_answers_with_the_new_tables_schema(bq_client, data
         ("name", "STRING"),
     ]
     assert list(result) == []
+
+
+def test_json_functions_answer_like_bigquery(bq_client):
+    row = _one(
+        bq_client,
+        """SELECT JSON_EXTRACT('{"name": "hello"}', '$.name') AS extracted,
+        STRING(PARSE_JSON('"hello"')) AS text, JSON_QUERY_ARRAY('{"a": [1, 2]}', '$.a') AS items,
+        JSON_TYPE(PARSE_JSON('{"a": 1}')) AS object_type, JSON_TYPE(PARSE_JSON('1.5')) AS number_type,
+        BOOL(PARSE_JSON('true')) AS flag, INT64(PARSE_JSON('12')) AS twelve""",
+    )
+    assert dict(row) == {
+        "extracted": '"hello"',
+        "text": "hello",
+        "items": ["1", "2"],
+        "object_type": "object",
+        "number_type": "number",
+        "flag": True,
+        "twelve": 12,
+    }
+    assert _schema(bq_client, """SELECT JSON_EXTRACT('{"a": 1}', '$.a') AS v""") == [("v", "STRING")]
+    assert _schema(bq_client, """SELECT JSON_EXTRACT(JSON '{"a": 1}', '$.a') AS v""") == [("v", "JSON")]
+
+
+def test_safe_ln_is_null_where_ln_fails(bq_client):
+    assert _one(bq_client, "SELECT SAFE.LN(-1) AS v")["v"] is None
+    with pytest.raises(exceptions.BadRequest, match="Floating point error in function: LN"):
+        bq_client.query_and_wait("SELECT LN(0)")
+
+
+def test_wildcard_tables_read_every_matching_table_with_its_suffix(bq_client, dataset):
+    for day, event in (("20240101", "click"), ("20240102", "view")):
+        bq_client.query_and_wait(
+            f"CREATE TABLE `{PROJECT}.{dataset}.events_{day}` AS SELECT '{event}' AS event"
+        )
+    bq_client.query_and_wait(f"CREATE TABLE `{PROJECT}.{dataset}.other` AS SELECT 'x' AS event")
+    rows = bq_client.query_and_wait(
+        f"SELECT _TABLE_SUFFIX AS suffix, event FROM `{PROJECT}.{dataset}.events_*` AS e "
+        "WHERE _TABLE_SUFFIX >= '20240101' ORDER BY suffix"
+    )
+    assert [(row["suffix"], row["event"]) for row in rows] == [("20240101", "click"), ("20240102", "view")]
+    with pytest.raises(exceptions.NotFound, match="matches no table"):
+        bq_client.query_and_wait(f"SELECT * FROM `{PROJECT}.{dataset}.nothing_*`")
