@@ -345,7 +345,7 @@ class ScriptRun:
         self.catalog.record_table(ref, properties)
         if descriptions:
             self.catalog.describe_columns(ref, descriptions)
-        _check_partition_column(self.catalog, ref, properties)
+        check_partition_column(self.catalog, ref, properties)
         check_clustering_fields(self.catalog, ref, properties)
         return Outcome(
             kind,
@@ -613,9 +613,10 @@ def check_clustering_fields(catalog: Catalog, ref: TableRef, properties: dict) -
             )
 
 
-def _check_partition_column(catalog: Catalog, ref: TableRef, properties: dict) -> None:
+def check_partition_column(catalog: Catalog, ref: TableRef, properties: dict) -> None:
+    """Time partitioning names a DATE, TIMESTAMP or DATETIME column of the table (or none: ingestion time)."""
     partitioning = properties.get("timePartitioning")
-    if not partitioning:
+    if not partitioning or "field" not in partitioning:
         return
     fields = {f["name"]: f["type"] for f in catalog.table_schema(ref)["fields"]}
     column = partitioning["field"]

@@ -551,6 +551,43 @@ def json_conversions_read_the_value(statement: exp.Expression, columns: ColumnTy
             node.replace(exp.cast(value, _JSON_CONVERSIONS[type(node)]))
 
 
+_TIMESTAMPTZ = exp.DataType.build("TIMESTAMPTZ", dialect="duckdb")
+_TIMESTAMP = exp.DataType.build("TIMESTAMP", dialect="duckdb")
+_EPOCH_DAY = exp.cast(exp.Literal.string("1970-01-01"), _DATE)
+
+
+def timestamp_constructors_are_timestamps(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`TIMESTAMP_MILLIS` / `_SECONDS` / `_MICROS` and `PARSE_TIMESTAMP` give TIMESTAMPs (DuckDB's EPOCH_MS
+    and STRPTIME a time-zone-less TIMESTAMP, a DATETIME); `DATE_FROM_UNIX_DATE` a DATE.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions#timestamp_millis
+    """
+    for node in list(statement.find_all(exp.UnixToTime, exp.StrToTime)):
+        if not isinstance(node, exp.ParseDatetime):
+            node.replace(exp.cast(node.copy(), _TIMESTAMPTZ))
+    for node in list(statement.find_all(exp.DateFromUnixDate)):
+        node.replace(exp.cast(node.copy(), _DATE))
+
+
+def time_functions_on_times(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`TIME(timestamp)` is the UTC time of day, `TIME_TRUNC(t, part)` truncates a TIME and `FORMAT_TIME`
+    formats one; DuckDB casts no TIMESTAMP WITH TIME ZONE to TIME and has neither function for TIME.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/time_functions
+    """
+    for node in list(statement.find_all(exp.TsOrDsToTime)):
+        if (_duckdb_type(node.this, columns) or "") in ("TIMESTAMPTZ", "TIMESTAMPWITHTIMEZONE"):
+            node.set("this", exp.cast(node.this.copy(), _TIMESTAMP))
+    for node in list(statement.find_all(exp.TimeTrunc)):
+        on_a_day = exp.Add(this=_EPOCH_DAY.copy(), expression=node.this.copy())
+        truncated = _function("DATE_TRUNC", exp.Literal.string(node.text("unit").lower() or "hour"), on_a_day)
+        node.replace(exp.cast(truncated, exp.DataType.build("TIME")))
+    for node in list(statement.find_all(exp.TimeToStr)):
+        if isinstance(node.this, exp.TsOrDsToTime):
+            on_a_day = exp.Add(this=_EPOCH_DAY.copy(), expression=exp.cast(node.this.this.copy(), "TIME"))
+            node.replace(_function("STRFTIME", on_a_day, node.args["format"].copy()))
+
+
 REWRITES = (
     numeric_types_at_bigquery_scale,
     countif_counts_zero_rows_as_zero,
@@ -574,6 +611,8 @@ REWRITES = (
     json_conversions_read_the_value,
     json_functions_of_strings_return_strings,
     json_type_names_like_bigquery,
+    timestamp_constructors_are_timestamps,
+    time_functions_on_times,
     unnest_offsets_count_from_zero,
     unnest_of_structs_exposes_their_fields,
 )

@@ -27,7 +27,15 @@ from sqlglot.errors import ParseError, TokenError
 from local_bigquery import dialect, loading, resources, sandbox, semantics
 from local_bigquery.catalog import LOCATION, Catalog, first_row, now_ms, run_sql
 from local_bigquery.dry_run import bytes_processed_and_billed, dry_run_statistics
-from local_bigquery.engine import Outcome, QueryResult, ScriptRun, bigquery_error, release_relation
+from local_bigquery.engine import (
+    Outcome,
+    QueryResult,
+    ScriptRun,
+    bigquery_error,
+    check_clustering_fields,
+    check_partition_column,
+    release_relation,
+)
 from local_bigquery.errors import (
     BigQueryError,
     BytesBilledLimitExceeded,
@@ -480,6 +488,8 @@ class Warehouse:
             run_sql(self.con, f"CREATE OR REPLACE TABLE {ref.duckdb_name} AS {sql}", values or None)
             previous = self.catalog.get_table(ref) if exists else {}
             self.catalog.record_table(ref, {**previous, **table_metadata})
+            check_partition_column(self.catalog, ref, table_metadata)
+            check_clustering_fields(self.catalog, ref, table_metadata)
         elif disposition == "WRITE_APPEND":
             run_sql(self.con, f"INSERT INTO {ref.duckdb_name} BY NAME {sql}", values or None)
             self.catalog.touch_table(ref)

@@ -381,3 +381,40 @@ def test_wildcard_tables_read_every_matching_table_with_its_suffix(bq_client, da
     assert [(row["suffix"], row["event"]) for row in rows] == [("20240101", "click"), ("20240102", "view")]
     with pytest.raises(exceptions.NotFound, match="matches no table"):
         bq_client.query_and_wait(f"SELECT * FROM `{PROJECT}.{dataset}.nothing_*`")
+
+
+def test_timestamp_and_time_functions_have_bigquerys_types(bq_client):
+    sql = (
+        "SELECT TIMESTAMP_MILLIS(1000) AS millis, PARSE_TIMESTAMP('%Y-%m-%d', '2024-01-02') AS parsed, "
+        "DATE_FROM_UNIX_DATE(1) AS day, TIME(TIMESTAMP '2024-01-02 03:04:05+00') AS time_of_day, "
+        "TIME_TRUNC(TIME '12:34:56', HOUR) AS hour, FORMAT_TIME('%H:%M', TIME '12:34:56') AS formatted"
+    )
+    assert [kind for _, kind in _schema(bq_client, sql)] == [
+        "TIMESTAMP",
+        "TIMESTAMP",
+        "DATE",
+        "TIME",
+        "TIME",
+        "STRING",
+    ]
+    row = _one(bq_client, sql)
+    assert row["millis"] == dt.datetime(1970, 1, 1, 0, 0, 1, tzinfo=dt.UTC)
+    assert (row["day"], row["time_of_day"], row["hour"], row["formatted"]) == (
+        dt.date(1970, 1, 2),
+        dt.time(3, 4, 5),
+        dt.time(12),
+        "12:34",
+    )
+
+
+def test_a_query_destination_clustered_on_an_unknown_column_is_refused(bq_client, dataset):
+    from google.cloud import bigquery
+
+    config = bigquery.QueryJobConfig(
+        destination=f"{PROJECT}.{dataset}.out",
+        clustering_fields=["nowhere"],
+        write_disposition="WRITE_TRUNCATE",
+    )
+    with pytest.raises(exceptions.BadRequest, match="Invalid field: nowhere"):
+        bq_client.query("SELECT 1 AS id", job_config=config).result()
+    assert [t.table_id for t in bq_client.list_tables(dataset)] == []
