@@ -114,29 +114,44 @@ def segment(snapshot_date: dt.date, features: pd.DataFrame, k: int, seed: int) -
     return Snapshot(snapshot_date, features, segments, profiles.reset_index())
 
 
-def _append(client: bigquery.Client, table_id: str, day: dt.date, frame: pd.DataFrame) -> None:
-    """A load job appending the rows as Parquet, typed by the table's schema."""
-    schema = [field for field in client.get_table(table_id).schema if field.name in {"snapshot_date", *frame}]
-    frame = frame.assign(snapshot_date=day)[[field.name for field in schema]]
+def _load(client: bigquery.Client, table_id: str, schema: list, frame: pd.DataFrame) -> None:
+    """A load job (Parquet) replacing the table with the rows, typed by `schema`."""
     buffer = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer)
+    pq.write_table(
+        pa.Table.from_pandas(frame[[field.name for field in schema]], preserve_index=False), buffer
+    )
     buffer.seek(0)
     config = bigquery.LoadJobConfig(
-        source_format=bigquery.SourceFormat.PARQUET, write_disposition="WRITE_APPEND", schema=schema
+        source_format=bigquery.SourceFormat.PARQUET, write_disposition="WRITE_TRUNCATE", schema=schema
     )
     client.load_table_from_file(buffer, table_id, job_config=config).result()
 
 
-def publish(client: bigquery.Client, project_id: str, dataset: str, snapshot: Snapshot) -> None:
-    """The snapshot's rows in every table, then its personas through the product's offline writer."""
+def publish(
+    client: bigquery.Client, project_id: str, dataset: str, snapshot: Snapshot, *, personas: bool = True
+) -> None:
+    """The snapshot's rows in every table at once, as the DAG's publish_snapshot does (staging tables, then
+    one transaction replacing the day's partitions), then its personas through the offline writer."""
     day = snapshot.snapshot_date
+    statements = []
     for name, frame in (
         ("customer_features", snapshot.features),
         ("customer_segments", snapshot.segments),
         ("segment_profiles", snapshot.profiles),
     ):
-        _append(client, f"{project_id}.{dataset}.{name}", day, frame)
-    write_personas(client, project_id, dataset, snapshot)
+        table_id = f"{project_id}.{dataset}.{name}"
+        staging_id = f"{project_id}.{dataset}._staging_{name}_{day:%Y%m%d}"
+        schema = client.get_table(table_id).schema
+        _load(client, staging_id, schema, frame.assign(snapshot_date=day))
+        columns = ", ".join(field.name for field in schema)
+        statements += [
+            f"DELETE FROM `{table_id}` WHERE snapshot_date = DATE '{day}';",
+            f"INSERT INTO `{table_id}` ({columns}) SELECT {columns} FROM `{staging_id}`;",
+            f"DROP TABLE `{staging_id}`;",
+        ]
+    client.query_and_wait("BEGIN TRANSACTION;\n" + "\n".join(statements) + "\nCOMMIT TRANSACTION;")
+    if personas:
+        write_personas(client, project_id, dataset, snapshot)
 
 
 def write_personas(client: bigquery.Client, project_id: str, dataset: str, snapshot: Snapshot) -> None:

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import anyio
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.security import APIKeyHeader
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
@@ -205,13 +205,13 @@ def create_app(service: SegmentService, settings: Settings, *, background_refres
     key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="The service's API key.")
     expected = settings.api_key.get_secret_value().encode() if settings.api_key else None
 
-    def require_key(given: Annotated[str | None, Depends(key_header)]) -> None:
-        if expected is None:
-            return
+    # async although it awaits nothing: FastAPI runs a plain function on a worker thread, a thread hop per request.
+    async def require_key(given: Annotated[str | None, Depends(key_header)]) -> None:  # ruff: ignore[unused-async]
         if given is None or not secrets.compare_digest(given.encode(), expected):
             raise ApiError(401, "unauthorized", f"send the service's API key in the {API_KEY_HEADER} header")
 
-    guarded = {"dependencies": [Depends(require_key)], "responses": ERRORS}
+    # Without a key (loopback only) there is nothing to check, and no per-request cost for it.
+    guarded = {"dependencies": [Depends(require_key)] if expected else [], "responses": ERRORS}
 
     async def store(snapshot_date: dt.date | None) -> SnapshotStore:
         """The snapshot's store; loading an older one blocks, so it runs on a worker thread."""
@@ -244,13 +244,7 @@ def create_app(service: SegmentService, settings: Settings, *, background_refres
         """The snapshot's segments: size, shares, profile in original units, persona and next steps,
         predicted value when the pipeline computes it."""
         snapshot = await store(snapshot_date)
-        return JSONResponse(
-            {
-                "snapshot_date": snapshot.snapshot_date.isoformat(),
-                "customers": snapshot.customer_count,
-                "segments": list(snapshot.segments.values()),
-            }
-        )
+        return Response(snapshot.segments_json, media_type="application/json")
 
     @app.get("/segments/{segment_id}", response_model=SegmentMembersOut, tags=["segments"], **guarded)
     async def segment(
@@ -303,14 +297,14 @@ def create_app(service: SegmentService, settings: Settings, *, background_refres
         """The customer's segment in the snapshot, the features it was assigned on, the segment's persona
         and the snapshots where the customer entered a segment (first seen, or moved)."""
         snapshot = await store(snapshot_date)
-        found = snapshot.customer(customer_id)
+        found = snapshot.customer_json(customer_id)
         if found is None:
             raise ApiError(
                 404,
                 "customer_not_found",
                 f"customer {customer_id} is in no segment of snapshot {snapshot.snapshot_date}",
             )
-        return JSONResponse(found)
+        return Response(found, media_type="application/json")
 
     @app.get("/healthz", tags=["operations"], responses={503: {"model": ErrorOut}})
     async def healthz() -> JSONResponse:

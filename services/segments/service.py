@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from services.segments.settings import Settings
-from services.segments.source import SnapshotInfo, WarehouseReader
+from services.segments.source import PERSONAS, SnapshotInfo, WarehouseReader
 from services.segments.store import SnapshotStore
 
 log = logging.getLogger(__name__)
@@ -117,11 +117,25 @@ class SegmentService:
         snapshots = tuple(self.reader.snapshots())
         if not snapshots:
             raise LookupError(f"{self.reader.table_id('segment_profiles')} holds no snapshot yet")
-        store = self._build(snapshots[-1], snapshots, versions)
+        if self._only_personas_changed(versions, snapshots):
+            # The persona step ran after the snapshot was published: a few rows, not a reload.
+            store = self.state.store.with_personas(
+                self.reader.personas(snapshots[-1].snapshot_date), versions
+            )
+        else:
+            store = self._build(snapshots[-1], snapshots, versions)
         self.state = State(store, snapshots, versions)
         with self._older_lock:
             self._older.clear()  # a backfill may have replaced an older snapshot too
         return True
+
+    def _only_personas_changed(self, versions: tuple, snapshots: tuple[SnapshotInfo, ...]) -> bool:
+        if self.state is None or snapshots[-1].snapshot_date != self.state.store.snapshot_date:
+            return False
+        changed = {
+            name for (name, new), (_, old) in zip(versions, self.state.versions, strict=True) if new != old
+        }
+        return changed == {PERSONAS}
 
     def serving_date(self) -> dt.date | None:
         return self.state.store.snapshot_date if self.state else None

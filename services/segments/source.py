@@ -1,19 +1,19 @@
 """Reading the pipeline's published tables with the official BigQuery client: a snapshot at a time.
 
-A few queries per snapshot, none per request. The customer-level tables are fetched *packed*: each query
-result row holds one column of a chunk of customers as a single delimited string (`STRING_AGG ... ORDER BY
-customer_id`, so every column of a chunk lists the customers in the same order). The REST API returns rows
-as JSON cells that the client converts one by one, which costs about 8 s per million cells; a packed
-result is a few dozen cells, parsed here with Arrow in C++. It is plain GoogleSQL, so it runs on BigQuery
-and local_bigquery alike:
+A few queries per snapshot, none per request. The customer-level tables are fetched *packed*: each result
+row holds a chunk of customers as one CSV text, a line per customer (`STRING_AGG` of a `CONCAT` per row,
+so a line's fields always belong together). The REST API returns rows as JSON cells that the client
+converts one by one, about 8 s per million cells; a packed result is a few dozen cells, parsed by Arrow's
+CSV reader in C++. It is plain GoogleSQL, so it runs on BigQuery and local_bigquery alike:
 https://cloud.google.com/bigquery/docs/reference/standard-sql/aggregate_functions#string_agg
-Numbers travel as `CAST(x AS STRING)` and NULL as the empty string.
+Numbers travel as `CAST(x AS STRING)`, strings quoted, NULL as an empty field. (On BigQuery the Storage
+Read API would be the other fast path; it needs another client library, and local_bigquery lacks it.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+import io
 import math
 import os
 from collections.abc import Sequence
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 from google.api_core.exceptions import NotFound
 from google.cloud import bigquery
 
@@ -99,38 +99,52 @@ class SnapshotData:
     history_dates: list[dt.date] = field(default_factory=list)
 
 
-def packed_query(relation: str, columns: Sequence[tuple[str, str]], order_by: str, chunks: int) -> str:
-    """`relation`'s columns, `chunks` rows of delimited strings (JSON arrays for strings), in one order.
+def _csv_field(expression: str, kind: str) -> str:
+    """One CSV field: numbers as CAST(... AS STRING), strings quoted with their quotes doubled, NULL empty."""
+    if kind == "str":
+        return f"IFNULL(CONCAT('\"', REPLACE({expression}, '\"', '\"\"'), '\"'), '')"
+    return f"IFNULL(CAST({expression} AS STRING), '')"
 
-    `columns` are (expression, kind); output columns are c0, c1, ... in that order.
+
+def packed_query(relation: str, columns: Sequence[tuple[str, str]], chunks: int) -> str:
+    """`relation`'s columns as `chunks` rows of one CSV text each, a line per row of `relation`.
+
+    `columns` are (expression, kind). Each line is built from one row, so the columns stay aligned
+    whatever order the lines come in; no ordered aggregate (a sort per column) is needed.
     """
-    aggregates = []
-    for position, (expression, kind) in enumerate(columns):
-        if kind == "str":  # strings may hold the delimiter: a JSON array of them instead
-            aggregate = f"TO_JSON_STRING(ARRAY_AGG(IFNULL({expression}, '') ORDER BY {order_by}))"
-        else:
-            aggregate = f"STRING_AGG(IFNULL(CAST({expression} AS STRING), ''), ',' ORDER BY {order_by})"
-        aggregates.append(f"{aggregate} AS c{position}")
-    select_list = ",\n  ".join(aggregates)
+    fields = ", ',', ".join(_csv_field(expression, kind) for expression, kind in columns)
     return (
-        f"SELECT\n  {select_list}\nFROM ({relation}) AS packed\n"
+        f"SELECT STRING_AGG(packed.line, '\\n') AS csv\n"
+        f"FROM (SELECT {CUSTOMER_ID.name}, CONCAT({fields}) AS line FROM ({relation})) AS packed\n"
         f"GROUP BY MOD(ABS(packed.{CUSTOMER_ID.name}), {int(chunks)})"
     )
 
 
-def unpack(cells: list[str], kind: str) -> np.ndarray:
-    """One packed column's cells (one per chunk) as an array; NULL as NaN, or None for strings."""
-    if kind == "str":
-        values = [value for cell in cells for value in json.loads(cell)]
-        return np.array([value or None for value in values], dtype=object)
+ARROW_TYPES = {"int": pa.int64(), "float": pa.float64(), "str": pa.string()}
+
+
+def unpack(cells: list[str], columns: Sequence[tuple[str, str]]) -> dict[str, np.ndarray]:
+    """The packed CSV cells as one array per (name, kind): NULL as NaN (numbers) or None (strings)."""
+    names = [name for name, _ in columns]
+    types = {name: ARROW_TYPES[kind] for name, kind in columns}
     if not cells:
-        return np.array([], dtype=np.int64 if kind == "int" else np.float64)
-    flat = pc.split_pattern(pa.array(cells, pa.large_string()), ",").flatten()
-    missing = pc.equal(flat, "")
-    if kind == "int" and not pc.any(missing).as_py():
-        return flat.cast(pa.int64()).to_numpy()
-    present = pc.if_else(missing, pa.scalar(None, pa.large_string()), flat)
-    return present.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        return {name: np.array([], dtype=types[name].to_pandas_dtype()) for name in names}
+    table = pa_csv.read_csv(
+        io.BytesIO("\n".join(cells).encode()),
+        read_options=pa_csv.ReadOptions(column_names=names),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False
+        ),
+    )
+    return {name: _numpy(table.column(name), kind) for name, kind in columns}
+
+
+def _numpy(column: pa.ChunkedArray, kind: str) -> np.ndarray:
+    if kind == "str":
+        return np.array(column.to_pylist(), dtype=object)
+    if kind == "int" and column.null_count:
+        column = column.cast(pa.float64())  # an integer column with NULLs: NaN marks them
+    return column.to_numpy()
 
 
 class WarehouseReader:
@@ -204,7 +218,7 @@ class WarehouseReader:
                     day=day,
                 )
             ],
-            personas=self._personas(day),
+            personas=self.personas(day),
             feature_columns=feature_columns,
             prediction_columns=prediction_columns,
             customers=self._customers(day, feature_columns, prediction_columns, chunks),
@@ -216,7 +230,7 @@ class WarehouseReader:
         schema = self._schema(name) or []
         return [column for column in schema if column.name not in KEY_COLUMNS and column.kind is not None]
 
-    def _personas(self, day: dt.date) -> dict[int, dict]:
+    def personas(self, day: dt.date) -> dict[int, dict]:
         if self._schema(PERSONAS) is None:
             return {}
         rows = self._query(
@@ -252,10 +266,8 @@ class WarehouseReader:
             f"{joins}\nWHERE segments.snapshot_date = @day"
         )
         columns = [(f"v{i}", kind) for i, (_, _, kind) in enumerate(selected)]
-        rows = self._query(packed_query(relation, columns, CUSTOMER_ID.name, chunks), day=day)
-        return {
-            name: unpack([row[f"c{i}"] for row in rows], kind) for i, (_, name, kind) in enumerate(selected)
-        }
+        rows = self._query(packed_query(relation, columns, chunks), day=day)
+        return unpack([row["csv"] for row in rows], [(name, kind) for _, name, kind in selected])
 
     def _history(self, day: dt.date, since: dt.date, chunks: int) -> dict[str, np.ndarray]:
         """The snapshots in [since, day] where each customer entered a segment: first seen, or moved."""
@@ -267,7 +279,6 @@ SELECT customer_id, UNIX_DATE(snapshot_date) AS day, segment_id FROM (
   WHERE snapshot_date BETWEEN @since AND @day
 )
 WHERE previous_segment IS NULL OR previous_segment != segment_id"""
-        names = (CUSTOMER_ID.name, "day", SEGMENT_ID.name)
-        sql = packed_query(relation, [(name, "int") for name in names], "customer_id, day", chunks)
-        rows = self._query(sql, day=day, since=since)
-        return {name: unpack([row[f"c{i}"] for row in rows], "int") for i, name in enumerate(names)}
+        columns = [(name, "int") for name in (CUSTOMER_ID.name, "day", SEGMENT_ID.name)]
+        rows = self._query(packed_query(relation, columns, chunks), day=day, since=since)
+        return unpack([row["csv"] for row in rows], columns)

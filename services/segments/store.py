@@ -7,7 +7,9 @@ changes after it is built: a refresh builds a new store and swaps it in whole.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import json
 import math
 from dataclasses import dataclass
 
@@ -15,7 +17,6 @@ import numpy as np
 
 from segmentation.config import PipelineConfig
 from segmentation.features import feature_columns
-from segmentation.personas.profile import BOOKKEEPING_COLUMNS, unit_of
 from services.segments.source import ColumnSpec, SnapshotData
 
 EPOCH = dt.date(1970, 1, 1)
@@ -25,6 +26,32 @@ FEATURE_DESCRIPTIONS = {
 }
 # segment_profiles columns that hold a predicted value (the value model's), not a feature mean.
 PREDICTED_PREFIX = "predicted_"
+# segment_profiles columns other than the feature means.
+BOOKKEEPING_COLUMNS = frozenset(
+    {"snapshot_date", "segment_id", "customers", "customer_share", "revenue_share"}
+)
+# The units the persona prompt quotes the means in (segmentation.personas.profile, which is not imported:
+# its package brings the Airflow Google provider and google-genai along).
+FEATURE_UNITS = {
+    "recency_days": "days",
+    "frequency": "orders",
+    "monetary": "currency",
+    "avg_order_value": "currency",
+    "tenure_days": "days",
+    "return_ratio": "ratio",
+    "age": "years",
+}
+UNIT_BY_PREFIX = (("spend_", "currency"), (PREDICTED_PREFIX, "currency"))
+UNIT_BY_SUFFIX = (("_days", "days"), ("_ratio", "ratio"), ("_rate", "ratio"), ("_share", "ratio"))
+
+
+def unit_of(name: str) -> str:
+    """A feature's unit ('' for a plain number), from its name as the data dictionary names them."""
+    if name in FEATURE_UNITS:
+        return FEATURE_UNITS[name]
+    by_prefix = (unit for prefix, unit in UNIT_BY_PREFIX if name.startswith(prefix))
+    by_suffix = (unit for suffix, unit in UNIT_BY_SUFFIX if name.endswith(suffix))
+    return next(by_prefix, None) or next(by_suffix, "")
 
 
 def _plain(value: object, kind: str) -> object:
@@ -54,6 +81,10 @@ class ValueColumn:
 
     def at(self, position: int) -> object:
         return _plain(self.values[position], self.kind)
+
+
+def _json(document: object) -> str:
+    return json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def _finite(value: object) -> float | None:
@@ -130,7 +161,20 @@ class SnapshotStore:
             for spec in data.prediction_columns
         ]
         self._build_history(data.history)
-        self._build_segments(data)
+        self.members = {
+            int(row["segment_id"]): np.flatnonzero(self.segment_ids == int(row["segment_id"]))
+            for row in data.profiles
+        }
+        self.profile_rows = data.profiles
+        self._build_segments(data.personas)
+
+    def with_personas(self, personas: dict[int, dict], versions: tuple) -> SnapshotStore:
+        """The same snapshot with new personas (the persona step writes them after publishing), sharing
+        every array with this store."""
+        updated = copy.copy(self)
+        updated.versions = versions
+        updated._build_segments(personas)
+        return updated
 
     def _build_history(self, history: dict[str, np.ndarray]) -> None:
         """Each customer's (day, segment) entries as one flat array with offsets (CSR), by position."""
@@ -142,15 +186,18 @@ class SnapshotStore:
         self.history_segments = history["segment_id"][order][known].astype(np.int32)
         counts = np.bincount(np.searchsorted(self.customer_ids, ids), minlength=len(self.customer_ids))
         self.history_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.history_dates = {
+            int(day): (EPOCH + dt.timedelta(days=int(day))).isoformat()
+            for day in np.unique(self.history_days)
+        }
 
-    def _build_segments(self, data: SnapshotData) -> None:
+    def _build_segments(self, personas: dict[int, dict]) -> None:
         descriptions = {column.name: column.description for column in self.features}
-        profiles = _segment_profile(data.profiles, descriptions)
+        profiles = _segment_profile(self.profile_rows, descriptions)
         self.segments: dict[int, dict] = {}
-        self.members: dict[int, np.ndarray] = {}
-        for row in data.profiles:
+        for row in self.profile_rows:
             segment_id = int(row["segment_id"])
-            persona = _persona(data.personas.get(segment_id))
+            persona = _persona(personas.get(segment_id))
             self.segments[segment_id] = {
                 "segment_id": segment_id,
                 "customers": int(row["customers"]),
@@ -160,11 +207,18 @@ class SnapshotStore:
                 "predicted_value": _predicted_value(row),
                 "profile": profiles[segment_id],
             }
-            self.members[segment_id] = np.flatnonzero(self.segment_ids == segment_id)
-        self.briefs = {
-            segment_id: {"segment_id": segment_id, "persona": segment["persona"]}
+        # What every answer about a segment repeats, encoded once per snapshot rather than per request.
+        self.brief_json = {
+            segment_id: _json({"segment_id": segment_id, "persona": segment["persona"]})
             for segment_id, segment in self.segments.items()
         }
+        self.segments_json = _json(
+            {
+                "snapshot_date": self.snapshot_date.isoformat(),
+                "customers": self.customer_count,
+                "segments": list(self.segments.values()),
+            }
+        ).encode()
 
     @property
     def customer_count(self) -> int:
@@ -184,8 +238,8 @@ class SnapshotStore:
         return sum(array.nbytes for array in arrays)
 
     def position(self, customer_id: int) -> int | None:
-        position = int(np.searchsorted(self.customer_ids, customer_id))
-        if position < len(self.customer_ids) and self.customer_ids[position] == customer_id:
+        position = int(self.customer_ids.searchsorted(customer_id))
+        if position < len(self.customer_ids) and int(self.customer_ids[position]) == customer_id:
             return position
         return None
 
@@ -201,21 +255,25 @@ class SnapshotStore:
             )
         ]
 
-    def customer(self, customer_id: int) -> dict | None:
+    def customer_json(self, customer_id: int) -> bytes | None:
+        """The customer's answer as JSON, None when the snapshot has no such customer."""
         position = self.position(customer_id)
         if position is None:
             return None
         segment_id = int(self.segment_ids[position])
-        return {
-            "snapshot_date": self.snapshot_date.isoformat(),
-            "customer_id": customer_id,
-            "segment_id": segment_id,
-            "distance": _plain(self.distance[position], "float"),
-            "features": self._values(self.features, position),
-            "predicted_value": self._values(self.predictions, position) if self.predictions else None,
-            "segment": self.briefs.get(segment_id, {"segment_id": segment_id, "persona": None}),
-            "segment_history": self.history(position),
-        }
+        own = _json(
+            {
+                "snapshot_date": self.snapshot_date.isoformat(),
+                "customer_id": customer_id,
+                "segment_id": segment_id,
+                "distance": _plain(self.distance[position], "float"),
+                "features": self._values(self.features, position),
+                "predicted_value": self._values(self.predictions, position) if self.predictions else None,
+                "segment_history": self.history(position),
+            }
+        )
+        brief = self.brief_json.get(segment_id) or _json({"segment_id": segment_id, "persona": None})
+        return f'{own[:-1]},"segment":{brief}}}'.encode()
 
     def member_page(self, segment_id: int, after: int | None, limit: int) -> tuple[list[dict], int | None]:
         """Up to `limit` members with a customer id above `after`, and the id to continue after (or None)."""

@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from benchmarks.segment_snapshots import drifted, publish, segment
+from benchmarks.segment_snapshots import drifted, publish, segment, write_personas
 from local_bigquery.server import free_port
 from tests.conftest import PROJECT, ROOT
 from tests.services.conftest import FIRST, SECOND, SEGMENTS, api_client, make_service
@@ -89,10 +89,11 @@ def test_predicted_values_are_served_once_the_value_model_writes_them(bq_client,
         UPDATE `{dataset}.segment_profiles` SET predicted_value = 10.5 * segment_id WHERE TRUE;
         CREATE TABLE `{dataset}.customer_value_predictions` (
           snapshot_date DATE, customer_id INT64, predicted_value FLOAT64, predicted_value_decile INT64,
-          horizon_days INT64)
+          horizon_days INT64, model_version STRING)
         PARTITION BY snapshot_date;
         INSERT INTO `{dataset}.customer_value_predictions`
-        SELECT snapshot_date, customer_id, monetary / 4, 1 + MOD(customer_id, 10), 90
+        SELECT snapshot_date, customer_id, monetary / 4, 1 + MOD(customer_id, 10), 90,
+          IF(MOD(customer_id, 2) = 0, 'v1, "beta"', NULL)
         FROM `{dataset}.customer_features`;
         """
     )
@@ -104,13 +105,14 @@ def test_predicted_values_are_served_once_the_value_model_writes_them(bq_client,
             {"predicted_value": 10.5 * s["segment_id"]} for s in segments
         ]
         assert [feature["feature"] for feature in segments[0]["profile"]] == list(first.profiles.columns[4:])
-        customer = first.features.iloc[3]
-        body = api.get(f"/customers/{int(customer.customer_id)}").json()
-        assert body["predicted_value"] == {
-            "predicted_value": pytest.approx(customer.monetary / 4),
-            "predicted_value_decile": 1 + int(customer.customer_id) % 10,
-            "horizon_days": 90,
-        }
+        for _, customer in first.features.iloc[:6].iterrows():
+            body = api.get(f"/customers/{int(customer.customer_id)}").json()
+            assert body["predicted_value"] == {
+                "predicted_value": pytest.approx(customer.monetary / 4),
+                "predicted_value_decile": 1 + int(customer.customer_id) % 10,
+                "horizon_days": 90,
+                "model_version": 'v1, "beta"' if customer.customer_id % 2 == 0 else None,
+            }
 
 
 def wait_for(predicate, timeout: float, what: str):
@@ -169,3 +171,24 @@ def test_beyond_loopback_the_cli_refuses_to_start_without_a_key(monkeypatch, cap
     assert main(["--host", "0.0.0.0", "--port", "1"]) == 2
     error = capsys.readouterr().err
     assert "SEGMENTS_API_KEY" in error and "0.0.0.0" in error
+
+
+def test_personas_written_after_publishing_refresh_without_reloading_customers(bq_client, fresh_dataset):
+    later = second_snapshot(fresh_dataset)
+    publish(bq_client, PROJECT, fresh_dataset.dataset, later, personas=False)
+    service = make_service(bq_client, fresh_dataset.dataset)
+    assert service.refresh()
+    store = service.state.store
+    assert store.snapshot_date == SECOND and all(s["persona"] is None for s in store.segments.values())
+
+    write_personas(bq_client, PROJECT, fresh_dataset.dataset, later)
+    before = query_jobs(bq_client)
+    assert service.refresh()
+    assert query_jobs(bq_client) - before == 2, "the snapshot list and the personas, nothing more"
+    refreshed = service.state.store
+    assert refreshed.customer_ids is store.customer_ids
+    assert all(s["persona"]["backend"] == "offline" for s in refreshed.segments.values())
+    with api_client(service) as api:
+        customer_id = int(later.features.customer_id.iloc[0])
+        persona = api.get(f"/customers/{customer_id}").json()["segment"]["persona"]
+        assert persona["title"] in [s["persona"]["title"] for s in api.get("/segments").json()["segments"]]
