@@ -57,6 +57,12 @@ ui: install
 preflight: install
 	$(PY) scripts/preflight.py --conf '$(or $(CONF),{})' $(if $(DATE),--date $(DATE)) $(if $(GEMINI),--gemini)
 
+# The segment API and explorer on the local warehouse (after `make run`); Ctrl-C stops it.
+.PHONY: explore
+EXPLORE_PORT ?= 8000
+explore: install
+	$(PY) scripts/run_explorer.py --port $(PORT) --explore-port $(EXPLORE_PORT) --data-dir $(DATA_DIR)
+
 # Pipeline benchmark at 1M and 10M order items: ours vs floor vs naive (several minutes).
 bench: install
 	$(PY) benchmarks/pipeline.py

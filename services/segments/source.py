@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import math
 import os
+import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +31,7 @@ from google.cloud import bigquery
 from segmentation.config import ConfigError, PipelineConfig
 from segmentation.tables import CUSTOMER_ID, PERSONAS, SEGMENT_ID, SNAPSHOT_DATE, partitioned_tables
 
+log = logging.getLogger(__name__)
 _TABLES = {table.name: table for table in partitioned_tables(PipelineConfig())}
 FEATURES, SEGMENTS, PROFILES = "customer_features", "customer_segments", "segment_profiles"
 assert {FEATURES, SEGMENTS, PROFILES} <= set(_TABLES), "the pipeline's tables were renamed"
@@ -209,6 +213,16 @@ class WarehouseReader:
         chunks = max(1, math.ceil(snapshot.customers / CHUNK_CUSTOMERS))
         feature_columns = self._value_columns(FEATURES)
         prediction_columns = self._value_columns(PREDICTIONS) if self._schema(PREDICTIONS) is not None else []
+        # The two big queries are independent jobs: BigQuery runs them side by side, and either one's
+        # parsing overlaps the other's query.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="snapshot-load") as pool:
+            customers = pool.submit(self._customers, day, feature_columns, prediction_columns, chunks)
+            history = pool.submit(self._history, day, min(history_dates, default=day), chunks)
+            started = time.perf_counter()
+            customers.result()
+            log.info("snapshot %s: customers in %.1f s", day, time.perf_counter() - started)
+            history.result()
+            log.info("snapshot %s: customers and history in %.1f s", day, time.perf_counter() - started)
         return SnapshotData(
             snapshot_date=day,
             profiles=[
@@ -221,8 +235,8 @@ class WarehouseReader:
             personas=self.personas(day),
             feature_columns=feature_columns,
             prediction_columns=prediction_columns,
-            customers=self._customers(day, feature_columns, prediction_columns, chunks),
-            history=self._history(day, min(history_dates, default=day), chunks),
+            customers=customers.result(),
+            history=history.result(),
             history_dates=list(history_dates),
         )
 

@@ -54,6 +54,7 @@ def test_the_stack_has_the_airflow_3_components_and_local_bigquery(services):
         *AIRFLOW_SERVICES,
         "local-bigquery-init",
         "local-bigquery",
+        "segments-api",
     }
     commands = {name: services[name]["command"] for name in AIRFLOW_SERVICES}
     assert commands == {
@@ -107,13 +108,14 @@ def test_every_long_running_service_has_a_health_check(services):
         for name, service in services.items()
         if "healthcheck" in service
     }
-    assert set(checks) == {"postgres", "local-bigquery", *AIRFLOW_SERVICES}
+    assert set(checks) == {"postgres", "local-bigquery", "segments-api", *AIRFLOW_SERVICES}
     assert "pg_isready" in checks["postgres"]
     assert "http://localhost:8080/api/v2/version" in checks["airflow-apiserver"]
     assert "http://localhost:8974/health" in checks["airflow-scheduler"]
     assert "--job-type DagProcessorJob" in checks["airflow-dag-processor"]
     assert "--job-type TriggererJob" in checks["airflow-triggerer"]
     assert "http://localhost:9050/healthz" in checks["local-bigquery"]
+    assert "http://localhost:8080/healthz" in checks["segments-api"]
     assert services["airflow-scheduler"]["environment"]["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"] == "true"
 
 
@@ -209,3 +211,52 @@ def test_sample_loader_fills_the_warehouse_with_recent_orders(tmp_path):
     assert counts["users"] == 300  # loaded twice, replaced not appended
     assert min(counts.values()) > 0
     assert age_hours < 48
+
+
+def test_the_segment_api_reads_local_bigquery_and_publishes_only_on_loopback(services):
+    api = services["segments-api"]
+    assert api["build"]["dockerfile"] == "docker/segments-api.Dockerfile"
+    assert (ROOT / api["build"]["context"] / api["build"]["dockerfile"]).is_file()
+    assert api["profiles"] == ["segments"]
+    server = services["local-bigquery"]
+    port = server["command"][server["command"].index("--port") + 1]
+    assert api["environment"]["BIGQUERY_EMULATOR_HOST"] == f"http://local-bigquery:{port}"
+    assert api["environment"]["SEGMENTATION_PROJECT_ID"] == "local-project"
+    assert "SEGMENTS_API_KEY" in api["environment"]  # required: in the container it listens on 0.0.0.0
+    assert api["depends_on"] == {"local-bigquery": {"condition": "service_healthy"}}
+    (published,) = api["ports"]
+    assert published.startswith("127.0.0.1:") and published.endswith(":8080")
+
+
+def test_segment_api_image_installs_what_the_service_imports_and_never_local_bigquery():
+    """The modules `python -m services.segments` loads, found by importing it, and their imports."""
+    probe = (
+        "import json, sys, services.segments.__main__;"
+        "print(json.dumps(sorted(m.__file__ for n, m in list(sys.modules.items())"
+        " if n.split('.')[0] in ('services', 'segmentation', 'local_bigquery') and getattr(m, '__file__', None))))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins")])}
+    loaded = json.loads(subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
+                                       check=True, timeout=300).stdout)  # fmt: skip
+    assert not [path for path in loaded if "/local_bigquery/" in path]
+    names = set()
+    for path in map(Path, loaded):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    distributions = {"airflow": "apache-airflow-task-sdk", "google": "google-cloud-bigquery"}
+    needed = {distributions.get(name, name) for name in names - set(sys.stdlib_module_names)}
+    needed -= {"services", "segmentation", "__future__", "anyio", "starlette"}  # ours, and fastapi's own
+    dockerfile = (ROOT / "docker" / "segments-api.Dockerfile").read_text()
+    (install,) = re.findall(
+        r"pip install --no-cache-dir -c /tmp/requirements.lock\s*\\\n\s*(.+?) \\", dockerfile
+    )
+    installed = set(install.split())
+    assert needed <= installed
+    for package in installed:
+        assert locked_version(package)
+    assert "COPY plugins/segmentation/ /app/segmentation/" in dockerfile
+    assert "COPY services/ /app/services/" in dockerfile
+    assert 'CMD ["python", "-m", "services.segments"]' in dockerfile
