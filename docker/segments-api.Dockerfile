@@ -7,7 +7,7 @@ COPY requirements.lock /tmp/requirements.lock
 # Only what the service imports, at the versions the project's lock pins: the settings come from the
 # pipeline's own config, which needs the Airflow task SDK (not Airflow itself).
 RUN pip install --no-cache-dir -c /tmp/requirements.lock \
-        apache-airflow-task-sdk fastapi google-cloud-bigquery httptools numpy pyarrow pydantic uvicorn uvloop \
+        apache-airflow-task-sdk fastapi google-cloud-bigquery httptools numpy packaging pyarrow pydantic uvicorn uvloop \
     && rm /tmp/requirements.lock
 
 COPY plugins/segmentation/ /app/segmentation/

@@ -254,7 +254,7 @@ def test_segment_api_image_installs_what_the_service_imports_and_never_local_big
         r"pip install --no-cache-dir -c /tmp/requirements.lock\s*\\\n\s*(.+?) \\", dockerfile
     )
     installed = set(install.split())
-    assert needed <= installed
+    assert needed <= installed, needed - installed
     for package in installed:
         assert locked_version(package)
     assert "COPY plugins/segmentation/ /app/segmentation/" in dockerfile
