@@ -11,13 +11,17 @@ data (default `bigquery-public-data.thelook_ecommerce`).
 4. **features** stages `customer_features` for the snapshot and gates it.
 5. **model** retrains `customer_segments_kmeans` (k-means++, standardized features, optionally tuning k)
    on the staged features and stages `model_evaluations`.
-6. **segments** assigns every customer a segment (`customer_segments`, gated), keeps segment ids naming the
+6. **customer_value** trains the customer value model (`customer_value_model`, a linear regression of
+   log spend over the next `value_horizon_days`) on features as of one horizon before the cut-off, predicts
+   every customer's value (`customer_value_predictions`, gated) and backtests the model out of time against
+   the last-period baseline (`value_model_evaluations`).
+7. **segments** assigns every customer a segment (`customer_segments`, gated), keeps segment ids naming the
    same customers as in the previous snapshot, and profiles the segments (`segment_profiles`).
-7. **publish_snapshot** replaces the snapshot's partition of every table in one transaction, once every
-   gate has passed.
-8. **personas** describes each segment for marketing (`segment_personas`).
-9. **publish_current_view** points `customer_segments_current` at the latest snapshot.
-10. **report** renders the run's report (HTML with plots) to `report_destination`.
+8. **publish_snapshot** replaces the snapshot's partition of every table in one transaction, once every
+   gate has passed; **publish_customer_value_model** then serves the run's value model.
+9. **personas** describes each segment for marketing (`segment_personas`).
+10. **publish_current_view** points `customer_segments_current` at the latest snapshot.
+11. **report** renders the run's report (HTML with plots) to `report_destination`.
 
 **Dates.** The snapshot is the run's logical date (`snapshot_date`). Only orders before the run's data
 interval end count and recency is measured to that instant, so a backfill reproduces what its day saw.
@@ -49,7 +53,7 @@ from segmentation.alerts import on_task_failure, run_deadline
 from segmentation.config import ConfigError, PipelineConfig, dag_params, dag_start_date, unknown_settings
 from segmentation.paths import sql_dir
 from segmentation.retries import FailFastOnBadInput
-from segmentation.tables import CURRENT_VIEW, MODEL, partitioned_tables
+from segmentation.tables import CURRENT_VIEW, MODEL, VALUE_MODEL, partitioned_tables
 from segmentation.templating import MACROS
 
 DEPLOYMENT = PipelineConfig.from_environment()
@@ -190,6 +194,19 @@ def customer_segmentation():
             stage("model_evaluations"),
         )
 
+    with TaskGroup("customer_value") as customer_value:
+        value_training = [stage("customer_value_training"), stage("customer_value_backtest_training")]
+        history = bigquery_job("check_customer_value_history", "gates/customer_value_training.sql")
+        value_model = bigquery_job(f"train_{VALUE_MODEL}", f"{VALUE_MODEL}.sql")
+        backtest = bigquery_job("train_customer_value_backtest", "customer_value_backtest.sql")
+        chain(value_training, history, [value_model, backtest])
+        chain(
+            value_model,
+            stage("customer_value_predictions"),
+            bigquery_job("check_customer_value_predictions", "gates/customer_value_predictions.sql"),
+        )
+        chain(backtest, stage("value_model_evaluations"))
+
     with TaskGroup("segments") as segments:
         chain(
             stage("customer_segments"),
@@ -203,6 +220,10 @@ def customer_segmentation():
         "publish_snapshot",
         "publish_snapshot.sql",
         outlets=[table_asset(table.name) for table in partitioned_tables(DEPLOYMENT)],
+    )
+
+    served_value_model = bigquery_job(
+        f"publish_{VALUE_MODEL}", f"publish_{VALUE_MODEL}.sql", outlets=[table_asset(VALUE_MODEL)]
     )
 
     with TaskGroup("personas") as personas:
@@ -219,8 +240,10 @@ def customer_segmentation():
         source,
         features,
         model,
+        customer_value,
         segments,
         published,
+        served_value_model,
         personas,
         current_view,
         report(),

@@ -1,5 +1,7 @@
 -- customer_features: one row per customer with an order line before the run's cut-off (its data
--- interval end). Every feature is measured as of that instant, so a backfill reproduces its day.
+-- interval end). Every feature is measured as of that instant, so a backfill reproduces its day. Included
+-- with cut_off_days_before = N, it measures the same features as of N days before the cut-off (what the
+-- customer value model trains on).
 WITH order_lines AS (
 {% include 'order_lines.sql' %}
 ),
@@ -16,10 +18,10 @@ purchases AS (
 rfm AS (
   SELECT
     customer_id,
-    TIMESTAMP_DIFF(TIMESTAMP '{{ data_interval_end }}', MAX(ordered_at), DAY) AS recency_days,
+    TIMESTAMP_DIFF({{ cut_off(cut_off_days_before | default(0)) }}, MAX(ordered_at), DAY) AS recency_days,
     COUNT(DISTINCT order_id) AS frequency,
     SUM(kept_value) AS monetary,
-    TIMESTAMP_DIFF(TIMESTAMP '{{ data_interval_end }}', MIN(ordered_at), DAY) AS tenure_days,
+    TIMESTAMP_DIFF({{ cut_off(cut_off_days_before | default(0)) }}, MIN(ordered_at), DAY) AS tenure_days,
     COUNTIF(is_returned) / COUNT(*) AS return_ratio
   FROM purchases
   GROUP BY customer_id
@@ -34,7 +36,7 @@ windowed_purchases AS (
   SELECT
     *,
     {%- for months in spend_windows_months %}
-    ordered_at >= TIMESTAMP(DATETIME_SUB(DATETIME(TIMESTAMP '{{ data_interval_end }}'), INTERVAL {{ months }} MONTH))
+    ordered_at >= TIMESTAMP(DATETIME_SUB(DATETIME({{ cut_off(cut_off_days_before | default(0)) }}), INTERVAL {{ months }} MONTH))
       AS within_{{ months }}_months{{ ',' if not loop.last }}
     {%- endfor %}
   FROM purchases

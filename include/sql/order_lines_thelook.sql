@@ -8,10 +8,10 @@ SELECT
   item.created_at AS ordered_at,
   item.sale_price,
   IFNULL(item.status = 'Cancelled', FALSE) AS is_cancelled,
-  IFNULL(item.returned_at < TIMESTAMP '{{ data_interval_end }}', FALSE) AS is_returned,
+  IFNULL(item.returned_at < {{ cut_off(cut_off_days_before | default(0)) }}, FALSE) AS is_returned,
   product.department,
   product.category
 FROM {{ source_table('order_items') }} AS item
 LEFT JOIN {{ source_table('products') }} AS product
   ON product.id = item.product_id
-WHERE item.created_at < TIMESTAMP '{{ data_interval_end }}'
+WHERE item.created_at < {{ cut_off(cut_off_days_before | default(0)) }}

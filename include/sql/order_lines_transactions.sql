@@ -32,4 +32,4 @@ SELECT
   CAST(NULL AS STRING) AS department,
   {% if column('category') %}line.{{ column('category') }}{% else %}CAST(NULL AS STRING){% endif %} AS category
 FROM {{ transactions_table() }} AS line
-WHERE CAST(line.{{ column('ordered_at') }} AS TIMESTAMP) < TIMESTAMP '{{ data_interval_end }}'
+WHERE CAST(line.{{ column('ordered_at') }} AS TIMESTAMP) < {{ cut_off(cut_off_days_before | default(0)) }}

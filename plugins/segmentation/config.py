@@ -256,6 +256,18 @@ class PipelineConfig(BaseModel):
         description="With k_min: the upper end of the k range to tune over.",
         json_schema_extra=_section("Model"),
     )
+    value_horizon_days: int = Field(
+        90,
+        ge=7,
+        le=1095,
+        title="Value horizon (days)",
+        description=(
+            "Predicted customer value is the spend expected in the next N days. The value model trains on "
+            "features as of N days before the cut-off and is backtested on features as of 2N days before, so "
+            "the source needs more than 2N days of orders."
+        ),
+        json_schema_extra=_section("Customer value"),
+    )
     freshness_days: int = Field(
         3,
         ge=1,

@@ -19,6 +19,11 @@ MODEL = "customer_segments_kmeans"
 CURRENT_VIEW = "customer_segments_current"
 # Written by the persona step (plugins/segmentation/personas, include/sql/segment_personas*.sql).
 PERSONAS = "segment_personas"
+# The customer value model, and the model its out-of-time backtest trains (never served).
+VALUE_MODEL = "customer_value_model"
+VALUE_BACKTEST_MODEL = "customer_value_backtest"
+# Tables that exist only as a run's staging tables: the value models' training inputs.
+VALUE_TRAINING_TABLES = ("customer_value_training", "customer_value_backtest_training")
 
 SNAPSHOT_DATE = Column("snapshot_date", "DATE", "The run's logical date; one partition per snapshot.", True)
 CUSTOMER_ID = Column("customer_id", "INT64", "The source's customer (user) id.", True)
@@ -53,6 +58,12 @@ def partitioned_tables(config: PipelineConfig) -> tuple[Table, ...]:
         if feature.is_numeric
     )
     base_names = {feature.name for feature in RFM_FEATURES}
+    value_columns = (
+        Column("avg_predicted_value", "FLOAT64", "Mean predicted value of the segment's customers."),
+        Column(
+            "predicted_value_share", "FLOAT64", "Segment predicted value / all customers' predicted value."
+        ),
+    )
     return (
         Table(
             "customer_features",
@@ -95,10 +106,59 @@ def partitioned_tables(config: PipelineConfig) -> tuple[Table, ...]:
                 Column("customers", "INT64", "Customers in the segment.", True),
                 Column("customer_share", "FLOAT64", "Segment customers / all segmented customers."),
                 Column("revenue_share", "FLOAT64", "Segment monetary / all customers' monetary."),
+                *value_columns,
                 *feature_means,
             ),
             ("segment_id",),
-            tuple(column for column in feature_means if column.name not in base_names),
+            # Added to tables created before the value model existed too.
+            tuple(column for column in feature_means if column.name not in base_names) + value_columns,
+        ),
+        Table(
+            "customer_value_predictions",
+            "Each featured customer's predicted spend over the next horizon_days after the cut-off.",
+            (
+                SNAPSHOT_DATE,
+                CUSTOMER_ID,
+                Column(
+                    "predicted_value",
+                    "FLOAT64",
+                    "Predicted spend (items neither cancelled nor returned) in the horizon after the cut-off.",
+                    True,
+                ),
+                Column(
+                    "predicted_value_decile",
+                    "INT64",
+                    "1 = the 10 % of customers with the highest predicted value, 10 = the lowest.",
+                    True,
+                ),
+                Column("horizon_days", "INT64", "Days after the cut-off the prediction covers.", True),
+            ),
+            ("customer_id",),
+        ),
+        Table(
+            "value_model_evaluations",
+            "Out-of-time backtest of the value model and the last-period baseline; one row per model.",
+            (
+                SNAPSHOT_DATE,
+                Column("model", "STRING", "value_model, or last_period (next period = last period).", True),
+                Column("horizon_days", "INT64", "Length of the scored window, days.", True),
+                Column("customers", "INT64", "Customers scored: those with orders before the window.", True),
+                Column("mean_absolute_error", "FLOAT64", "Mean |predicted - actual| spend in the window."),
+                Column("root_mean_squared_error", "FLOAT64", "Root mean squared error of the spend."),
+                Column("spearman", "FLOAT64", "Spearman rank correlation of predicted and actual spend."),
+                Column(
+                    "top_decile_capture",
+                    "FLOAT64",
+                    "Share of the window's actual spend made by the predicted top 10 % of customers.",
+                ),
+                Column(
+                    "deciles",
+                    "ARRAY<STRUCT<decile INT64, customers INT64, mean_predicted_value FLOAT64, "
+                    "mean_actual_value FLOAT64>>",
+                    "Calibration: per predicted decile (1 = highest), mean predicted and actual spend.",
+                ),
+            ),
+            ("model",),
         ),
     )
 

@@ -23,7 +23,17 @@ from segmentation.features import (
     feature_columns,
 )
 from segmentation.sources import mapped_columns
-from segmentation.tables import CURRENT_VIEW, MODEL, PERSONAS, Table, partitioned_table, partitioned_tables
+from segmentation.tables import (
+    CURRENT_VIEW,
+    MODEL,
+    PERSONAS,
+    VALUE_BACKTEST_MODEL,
+    VALUE_MODEL,
+    VALUE_TRAINING_TABLES,
+    Table,
+    partitioned_table,
+    partitioned_tables,
+)
 
 SOURCE_TABLES = frozenset({"users", "orders", "order_items", "products"})
 STAGING_RETENTION = timedelta(days=7)
@@ -59,7 +69,7 @@ def dataset(context: Any) -> str:
 def table(context: Any, name: str) -> str:
     """A table, view or model of the pipeline in the configured dataset."""
     config = _config(context)
-    if name not in {MODEL, CURRENT_VIEW, PERSONAS}:
+    if name not in {MODEL, CURRENT_VIEW, PERSONAS, VALUE_MODEL}:
         partitioned_table(config, name)  # refuses names that are no pipeline table
     return _dataset_object(config, name)
 
@@ -68,8 +78,26 @@ def table(context: Any, name: str) -> str:
 def staging_table(context: Any, name: str) -> str:
     """The run's staging copy of a partitioned table, where gates inspect rows before they are published."""
     config = _config(context)
-    partitioned_table(config, name)
+    if name not in VALUE_TRAINING_TABLES:
+        partitioned_table(config, name)
     return _dataset_object(config, f"_staging_{name}_{context['ds_nodash']}")
+
+
+@pass_context
+def staging_model(context: Any, name: str) -> str:
+    """The run's own copy of a model: a failed gate never replaces the model that is served."""
+    if name not in {VALUE_MODEL, VALUE_BACKTEST_MODEL}:
+        raise KeyError(f"{name!r} is no staged model; known: {sorted({VALUE_MODEL, VALUE_BACKTEST_MODEL})}")
+    return _dataset_object(_config(context), f"_staging_{name}_{context['ds_nodash']}")
+
+
+@pass_context
+def cut_off(context: Any, days_before: int = 0) -> str:
+    """The instant features are measured at, as a TIMESTAMP literal: the run's data interval end, or whole
+    days before it (the value model trains on features as of the cut-off minus its horizon)."""
+    if isinstance(days_before, bool) or not isinstance(days_before, int) or days_before < 0:
+        raise ValueError(f"cut_off takes a whole number of days >= 0, got {days_before!r}")
+    return f"TIMESTAMP '{context['data_interval_end'] - timedelta(days=days_before)}'"
 
 
 def staging_expiration() -> str:
@@ -140,6 +168,8 @@ MACROS = {
     "table": table,
     "staging_table": staging_table,
     "staging_expiration": staging_expiration,
+    "staging_model": staging_model,
+    "cut_off": cut_off,
     "source_table": source_table,
     "transactions_table": transactions_table,
     "transactions_column": transactions_column,

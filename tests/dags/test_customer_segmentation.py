@@ -19,7 +19,7 @@ from segmentation.alerts import DEADLINE_VARIABLE
 from segmentation.config import ENVIRONMENT_VARIABLES, ConfigError, PipelineConfig
 from segmentation.personas.profile import ProfileError
 from segmentation.retries import FailFastOnBadInput
-from segmentation.tables import MODEL, partitioned_tables
+from segmentation.tables import MODEL, VALUE_MODEL, partitioned_tables
 from tests.conftest import ROOT
 
 DAG_FILE = ROOT / "dags" / "customer_segmentation.py"
@@ -143,6 +143,7 @@ def test_task_groups_read_like_the_pipeline(dag):
         "source",
         "features",
         "model",
+        "customer_value",
         "segments",
         "personas",
     }
@@ -153,7 +154,15 @@ def test_task_groups_read_like_the_pipeline(dag):
         group: min(i for i, tid in enumerate(order) if tid.startswith(group + "."))
         for group in dag.task_group_dict
     }
-    assert sorted(first, key=first.get) == ["setup", "source", "features", "model", "segments", "personas"]
+    assert sorted(first, key=first.get) == [
+        "setup",
+        "source",
+        "features",
+        "model",
+        "customer_value",
+        "segments",
+        "personas",
+    ]
     assert order.index("publish_snapshot") < first["personas"]
 
 
@@ -187,12 +196,14 @@ GATES = {
     "source.check_values",
     "features.check_customer_features",
     "segments.check_customer_segments",
+    "customer_value.check_customer_value_history",
+    "customer_value.check_customer_value_predictions",
 }
 
 
 def test_nothing_is_published_before_every_gate_has_passed(dag):
     publishing = {task.task_id for task in dag.tasks if task.outlets} - {f"model.train_{MODEL}"}
-    assert publishing == {"publish_snapshot", "publish_current_view"}
+    assert publishing == {"publish_snapshot", f"publish_{VALUE_MODEL}", "publish_current_view"}
     for task_id in publishing:
         assert dag.get_task(task_id).get_flat_relative_ids(upstream=True) >= GATES, task_id
 
@@ -209,7 +220,12 @@ def test_every_published_table_is_an_asset_on_the_deployments_project():
     outlets = {outlet.uri for task in dag.tasks for outlet in task.outlets}
     expected = {
         f"bigquery://acme-analytics/segments/{name}"
-        for name in [*PARTITIONED_TABLES, "customer_segments_kmeans", "customer_segments_current"]
+        for name in [
+            *PARTITIONED_TABLES,
+            "customer_segments_kmeans",
+            VALUE_MODEL,
+            "customer_segments_current",
+        ]
     }
     assert outlets == expected
     assert dag.params["project_id"] == "acme-analytics"

@@ -22,7 +22,7 @@ from google.cloud import bigquery
 from local_bigquery.samples import thelook
 from segmentation.config import PipelineConfig
 from segmentation.personas.prompt import PROMPT_VERSION
-from segmentation.tables import CURRENT_VIEW, MODEL, PERSONAS, partitioned_tables
+from segmentation.tables import CURRENT_VIEW, MODEL, PERSONAS, VALUE_MODEL, partitioned_tables
 from tests.conftest import PROJECT, ROOT, run_dag
 from tests.fakes.gemini_server import FakeGemini, error, json_answer
 
@@ -40,6 +40,8 @@ KEYS = {
     "model_evaluations": ["snapshot_date", "k"],
     "customer_segments": ["snapshot_date", "customer_id"],
     "segment_profiles": ["snapshot_date", "segment_id"],
+    "customer_value_predictions": ["snapshot_date", "customer_id"],
+    "value_model_evaluations": ["snapshot_date", "model"],
 }
 BIGQUERY_TYPES = {
     "INT64": "INTEGER",
@@ -142,7 +144,9 @@ def test_every_run_succeeds(runs):
 def test_tables_exist_with_the_documented_columns(published, bq_client, output, table):
     stored = bq_client.get_table(f"{output}.{table.name}")
     assert [field.name for field in stored.schema] == list(table.column_names)
-    assert [field.field_type for field in stored.schema] == [BIGQUERY_TYPES[c.type] for c in table.columns]
+    assert [field.field_type for field in stored.schema] == [
+        "RECORD" if c.type.startswith("ARRAY<STRUCT") else BIGQUERY_TYPES[c.type] for c in table.columns
+    ]
     assert stored.time_partitioning.field == "snapshot_date"
     assert stored.clustering_fields == list(table.cluster_by)
 
@@ -150,6 +154,13 @@ def test_tables_exist_with_the_documented_columns(published, bq_client, output, 
 def test_the_model_and_the_analysts_view_exist(published, bq_client, output):
     model = bq_client.get_model(f"{output}.{MODEL}")
     assert model.model_type == "KMEANS"
+    value_model = bq_client.get_model(f"{output}.{VALUE_MODEL}")
+    assert value_model.model_type == "LINEAR_REGRESSION"
+    assert [column.name for column in value_model.label_columns] == ["predicted_log_future_value"]
+    leftovers = [m.model_id for m in bq_client.list_models(output)] + [
+        t.table_id for t in bq_client.list_tables(output)
+    ]
+    assert not [name for name in leftovers if name.startswith("_staging_")], "publishing drops staging"
     view = bq_client.get_table(f"{output}.{CURRENT_VIEW}")
     assert view.table_type == "VIEW"
     columns = [field.name for field in view.schema]
@@ -188,10 +199,44 @@ def test_profiles_equal_group_means_recomputed_in_pandas(published, date):
     expected["customers"] = groups.size()
     expected["customer_share"] = expected.customers / len(members)
     expected["revenue_share"] = groups.monetary.sum() / members.monetary.sum()
+    predictions = on(published["customer_value_predictions"], date)[["customer_id", "predicted_value"]]
+    valued = members.merge(predictions, on="customer_id", validate="one_to_one").groupby("segment_id")
+    expected["avg_predicted_value"] = valued.predicted_value.mean()
+    expected["predicted_value_share"] = valued.predicted_value.sum() / predictions.predicted_value.sum()
     profiles = on(published["segment_profiles"], date).set_index("segment_id")
     pd.testing.assert_frame_equal(
         profiles[expected.columns].sort_index(), expected, check_dtype=False, check_names=False, rtol=1e-9
     )
+
+
+@pytest.mark.parametrize("date", DATES)
+def test_every_featured_customer_has_one_sane_value_prediction(published, date):
+    features = on(published["customer_features"], date)
+    predictions = on(published["customer_value_predictions"], date)
+    assert sorted(predictions.customer_id) == sorted(features.customer_id)
+    assert (predictions.predicted_value >= 0).all() and predictions.predicted_value.notna().all()
+    assert set(predictions.horizon_days) == {90}
+    # Decile 1 is the tenth predicted to be worth the most.
+    deciles = predictions.groupby("predicted_value_decile").predicted_value
+    assert list(deciles.size().index) == list(range(1, 11))
+    assert (deciles.min().iloc[:-1].to_numpy() >= deciles.max().iloc[1:].to_numpy()).all()
+    assert predictions.predicted_value.sum() > 0
+
+
+@pytest.mark.parametrize("date", DATES)
+def test_the_backtest_scores_the_value_model_and_the_last_period_baseline(published, date):
+    evaluations = on(published["value_model_evaluations"], date).set_index("model")
+    assert sorted(evaluations.index) == ["last_period", "value_model"]
+    assert evaluations.customers.nunique() == 1 and (evaluations.horizon_days == 90).all()
+    assert evaluations.spearman.between(-1, 1).all()
+    assert evaluations.top_decile_capture.between(0, 1).all()
+    assert (evaluations.mean_absolute_error <= evaluations.root_mean_squared_error).all()
+    for model, row in evaluations.iterrows():
+        deciles = pd.DataFrame(list(row.deciles))
+        assert list(deciles.decile) == list(range(1, 11)), model
+        assert deciles.customers.sum() == row.customers, model
+    # A model that learned anything ranks future spenders better than "same as the last 90 days".
+    assert evaluations.spearman["value_model"] > evaluations.spearman["last_period"]
 
 
 def test_a_backfill_sees_only_orders_before_its_cut_off(published, bq_client, source):

@@ -18,7 +18,15 @@ from sqlglot import exp
 from local_bigquery import dialect
 from segmentation.config import ConfigError, PipelineConfig
 from segmentation.retries import GATE_FAILED
-from segmentation.tables import CURRENT_VIEW, MODEL, PERSONAS, partitioned_table, partitioned_tables
+from segmentation.tables import (
+    CURRENT_VIEW,
+    MODEL,
+    PERSONAS,
+    VALUE_MODEL,
+    VALUE_TRAINING_TABLES,
+    partitioned_table,
+    partitioned_tables,
+)
 from segmentation.templating import sql_string
 from tests.conftest import ROOT
 
@@ -87,8 +95,8 @@ def test_every_task_renders_to_valid_googlesql(rendered):
 
 def test_one_file_per_table_model_and_view_named_after_it(dag):
     staged = {task.params["table"] for task in bigquery_tasks(dag) if "table" in task.params}
-    assert staged == set(PARTITIONED_TABLES)
-    for name in [*PARTITIONED_TABLES, MODEL, CURRENT_VIEW]:
+    assert staged == {*PARTITIONED_TABLES, *VALUE_TRAINING_TABLES}
+    for name in [*PARTITIONED_TABLES, *VALUE_TRAINING_TABLES, MODEL, VALUE_MODEL, CURRENT_VIEW]:
         assert (SQL_DIR / f"{name}.sql").is_file(), name
 
 
@@ -175,7 +183,9 @@ def test_tables_are_created_partitioned_by_snapshot_date_only_if_missing(rendere
     assert len(alters) == len(set(alters)) and {alter.split(".")[-1].strip("`") for alter in alters} <= set(
         evolving
     )
-    assert "ALTER TABLE" not in rendered["base", "setup.create_tables"]
+    # The base feature set adds no feature columns, only the value columns profiles gained later.
+    base = rendered["base", "setup.create_tables"]
+    assert base.count("ALTER TABLE") == 1 and "ADD COLUMN IF NOT EXISTS avg_predicted_value" in base
 
 
 def test_tuned_k_uses_hparam_range_and_fixed_k_does_not(rendered):

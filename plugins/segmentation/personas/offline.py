@@ -250,6 +250,8 @@ def _facts(profile: SegmentProfile) -> dict[str, str]:
         "customer_share": sheet.percent(profile.customer_share),
         "revenue_share": sheet.percent(profile.revenue_share),
     }
+    if profile.predicted_value_share is not None:
+        facts["predicted_value_share"] = sheet.percent(profile.predicted_value_share)
     for feature in profile.features:
         facts[feature.name] = sheet.amount(feature.mean, feature.unit)
         if feature.index is not None:
@@ -289,13 +291,23 @@ def assign_archetypes(profiles: Sequence[SegmentProfile]) -> list[Archetype]:
     return [assigned[index] for index in range(len(profiles))]
 
 
+def _predicted_value(facts: dict[str, str]) -> str:
+    """What the customer value model expects of the segment, when the profile has it."""
+    if "predicted_value_share" not in facts or "avg_predicted_value" not in facts:
+        return ""
+    return (
+        f" Predicted to bring {facts['predicted_value_share']} of next period's value, "
+        f"{facts['avg_predicted_value']} per customer."
+    )
+
+
 def _persona(profile: SegmentProfile, archetype: Archetype, title: str) -> dict[str, object]:
     facts = _facts(profile)
     return {
         "segment_id": profile.segment_id,
         "title": title,
         "persona": archetype.persona.format_map(facts),
-        "summary": archetype.summary.format_map(facts),
+        "summary": archetype.summary.format_map(facts) + _predicted_value(facts),
         "next_marketing_steps": list(archetype.steps),
         "recommended_channel": archetype.channel,
     }

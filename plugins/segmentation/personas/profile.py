@@ -20,6 +20,11 @@ BOOKKEEPING_COLUMNS = frozenset(
     {"snapshot_date", "segment_id", "customers", "customer_share", "revenue_share"}
 )
 
+# The customer value model's figures: a segment's mean predicted value is shown like a feature, its share
+# of all predicted value beside its revenue share. Snapshots from before the model have neither.
+PREDICTED_VALUE = "avg_predicted_value"
+PREDICTED_VALUE_SHARE = "predicted_value_share"
+
 # The base feature set: every profile has these, and every prompt shows them.
 CORE_FEATURE_UNITS = {
     "recency_days": "days",
@@ -28,6 +33,7 @@ CORE_FEATURE_UNITS = {
     "avg_order_value": "currency",
     "tenure_days": "days",
     "return_ratio": "ratio",
+    PREDICTED_VALUE: "currency",
 }
 FEATURE_UNITS = {**CORE_FEATURE_UNITS, "age": "years"}
 
@@ -68,6 +74,7 @@ class SegmentProfile(BaseModel):
     customer_share: float = Field(ge=0, le=1)
     revenue_share: float = Field(ge=0, le=1)
     features: tuple[Feature, ...]
+    predicted_value_share: float | None = Field(None, ge=0, le=1)
 
     def feature(self, name: str) -> Feature | None:
         return next((feature for feature in self.features if feature.name == name), None)
@@ -87,7 +94,7 @@ def _is_number(value: Any) -> bool:
 
 
 def _feature_columns(rows: list[Mapping[str, Any]]) -> list[str]:
-    columns = [column for column in rows[0] if column not in BOOKKEEPING_COLUMNS]
+    columns = [column for column in rows[0] if column not in BOOKKEEPING_COLUMNS | {PREDICTED_VALUE_SHARE}]
     identifiers = [column for column in columns if _IDENTIFIER_COLUMN.search(column.lower())]
     if identifiers:
         raise ProfileError(
@@ -135,6 +142,9 @@ def profiles_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[SegmentProfile
             customers=int(row["customers"]),
             customer_share=float(row["customer_share"]),
             revenue_share=float(row["revenue_share"]),
+            predicted_value_share=None
+            if row.get(PREDICTED_VALUE_SHARE) is None
+            else float(row[PREDICTED_VALUE_SHARE]),
             features=tuple(
                 Feature(
                     name=column, unit=unit_of(column), mean=_checked_mean(row, column), base_mean=base[column]

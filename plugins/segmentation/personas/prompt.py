@@ -111,7 +111,13 @@ def _segment_block(profile: SegmentProfile, sheet: FigureSheet) -> str:
     header = (
         f"Segment {profile.segment_id}: {sheet.number(profile.customers, 0)} customers "
         f"({sheet.percent(profile.customer_share)} of all customers), "
-        f"{sheet.percent(profile.revenue_share)} of revenue."
+        f"{sheet.percent(profile.revenue_share)} of revenue"
+        + (
+            ""
+            if profile.predicted_value_share is None
+            else f", {sheet.percent(profile.predicted_value_share)} of the predicted value of the next period"
+        )
+        + "."
     )
     return "\n".join([header, *(_feature_line(feature, sheet) for feature in shown_features(profile))])
 

@@ -19,9 +19,11 @@ from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
 from google.cloud.bigquery import ScalarQueryParameter
 
 from segmentation.paths import sql_dir
-from segmentation.personas.profile import BOOKKEEPING_COLUMNS
+from segmentation.personas.profile import BOOKKEEPING_COLUMNS, PREDICTED_VALUE, PREDICTED_VALUE_SHARE
 from segmentation.personas.store import Warehouse
 
+# The customer value model's columns of segment_profiles: shown in the value section, not as features.
+VALUE_COLUMNS = frozenset({PREDICTED_VALUE, PREDICTED_VALUE_SHARE})
 SAMPLE_SIZE = 20_000
 HISTORY_SNAPSHOTS = 30
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -184,7 +186,8 @@ def _feature_means(profiles: pd.DataFrame) -> pd.DataFrame:
     columns = [
         column
         for column in profiles.columns
-        if column not in BOOKKEEPING_COLUMNS and pd.api.types.is_numeric_dtype(profiles[column])
+        if column not in BOOKKEEPING_COLUMNS | VALUE_COLUMNS
+        and pd.api.types.is_numeric_dtype(profiles[column])
     ]
     return profiles.set_index("segment_id")[_quoted_columns(columns)].astype(float)
 

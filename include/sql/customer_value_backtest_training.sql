@@ -1,0 +1,20 @@
+-- customer_value_backtest_training: the backtest's training rows, one horizon further back. Every customer
+-- with an order before cut-off - 2 x value_horizon_days, with the value model's features as of then and the
+-- spend of the horizon that followed (future_value); nothing of the window it is scored on enters.
+WITH features AS (
+{%- with cut_off_days_before = 2 * params.value_horizon_days %}
+{% include 'customer_features.sql' %}
+{%- endwith %}
+),
+
+future AS (
+{%- with window_end_days_before = params.value_horizon_days %}
+{% include 'window_spend.sql' %}
+{%- endwith %}
+)
+
+SELECT
+{% include 'value_model_features.sql' %},
+  IFNULL(future.spend, 0) AS future_value
+FROM features
+LEFT JOIN future USING (customer_id)

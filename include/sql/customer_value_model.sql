@@ -1,0 +1,26 @@
+-- customer_value_model: a BigQuery ML linear regression of log(1 + spend in the next value_horizon_days)
+-- on the customer's features, trained on the features as of one horizon before the cut-off and the spend
+-- that followed. Spend is heavily skewed (most customers spend nothing in a horizon, a few a lot): on the
+-- log scale the squared loss ranks the typical customer instead of chasing the largest spenders, and the
+-- predictions are mapped back to currency and calibrated in customer_value_predictions. The normal
+-- equation solves it exactly, so a retrain on the same rows is the same model; a small L2 penalty keeps
+-- it unique when one-hot categories are collinear. Every row trains (NO_SPLIT): the honest evaluation is
+-- the out-of-time backtest in value_model_evaluations.
+-- https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-glm
+-- A run trains its own staging copy; publish_customer_value_model replaces the served model with the same
+-- training once every gate has passed.
+{%- set training = training | default('customer_value_training') %}
+CREATE OR REPLACE MODEL {{ model_name | default(staging_model('customer_value_model')) }}
+OPTIONS (
+  model_type = 'LINEAR_REG',
+  input_label_cols = ['log_future_value'],
+  optimize_strategy = 'NORMAL_EQUATION',
+  l2_reg = 1.0,
+  data_split_method = 'NO_SPLIT',
+  labels = [('snapshot_date', '{{ ds_nodash }}')],
+  description = 'Log spend in the {{ params.value_horizon_days }} days after a cut-off, trained for the snapshot {{ ds }}.'
+) AS
+SELECT
+  * EXCEPT (customer_id, future_value{{ ', last_period_value' if training == 'customer_value_training' }}),
+  LN(1 + future_value) AS log_future_value
+FROM {{ staging_table(training) }}
