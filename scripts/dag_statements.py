@@ -113,7 +113,7 @@ def python_task_jobs(config: Any, day: dt.date) -> list[Job]:
     profiled = [
         column.name
         for column in partitioned_table(config, "segment_profiles").columns
-        if column.is_numeric and column.name not in data.BOOKKEEPING_COLUMNS
+        if column.is_numeric and column.name not in data.BOOKKEEPING_COLUMNS | data.VALUE_COLUMNS
     ]
 
     def report(sql: str, *extra: ScalarQueryParameter) -> tuple[str, tuple[dict, ...]]:

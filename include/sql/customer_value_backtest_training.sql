@@ -2,13 +2,13 @@
 -- with an order before cut-off - 2 x value_horizon_days, with the value model's features as of then and the
 -- spend of the horizon that followed (future_value); nothing of the window it is scored on enters.
 WITH features AS (
-{%- with cut_off_days_before = 2 * params.value_horizon_days %}
+{%- with cut_off_days_before = 2 * config().value_horizon_days %}
 {% include 'customer_features.sql' %}
 {%- endwith %}
 ),
 
 future AS (
-{%- with window_end_days_before = params.value_horizon_days %}
+{%- with window_end_days_before = config().value_horizon_days %}
 {% include 'window_spend.sql' %}
 {%- endwith %}
 )

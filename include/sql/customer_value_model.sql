@@ -7,7 +7,7 @@
 -- it unique when one-hot categories are collinear. Every row trains (NO_SPLIT): the honest evaluation is
 -- the out-of-time backtest in value_model_evaluations.
 -- https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-glm
--- A run trains its own staging copy; publish_customer_value_model replaces the served model with the same
+-- Only options the page documents are set. A run trains its own staging copy; publish_customer_value_model replaces the served model with the same
 -- training once every gate has passed.
 {%- set training = training | default('customer_value_training') %}
 CREATE OR REPLACE MODEL {{ model_name | default(staging_model('customer_value_model')) }}
@@ -16,9 +16,7 @@ OPTIONS (
   input_label_cols = ['log_future_value'],
   optimize_strategy = 'NORMAL_EQUATION',
   l2_reg = 1.0,
-  data_split_method = 'NO_SPLIT',
-  labels = [('snapshot_date', '{{ ds_nodash }}')],
-  description = 'Log spend in the {{ params.value_horizon_days }} days after a cut-off, trained for the snapshot {{ ds }}.'
+  data_split_method = 'NO_SPLIT'
 ) AS
 SELECT
   * EXCEPT (customer_id, future_value{{ ', last_period_value' if training == 'customer_value_training' }}),

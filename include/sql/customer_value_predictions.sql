@@ -18,5 +18,5 @@ SELECT
   customer_id,
   predicted_value,
   NTILE(10) OVER (ORDER BY predicted_value DESC, customer_id) AS predicted_value_decile,
-  {{ params.value_horizon_days }} AS horizon_days
+  {{ config().value_horizon_days }} AS horizon_days
 FROM predicted

@@ -4,7 +4,7 @@
 -- (last_period_value, the naive baseline's prediction). The backtest scores its model on these rows too:
 -- the window cut-off - horizon ... cut-off is one its model never saw.
 WITH features AS (
-{%- with cut_off_days_before = params.value_horizon_days %}
+{%- with cut_off_days_before = config().value_horizon_days %}
 {% include 'customer_features.sql' %}
 {%- endwith %}
 ),
@@ -16,7 +16,7 @@ future AS (
 ),
 
 last_period AS (
-{%- with window_end_days_before = params.value_horizon_days %}
+{%- with window_end_days_before = config().value_horizon_days %}
 {% include 'window_spend.sql' %}
 {%- endwith %}
 )

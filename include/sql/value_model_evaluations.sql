@@ -25,10 +25,12 @@ predictions AS (
 ranked AS (
   SELECT
     *,
-    RANK() OVER (PARTITION BY model ORDER BY predicted_value)
-      + (COUNT(*) OVER (PARTITION BY model, predicted_value) - 1) / 2 AS predicted_rank,
-    RANK() OVER (PARTITION BY model ORDER BY actual_value)
-      + (COUNT(*) OVER (PARTITION BY model, actual_value) - 1) / 2 AS actual_rank,
+    -- A tie's average rank: halfway between its first rank and the count of rows up to and including it
+    -- (the default frame of an ordered window ends at the current row's last peer).
+    (RANK() OVER (PARTITION BY model ORDER BY predicted_value)
+      + COUNT(*) OVER (PARTITION BY model ORDER BY predicted_value)) / 2 AS predicted_rank,
+    (RANK() OVER (PARTITION BY model ORDER BY actual_value)
+      + COUNT(*) OVER (PARTITION BY model ORDER BY actual_value)) / 2 AS actual_rank,
     NTILE(10) OVER (PARTITION BY model ORDER BY predicted_value DESC, customer_id) AS decile
   FROM predictions
 ),
@@ -67,7 +69,7 @@ scores AS (
 SELECT
   DATE '{{ ds }}' AS snapshot_date,
   scores.model,
-  {{ params.value_horizon_days }} AS horizon_days,
+  {{ config().value_horizon_days }} AS horizon_days,
   scores.customers,
   scores.mean_absolute_error,
   scores.root_mean_squared_error,

@@ -9,5 +9,5 @@ FROM (
 {% include 'order_lines.sql' %}
 )
 WHERE NOT is_cancelled
-  AND ordered_at >= {{ cut_off(window_end_days_before + params.value_horizon_days) }}
+  AND ordered_at >= {{ cut_off(window_end_days_before + config().value_horizon_days) }}
 GROUP BY customer_id

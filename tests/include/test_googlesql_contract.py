@@ -22,7 +22,7 @@ from segmentation.config import PipelineConfig
 from segmentation.features import feature_columns
 from segmentation.paths import sql_dir
 from segmentation.sources import googlesql_type
-from segmentation.tables import MODEL, PERSONAS, partitioned_tables
+from segmentation.tables import MODEL, PERSONAS, VALUE_BACKTEST_MODEL, VALUE_MODEL, partitioned_tables
 from tests import googlesql
 from tests.googlesql_configs import (
     CONFIGS,
@@ -47,6 +47,8 @@ def declared_tables(name: str, config: PipelineConfig) -> list[dict]:
         columns = [[column.name, column.type] for column in table.columns]
         tables.append({"path": [PROJECT, DATASET, table.name], "columns": columns})
         tables.append({"path": [PROJECT, DATASET, f"_staging_{table.name}_{ds_nodash}"], "columns": columns})
+    for training, columns in value_training_tables(config).items():
+        tables.append({"path": [PROJECT, DATASET, f"_staging_{training}_{ds_nodash}"], "columns": columns})
     tables.append({"path": [PROJECT, DATASET, PERSONAS], "columns": persona_columns()})
     for source in thelook.TABLES:
         columns = [
@@ -56,6 +58,25 @@ def declared_tables(name: str, config: PipelineConfig) -> list[dict]:
     if name in TRANSACTIONS_SCHEMAS:
         tables.append({"path": TRANSACTIONS_TABLE.split("."), "columns": TRANSACTIONS_SCHEMAS[name]})
     return tables
+
+
+def value_features(config: PipelineConfig) -> list[list[str]]:
+    """What include/sql/value_model_features.sql selects."""
+    logs = ["log_recency_days", "log_frequency", "log_monetary", "log_avg_order_value"]
+    return [
+        ["customer_id", "INT64"],
+        *([feature.name, feature.type] for feature in feature_columns(config)),
+        *([name, "FLOAT64"] for name in logs),
+    ]
+
+
+def value_training_tables(config: PipelineConfig) -> dict[str, list[list[str]]]:
+    """The customer value models' staged training rows: their features, label and baseline."""
+    backtest = [*value_features(config), ["future_value", "FLOAT64"]]
+    return {
+        "customer_value_backtest_training": backtest,
+        "customer_value_training": [*backtest, ["last_period_value", "FLOAT64"]],
+    }
 
 
 def persona_columns() -> list[list[str]]:
@@ -90,11 +111,23 @@ def bigquery_ml(config: PipelineConfig) -> list[dict]:
         for feature in feature_columns(config)
     ]
     settings = ["MODEL", "OPTIONAL ANY"]
+    # One ML.PREDICT serves both models here, so it declares the columns of both: the customer value
+    # model's (a linear regression) are its input's and predicted_<label>
+    # (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-predict#output).
+    value_input = value_training_tables(config)["customer_value_training"]
+    names = {name for name, _ in model_input}
+    value_prediction = [column for column in value_input if column[0] not in names]
+    value_prediction.append(["predicted_log_future_value", "FLOAT64"])
     return [
         {
             "name": "ML.PREDICT",
             "arguments": ["MODEL", "TABLE", "OPTIONAL ANY"],
-            "columns": [*model_input, ["centroid_id", "INT64"], ["nearest_centroids_distance", DISTANCES]],
+            "columns": [
+                *model_input,
+                ["centroid_id", "INT64"],
+                ["nearest_centroids_distance", DISTANCES],
+                *value_prediction,
+            ],
         },
         {
             "name": "ML.CENTROIDS",
@@ -141,7 +174,14 @@ def case(name: str, jobs: list[Job], config: PipelineConfig) -> dict:
     return {
         "name": name,
         "tables": declared_tables(name, config),
-        "models": [{"path": [PROJECT, DATASET, MODEL]}],
+        "models": [
+            {"path": [PROJECT, DATASET, name]}
+            for name in (
+                MODEL,
+                VALUE_MODEL,
+                *(f"_staging_{model}_{LOGICAL_DATE:%Y%m%d}" for model in (VALUE_MODEL, VALUE_BACKTEST_MODEL)),
+            )
+        ],
         "tvfs": bigquery_ml(config),
         "functions": HPARAM_FUNCTIONS,
         "statements": [
@@ -229,7 +269,12 @@ def staged_columns(analysis, config: str, table: str) -> list[list[str]]:
 
 
 def table_task(table: str) -> str:
-    group = {"customer_features": "features", "model_evaluations": "model"}.get(table, "segments")
+    group = {
+        "customer_features": "features",
+        "model_evaluations": "model",
+        "customer_value_predictions": "customer_value",
+        "value_model_evaluations": "customer_value",
+    }.get(table, "segments")
     return f"{group}.stage_{table}"
 
 
