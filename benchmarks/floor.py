@@ -2,8 +2,9 @@
 
 Each step's GoogleSQL is translated once, before anything is timed, with local_bigquery's own transforms
 (the same DuckDB SQL the server runs) and executed directly on a DuckDB connection, one transaction per
-step. The k-means model is scikit-learn's `KMeans(n_init=1)` on the standardized feature matrix, and the
-ML.* table functions the SQL reads are computed from it with numpy and handed to DuckDB as Arrow tables.
+step. The k-means model is scikit-learn's `KMeans(n_init=1)` on the standardized feature matrix, the
+customer value model scikit-learn's `Ridge` on the standardized features, and the ML.* table functions the
+SQL reads are computed from them with numpy and handed to DuckDB as Arrow tables.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 from sklearn.cluster import KMeans
+from sklearn.linear_model import Ridge
 from sklearn.metrics import davies_bouldin_score
 from sqlglot import exp
 
 from local_bigquery import dialect
+from local_bigquery.bqml import regression
 from local_bigquery.bqml.options import options_from_create
 from local_bigquery.translate import (
     LOCAL_RELATION,
@@ -46,6 +49,23 @@ class FittedModel:
         return (matrix - self.mean) / self.scale
 
 
+@dataclass
+class FittedRegression:
+    """A LINEAR_REG model: ridge regression on the features standardized as BigQuery ML does."""
+
+    features: list[str]
+    mean: np.ndarray
+    scale: np.ndarray
+    ridge: Ridge
+    label: str
+
+    def predict(self, table: pa.Table) -> pa.Table:
+        matrix = np.column_stack([table.column(name).to_numpy() for name in self.features])
+        predicted = self.ridge.predict((matrix - self.mean) / self.scale)
+        columns = {f"predicted_{self.label}": pa.array(predicted)}
+        return pa.table({**columns, **{name: table.column(name) for name in table.column_names}})
+
+
 @dataclass(frozen=True)
 class MLCall:
     """An ML.* table function of a statement, replaced in its SQL by the relation its result is registered as."""
@@ -61,6 +81,8 @@ class Training:
     model: TableRef
     clusters: int
     input_sql: str
+    label: str | None = None  # a LINEAR_REG model's label column; None for k-means
+    l2_reg: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +90,7 @@ class Statement:
     sql: str | None = None
     ml_calls: tuple[MLCall, ...] = ()
     training: Training | None = None
+    dropped_model: TableRef | None = None
 
 
 @dataclass
@@ -87,12 +110,25 @@ class Floor:
         for statement in dialect.parse(sql):
             if isinstance(statement, exp.Transaction | exp.Commit):
                 continue  # every step already runs in one transaction, as a server job does
-            kind = statement.args.get("kind", "").upper() if isinstance(statement, exp.Create) else ""
+            kind = (
+                statement.args.get("kind", "").upper() if isinstance(statement, exp.Create | exp.Drop) else ""
+            )
+            if kind == "MODEL" and isinstance(statement, exp.Drop):
+                (model,) = statement.args["tables"]
+                compiled.append(Statement(dropped_model=resolver.resolve(model)))
+                continue
             if kind == "MODEL":
                 compiled.append(Statement(training=self._training(statement, resolver)))
                 continue
             if kind == "SCHEMA":
                 compiled.append(Statement(sql=self._create_schema(statement)))
+                continue
+            if isinstance(statement, exp.Alter) and len(statement.args["actions"]) > 1:
+                # DuckDB takes one action per ALTER TABLE, as the server runs them.
+                for action in statement.args["actions"]:
+                    single = statement.copy()
+                    single.set("actions", [action.copy()])
+                    compiled.append(Statement(sql=self._translate(single, resolver)))
                 continue
             if isinstance(statement, exp.Create):
                 take_table_properties(statement)
@@ -110,6 +146,15 @@ class Floor:
         return f'CREATE SCHEMA IF NOT EXISTS "{name}"'
 
     def _training(self, create: exp.Create, resolver: NameResolver) -> Training:
+        if regression.is_linear_reg(create):
+            options = regression.options_from_create(create)
+            return Training(
+                resolver.resolve(create.this),
+                0,
+                self._translate(create.expression, resolver),
+                label=options.label,
+                l2_reg=options.l2_reg,
+            )
         options = options_from_create(create)
         if not isinstance(options.num_clusters, int):
             raise NotImplementedError("the floor trains a fixed num_clusters only (the DAG's default)")
@@ -146,6 +191,9 @@ class Floor:
                 if statement.training:
                     self._train(statement.training)
                     continue
+                if statement.dropped_model:
+                    self.models.pop(statement.dropped_model, None)
+                    continue
                 for call in statement.ml_calls:
                     self.con.register(call.relation, self._ml_result(call))
                 try:
@@ -160,6 +208,9 @@ class Floor:
 
     def _train(self, training: Training) -> None:
         table = self.con.sql(training.input_sql).to_arrow_table()
+        if training.label is not None:
+            self._train_regression(training, table)
+            return
         features = table.column_names
         matrix = np.column_stack([column.to_numpy() for column in table.columns])
         mean, scale = matrix.mean(axis=0), matrix.std(axis=0, ddof=1)
@@ -177,8 +228,19 @@ class Floor:
             kmeans.inertia_ / len(standardized),
         )
 
+    def _train_regression(self, training: Training, table: pa.Table) -> None:
+        features = [name for name in table.column_names if name != training.label]
+        matrix = np.column_stack([table.column(name).to_numpy() for name in features])
+        mean, scale = matrix.mean(axis=0), matrix.std(axis=0, ddof=1)
+        scale[scale == 0] = 1.0
+        labels = table.column(training.label).to_numpy()
+        ridge = Ridge(alpha=training.l2_reg).fit((matrix - mean) / scale, labels)
+        self.models[training.model] = FittedRegression(features, mean, scale, ridge, training.label)
+
     def _ml_result(self, call: MLCall) -> pa.Table:
         model = self.models[call.model]
+        if isinstance(model, FittedRegression) and call.kind == "PREDICT":
+            return model.predict(self.con.sql(call.input_sql).to_arrow_table())
         if call.kind == "PREDICT":
             return _predict(model, self.con.sql(call.input_sql).to_arrow_table())
         if call.kind == "EVALUATE":

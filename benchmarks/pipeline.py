@@ -58,7 +58,7 @@ from local_bigquery.server import free_port
 from local_bigquery.translate import TableRef, schema_name
 from local_bigquery.warehouse import Warehouse
 from segmentation.config import PipelineConfig
-from segmentation.tables import MODEL
+from segmentation.tables import MODEL, VALUE_MODEL
 from segmentation.templating import MACROS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,9 +68,12 @@ SOURCE_PROJECT, SOURCE_DATASET = "bigquery-public-data", "thelook_ecommerce"
 LOGICAL_DATE = dt.datetime(2024, 6, 29, tzinfo=dt.UTC)  # make run's default date; the sample ends 2024-06-30
 SEED = 42
 CORE_STAGES = ("features", "train", "predict", "profiles")
+# The customer value model's: its two training sets, its training, its predictions.
+VALUE_STAGES = ("value_input", "value_train", "value_predict")
 CORE_RATIO_TARGET = 1.3
 PEAK_RSS_TARGET = 2 * 1024**3
 SCALING_TARGET = 11.0
+VALUE_RATIO_TARGET = 2.0
 
 
 @dataclass(frozen=True)
@@ -105,11 +108,32 @@ STEPS = (
     Step("features.check_customer_features", "gates/customer_features.sql", "features"),
     Step(f"model.train_{MODEL}", f"{MODEL}.sql", "train"),
     Step("model.stage_model_evaluations", "stage.sql", "other", "model_evaluations"),
+    Step(
+        "customer_value.stage_customer_value_training", "stage.sql", "value_input", "customer_value_training"
+    ),
+    Step(
+        "customer_value.stage_customer_value_backtest_training",
+        "stage.sql",
+        "value_input",
+        "customer_value_backtest_training",
+    ),
+    Step("customer_value.check_customer_value_history", "gates/customer_value_training.sql", "other"),
+    Step(f"customer_value.train_{VALUE_MODEL}", f"{VALUE_MODEL}.sql", "value_train"),
+    Step("customer_value.train_customer_value_backtest", "customer_value_backtest.sql", "other"),
+    Step(
+        "customer_value.stage_customer_value_predictions",
+        "stage.sql",
+        "value_predict",
+        "customer_value_predictions",
+    ),
+    Step("customer_value.check_customer_value_predictions", "gates/customer_value_predictions.sql", "other"),
+    Step("customer_value.stage_value_model_evaluations", "stage.sql", "other", "value_model_evaluations"),
     Step("segments.stage_customer_segments", "stage.sql", "predict", "customer_segments"),
     Step("segments.check_customer_segments", "gates/customer_segments.sql", "other"),
     Step("segments.align_segment_ids", "align_segment_ids.sql", "other"),
     Step("segments.stage_segment_profiles", "stage.sql", "profiles", "segment_profiles"),
     Step("publish_snapshot", "publish_snapshot.sql", "other"),
+    Step(f"publish_{VALUE_MODEL}", f"publish_{VALUE_MODEL}.sql", "other"),
     Step("publish_current_view", "customer_segments_current.sql", "other"),
 )
 
@@ -348,7 +372,7 @@ def measure(scale: Scale, work: Path) -> dict:
     naive = run_naive(prepared, config)
     sizes["naive"] = naive["segment_sizes"]
     stages = {}
-    for stage in (*CORE_STAGES, "other"):
+    for stage in (*CORE_STAGES, *VALUE_STAGES, "other"):
         stages[stage] = {"ours": ours.stage(stage), "floor": floored.stage(stage)}
         if stage in naive["seconds"]:
             stages[stage]["naive"] = naive["seconds"][stage]
@@ -442,6 +466,16 @@ def verdict(results: dict[str, dict]) -> list[str]:
         lines.append(
             f"{'ok' if rss <= PEAK_RSS_TARGET else 'MISSED'}: server peak RSS at 10M {rss / 1024**3:.2f} GB (target <= 2 GB)"
         )
+    for name in ("10M", "1M"):
+        if name in results:
+            seconds = results[name]["seconds"]
+            value = seconds["value_train"]["ours"] + seconds["value_predict"]["ours"]
+            ratio = value / (seconds["train"]["ours"] + seconds["predict"]["ours"])
+            lines.append(
+                f"{'ok' if ratio <= VALUE_RATIO_TARGET else 'MISSED'}: value model train + predict / "
+                f"k-means train + predict at {name}, ours, {ratio:.2f} (target <= {VALUE_RATIO_TARGET})"
+            )
+            break
     if {"1M", "10M"} <= results.keys():
         scaling = results["10M"]["seconds"]["total"]["ours"] / results["1M"]["seconds"]["total"]["ours"]
         lines.append(

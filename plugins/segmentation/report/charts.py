@@ -298,3 +298,53 @@ def segment_history(history: pd.DataFrame, colors: Mapping[int, Color]) -> Figur
         loc="outside right upper", title="segment · latest persona", **_legend_layout(len(sizes.columns))
     )
     return figure
+
+
+VALUE_MODEL_LABELS = {"value_model": "value model", "last_period": "last period (baseline)"}
+
+
+def value_calibration(evaluations: pd.DataFrame) -> Figure:
+    """Per predicted decile of the backtest, the mean predicted and the mean actual spend of each model."""
+    figure = Figure(figsize=(9, 4), dpi=DPI, layout="constrained")
+    panels = figure.subplots(1, len(evaluations), sharey=True, squeeze=False)[0]
+    for axes, row in zip(panels, evaluations.itertuples(index=False), strict=True):
+        deciles = pd.DataFrame(list(row.deciles)).sort_values("decile")
+        axes.bar(deciles["decile"], deciles["mean_actual_value"], color="#9ecae1", label="actual")
+        axes.plot(
+            deciles["decile"], deciles["mean_predicted_value"], "o-", color="#d62728", label="predicted"
+        )
+        axes.set_xticks(range(1, 11))
+        axes.set_xlabel("predicted decile (1 = highest)")
+        axes.set_title(
+            f"{VALUE_MODEL_LABELS.get(row.model, row.model)}\n"
+            f"Spearman {row.spearman:.2f}, top decile holds {row.top_decile_capture:.0%} of spend"
+        )
+    panels[0].set_ylabel(f"mean spend in the {int(evaluations['horizon_days'].iloc[0])}-day window")
+    panels[0].legend()
+    return figure
+
+
+def segment_value(segments: Sequence[Segment], values: pd.DataFrame, colors: Mapping[int, Color]) -> Figure:
+    """Each segment's share of predicted value beside its share of past revenue, mean value annotated."""
+    figure = Figure(figsize=(9, 0.6 * len(segments) + 1.5), dpi=DPI, layout="constrained")
+    axes = figure.add_subplot()
+    positions = np.arange(len(segments))
+    predicted = [values.loc[s.segment_id, "predicted_value_share"] for s in segments]
+    revenue = [values.loc[s.segment_id, "revenue_share"] for s in segments]
+    axes.barh(
+        positions - 0.2,
+        predicted,
+        0.4,
+        color=[colors[s.segment_id] for s in segments],
+        label="predicted value",
+    )
+    axes.barh(positions + 0.2, revenue, 0.4, color="#bbbbbb", label="past revenue")
+    for position, segment, share in zip(positions, segments, predicted, strict=True):
+        mean = values.loc[segment.segment_id, "avg_predicted_value"]
+        axes.annotate(f" {mean:,.2f} per customer", (share, position - 0.2), va="center", fontsize=8)
+    axes.set_yticks(positions, [segment_label(segment) for segment in segments])
+    axes.invert_yaxis()
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _position: f"{value:.0%}"))
+    axes.set_xlabel("share of all customers' predicted value / of past revenue")
+    axes.legend(loc="lower right")
+    return figure

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -46,6 +46,14 @@ SELECT trial_id, k, davies_bouldin_index, mean_squared_distance, training_rows, 
 FROM {{ table('model_evaluations') }}
 WHERE snapshot_date = @snapshot_date
 ORDER BY k, trial_id"""
+
+
+_VALUE_EVALUATIONS_QUERY = """\
+SELECT model, horizon_days, customers, mean_absolute_error, root_mean_squared_error, spearman,
+  top_decile_capture, deciles
+FROM {{ table('value_model_evaluations') }}
+WHERE snapshot_date = @snapshot_date
+ORDER BY model"""
 
 
 class ReportError(ValueError):
@@ -103,6 +111,11 @@ class ReportData:
     sample: pd.DataFrame
     # Last snapshots up to this one: snapshot_date, segment_id, customers, title.
     history: pd.DataFrame
+    # The customer value backtest, one row per model (value_model, last_period), with its `deciles`
+    # (decile, customers, mean_predicted_value, mean_actual_value); empty before the value model existed.
+    value_evaluations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Per segment (index segment_id): avg_predicted_value, predicted_value_share, revenue_share.
+    segment_values: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def render_sql(template: str, warehouse: Warehouse, **variables: Any) -> str:
@@ -192,6 +205,14 @@ def _feature_means(profiles: pd.DataFrame) -> pd.DataFrame:
     return profiles.set_index("segment_id")[_quoted_columns(columns)].astype(float)
 
 
+def _segment_values(profiles: pd.DataFrame) -> pd.DataFrame:
+    """The value columns of the profiles, when the snapshot has them (older ones read NULL there)."""
+    if PREDICTED_VALUE not in profiles or profiles[PREDICTED_VALUE].isna().all():
+        return pd.DataFrame()
+    columns = [PREDICTED_VALUE, PREDICTED_VALUE_SHARE, "revenue_share"]
+    return profiles.set_index("segment_id")[columns].astype(float)
+
+
 def _feature_spread(queries: ReportQueries, columns: Sequence[str], day: date) -> pd.DataFrame:
     row = queries.frame(
         queries.sql_file("report_feature_spread.sql", columns=columns), snapshot_date=("DATE", day)
@@ -240,6 +261,7 @@ def load_report_data(warehouse: Warehouse, day: date, *, sample_size: int = SAMP
     history = queries.frame(
         queries.sql_file("report_segment_history.sql"), **on_day, snapshots=("INT64", HISTORY_SNAPSHOTS)
     )
+    value_evaluations = queries.frame(queries.template(_VALUE_EVALUATIONS_QUERY), **on_day)
     selected = _selected(evaluations, warehouse, day)
     metadata = RunMetadata(
         snapshot_date=day,
@@ -262,4 +284,6 @@ def load_report_data(warehouse: Warehouse, day: date, *, sample_size: int = SAMP
         evaluations=evaluations,
         sample=sample,
         history=history,
+        value_evaluations=value_evaluations,
+        segment_values=_segment_values(profiles),
     )

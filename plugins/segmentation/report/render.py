@@ -95,6 +95,32 @@ def _history_chart(data: ReportData, colors: Mapping[int, charts.Color]) -> Char
     )
 
 
+def _value_calibration_chart(data: ReportData) -> ChartImage | None:
+    if data.value_evaluations.empty:
+        return None
+    horizon = int(data.value_evaluations["horizon_days"].iloc[0])
+    return ChartImage(
+        "value_calibration.png",
+        "Predicted customer value, backtested",
+        f"The value model trained {2 * horizon} days before the cut-off and the last-period baseline "
+        f"predicted each customer's spend in the {horizon} days before the cut-off, a window the model "
+        "never saw; per predicted decile, the mean predicted (line) and actual (bars) spend.",
+        charts.png_bytes(charts.value_calibration(data.value_evaluations)),
+    )
+
+
+def _segment_value_chart(data: ReportData, colors: Mapping[int, charts.Color]) -> ChartImage | None:
+    if data.segment_values.empty:
+        return None
+    return ChartImage(
+        "segment_value.png",
+        "Value per segment",
+        "Each segment's share of the value the model predicts for the next period, next to its share of "
+        "past revenue, and its mean predicted value per customer.",
+        charts.png_bytes(charts.segment_value(data.segments, data.segment_values, colors)),
+    )
+
+
 def _charts(
     data: ReportData, colors: Mapping[int, charts.Color], *, log_transform_monetary: bool
 ) -> list[ChartImage]:
@@ -103,6 +129,8 @@ def _charts(
         _profile_chart(data),
         _choice_of_k_chart(data, log_transform_monetary=log_transform_monetary),
         _history_chart(data, colors),
+        _segment_value_chart(data, colors),
+        _value_calibration_chart(data),
     ]
     return [chart for chart in drawn if chart is not None]
 

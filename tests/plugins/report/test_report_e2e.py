@@ -74,7 +74,10 @@ def test_report_of_a_real_run(segmented, bq_client, tmp_path):
 
     assert page_path == tmp_path / "reports" / DAY / "report.html"
     expected = {name: size for name, size in PNG_SIZES.items() if name != "segment_history.png"}
-    assert sorted(path.name for path in page_path.parent.iterdir()) == sorted([*expected, "report.html"])
+    value_charts = ["segment_value.png", "value_calibration.png"]
+    assert sorted(path.name for path in page_path.parent.iterdir()) == sorted(
+        [*expected, *value_charts, "report.html"]
+    )
     for name, size in expected.items():
         with Image.open(page_path.parent / name) as image:
             assert image.size == size, name
@@ -84,3 +87,4 @@ def test_report_of_a_real_run(segmented, bq_client, tmp_path):
         assert f'id="segment-{segment_id}"' in text
         assert f"{segment_id} · {title}" in text
     assert "lowest Davies-Bouldin index among k = 2..5" in text
+    assert "Predicted customer value, backtested" in text and "Value per segment" in text
