@@ -46,11 +46,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from airflow.providers.google.cloud.operators.bigquery import BigQueryInsertJobOperator
 from airflow.sdk import Asset, TaskGroup, chain, dag, task
 
 from segmentation.alerts import on_task_failure, run_deadline
 from segmentation.config import ConfigError, PipelineConfig, dag_params, dag_start_date, unknown_settings
+from segmentation.jobs import GoogleSqlJobOperator, job_doc
 from segmentation.paths import sql_dir
 from segmentation.retries import FailFastOnBadInput
 from segmentation.tables import CURRENT_VIEW, MODEL, VALUE_MODEL, partitioned_tables
@@ -68,8 +68,9 @@ def table_asset(name: str) -> Asset:
 
 def bigquery_job(task_id: str, sql_file: str, *, table: str | None = None, **kwargs: Any):
     """A GoogleSQL query job running a file of include/sql; `table` is the table a generic file is for."""
-    return BigQueryInsertJobOperator(
+    return GoogleSqlJobOperator(
         task_id=task_id,
+        doc_md=job_doc(sql_file, table),
         configuration={"query": {"query": sql_file, "useLegacySql": False}},
         gcp_conn_id="{{ config().gcp_conn_id }}",
         params={"table": table} if table else None,
