@@ -54,4 +54,3 @@ print(list(bag.import_errors.values())[0])
     )
     assert "customer_segmentation needs Airflow 3.3.0 or later" in result.stdout
     assert "runs Airflow 3.1.0" in result.stdout
-
