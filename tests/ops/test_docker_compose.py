@@ -51,6 +51,7 @@ def test_the_stack_has_the_airflow_3_components_and_local_bigquery(services):
     assert set(services) == {
         "postgres",
         "airflow-init",
+        "airflow-cli",
         *AIRFLOW_SERVICES,
         "local-bigquery-init",
         "local-bigquery",
@@ -260,3 +261,41 @@ def test_segment_api_image_installs_what_the_service_imports_and_never_local_big
     assert "COPY plugins/segmentation/ /app/segmentation/" in dockerfile
     assert "COPY services/ /app/services/" in dockerfile
     assert 'CMD ["python", "-m", "services.segments"]' in dockerfile
+
+
+def test_like_the_reference_compose_file_the_image_is_chosen_by_airflow_image_name():
+    raw = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+    common = raw["x-airflow-common"]
+    assert common["image"].startswith("${AIRFLOW_IMAGE_NAME:-")
+    assert common["build"]["args"]["AIRFLOW_VERSION"].startswith("${AIRFLOW_VERSION:-")
+
+
+def test_logs_and_config_are_host_folders(services, compose):
+    for name in (*AIRFLOW_SERVICES, "airflow-init", "airflow-cli"):
+        mounts = dict(volume.rsplit(":", 1)[::-1] for volume in services[name]["volumes"])
+        assert mounts["/opt/airflow/logs"] == "./logs", name
+        assert mounts["/opt/airflow/config"] == "./config", name
+    assert not {"airflow-logs", "airflow-config"} & set(compose["volumes"])
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert {"/logs/", "/config/"} <= set(ignored)
+
+
+def test_an_airflow_cli_service_runs_airflow_commands_on_demand(services):
+    cli = services["airflow-cli"]
+    assert cli["profiles"] == ["debug"]
+    assert cli["command"] == ["bash", "-c", "airflow"]
+    assert (
+        cli["environment"]["AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT"]
+        == (services["airflow-scheduler"]["environment"]["AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT"])
+    )
+    assert set(cli["depends_on"]) == {"postgres", "local-bigquery"}
+
+
+def test_init_checks_memory_cpus_and_disk_before_starting(services):
+    (script,) = [part for part in services["airflow-init"]["command"] if "mkdir" in part]
+    for check in ("mem_available < 4000", "cpus_available < 2", "disk_available < one_meg * 10"):
+        assert check in script
+    checks = script.index("warning_resources")
+    assert checks < script.index("/entrypoint airflow config list")
+    result = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True)
+    assert result.returncode == 0, result.stderr
