@@ -17,11 +17,13 @@ data (default `bigquery-public-data.thelook_ecommerce`).
    the last-period baseline (`value_model_evaluations`).
 7. **segments** assigns every customer a segment (`customer_segments`, gated), keeps segment ids naming the
    same customers as in the previous snapshot, and profiles the segments (`segment_profiles`).
-8. **publish_snapshot** replaces the snapshot's partition of every table in one transaction, once every
+8. **changes** stages `segment_transitions` (previous segment x segment -> customers, gated to add up to
+   both snapshots' customers) and `segment_membership_changes` (who entered, moved or left).
+9. **publish_snapshot** replaces the snapshot's partition of every table in one transaction, once every
    gate has passed; **publish_customer_value_model** then serves the run's value model.
-9. **personas** describes each segment for marketing (`segment_personas`).
-10. **publish_current_view** points `customer_segments_current` at the latest snapshot.
-11. **report** renders the run's report (HTML with plots) to `report_destination`.
+10. **personas** describes each segment for marketing (`segment_personas`).
+11. **publish_current_view** points `customer_segments_current` at the latest snapshot.
+12. **report** renders the run's report (HTML with plots) to `report_destination`.
 
 **Dates.** The snapshot is the run's logical date (`snapshot_date`). Only orders before the run's data
 interval end count and recency is measured to that instant, so a backfill reproduces what its day saw.
@@ -216,6 +218,14 @@ def customer_segmentation():
             stage("segment_profiles"),
         )
 
+    # What moved since the previous snapshot, from the segments with their final ids.
+    with TaskGroup("changes") as changes:
+        chain(
+            stage("segment_transitions"),
+            stage("segment_membership_changes"),
+            bigquery_job("check_segment_transitions", "gates/segment_transitions.sql"),
+        )
+
     # Nothing of the snapshot is published until every gate has passed, and then all of it at once.
     published = bigquery_job(
         "publish_snapshot",
@@ -243,6 +253,7 @@ def customer_segmentation():
         model,
         customer_value,
         segments,
+        changes,
         published,
         served_value_model,
         personas,

@@ -1,5 +1,5 @@
 -- The pipeline's partitioned tables, as the data dictionary in plugins/segmentation/tables.py defines
--- them, then the persona step's table. Idempotent: a table is created once, and columns the configured
+-- them, then the persona step's table and the views over them. Idempotent: a table is created once, and columns the configured
 -- feature set needs are added when missing (older partitions read NULL there).
 {%- for target in all_tables() %}
 
@@ -21,3 +21,9 @@ ALTER TABLE {{ table(target.name) }}
 {%- endfor %}
 
 {% include 'segment_personas_table.sql' %}
+
+;
+
+{% include 'segment_members_current.sql' %};
+
+{% include 'customer_segment_history.sql' %}

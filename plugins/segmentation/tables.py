@@ -24,6 +24,9 @@ VALUE_MODEL = "customer_value_model"
 VALUE_BACKTEST_MODEL = "customer_value_backtest"
 # Tables that exist only as a run's staging tables: the value models' training inputs.
 VALUE_TRAINING_TABLES = ("customer_value_training", "customer_value_backtest_training")
+# Views over the published tables for audiences and as-of questions (include/sql/<view>.sql).
+MEMBERS_VIEW = "segment_members_current"
+HISTORY_VIEW = "customer_segment_history"
 
 SNAPSHOT_DATE = Column("snapshot_date", "DATE", "The run's logical date; one partition per snapshot.", True)
 CUSTOMER_ID = Column("customer_id", "INT64", "The source's customer (user) id.", True)
@@ -32,6 +35,12 @@ SEGMENT_ID = Column(
     "INT64",
     "The segment (1..k); it keeps its id from the previous snapshot it continues.",
     True,
+)
+
+PREVIOUS_SEGMENT_ID = Column(
+    "previous_segment_id",
+    "INT64",
+    "The segment in the previous snapshot (the latest before this one); NULL: the customer was not in it.",
 )
 
 
@@ -159,6 +168,31 @@ def partitioned_tables(config: PipelineConfig) -> tuple[Table, ...]:
                 ),
             ),
             ("model",),
+        ),
+        Table(
+            "segment_transitions",
+            "Customers per (previous snapshot's segment, this snapshot's segment); they add up to both totals.",
+            (
+                SNAPSHOT_DATE,
+                PREVIOUS_SEGMENT_ID,
+                Column(
+                    "segment_id", "INT64", "The segment in this snapshot; NULL: the customer left the base."
+                ),
+                Column("customers", "INT64", "Customers who made this transition.", True),
+            ),
+            ("previous_segment_id", "segment_id"),
+        ),
+        Table(
+            "segment_membership_changes",
+            "One row per customer whose segment changed since the previous snapshot: the activation feed.",
+            (
+                SNAPSHOT_DATE,
+                CUSTOMER_ID,
+                PREVIOUS_SEGMENT_ID,
+                Column("segment_id", "INT64", "The segment now; NULL when the customer left the base."),
+                Column("change", "STRING", "entered (no segment before), moved (another one) or left.", True),
+            ),
+            ("segment_id", "customer_id"),
         ),
     )
 

@@ -25,6 +25,8 @@ from segmentation.features import (
 from segmentation.sources import mapped_columns
 from segmentation.tables import (
     CURRENT_VIEW,
+    HISTORY_VIEW,
+    MEMBERS_VIEW,
     MODEL,
     PERSONAS,
     VALUE_BACKTEST_MODEL,
@@ -69,7 +71,7 @@ def dataset(context: Any) -> str:
 def table(context: Any, name: str) -> str:
     """A table, view or model of the pipeline in the configured dataset."""
     config = _config(context)
-    if name not in {MODEL, CURRENT_VIEW, PERSONAS, VALUE_MODEL}:
+    if name not in {MODEL, CURRENT_VIEW, PERSONAS, VALUE_MODEL, MEMBERS_VIEW, HISTORY_VIEW}:
         partitioned_table(config, name)  # refuses names that are no pipeline table
     return _dataset_object(config, name)
 

@@ -145,6 +145,7 @@ def test_task_groups_read_like_the_pipeline(dag):
         "model",
         "customer_value",
         "segments",
+        "changes",
         "personas",
     }
     order = [task.task_id for task in dag.topological_sort()]
@@ -161,9 +162,12 @@ def test_task_groups_read_like_the_pipeline(dag):
         "model",
         "customer_value",
         "segments",
+        "changes",
         "personas",
     ]
-    assert order.index("publish_snapshot") < first["personas"]
+    assert (
+        order.index("changes.check_segment_transitions") < order.index("publish_snapshot") < first["personas"]
+    )
 
 
 def test_settings_are_validated_before_any_bigquery_job(dag):

@@ -42,6 +42,8 @@ KEYS = {
     "segment_profiles": ["snapshot_date", "segment_id"],
     "customer_value_predictions": ["snapshot_date", "customer_id"],
     "value_model_evaluations": ["snapshot_date", "model"],
+    "segment_transitions": ["snapshot_date", "previous_segment_id", "segment_id"],
+    "segment_membership_changes": ["snapshot_date", "customer_id"],
 }
 BIGQUERY_TYPES = {
     "INT64": "INTEGER",
@@ -568,6 +570,46 @@ def test_the_next_day_keeps_the_ids_of_the_segments_it_continues(published, dag,
     assert sorted(on(segments, next_day).segment_id.unique()) == list(range(1, NUM_CLUSTERS + 1))
     assert mutual, "the largest overlap is always a mutual one"
     assert [after for after, before in mutual] == [before for after, before in mutual]
+
+
+def test_the_next_days_transitions_and_change_feed_match_the_two_snapshots(
+    published, dag, conf, bq_client, output
+):
+    """What changed between the latest snapshot and the next day, recomputed in pandas from both."""
+    next_day = "2024-06-02"
+    if not len(
+        _query(bq_client, f"SELECT 1 FROM `{output}.customer_segments` WHERE snapshot_date = '{next_day}'")
+    ):
+        assert run(dag, next_day, conf).state == "success"
+    segments = _query(
+        bq_client,
+        f"SELECT snapshot_date, customer_id, segment_id FROM `{output}.customer_segments` "
+        f"WHERE snapshot_date IN ('{LATEST}', '{next_day}')",
+    )
+    days = on(segments, LATEST).merge(
+        on(segments, next_day), on="customer_id", how="outer", suffixes=("_before", "_after")
+    )
+    pairs = days[["segment_id_before", "segment_id_after"]].fillna(0).astype(int)
+    expected = sorted(pairs.value_counts().reset_index().itertuples(index=False, name=None))
+    transitions = _query(
+        bq_client, f"SELECT * FROM `{output}.segment_transitions` WHERE snapshot_date = '{next_day}'"
+    )
+    counted = transitions[["previous_segment_id", "segment_id"]].fillna(0).astype(int)
+    counted["customers"] = transitions.customers
+    assert transitions.customers.sum() == len(days)
+    assert sorted(counted.itertuples(index=False, name=None)) == expected
+    changes = _query(
+        bq_client,
+        f"SELECT * FROM `{output}.segment_membership_changes` WHERE snapshot_date = '{next_day}'",
+    )
+    changed = days[pairs.segment_id_before.ne(pairs.segment_id_after)]
+    assert sorted(changes.customer_id) == sorted(changed.customer_id)
+    assert set(changes.change) <= {"entered", "moved", "left"}
+    members = _query(bq_client, f"SELECT * FROM `{output}.segment_members_current`")
+    latest = on(segments, next_day)
+    assert sorted(members.customer_id) == sorted(latest.customer_id)
+    assert members.member_since.notna().all()
+    assert (members.member_since.astype(str) <= next_day).all()
 
 
 def test_switching_to_the_extended_feature_set_adds_its_columns_and_tunes_k(

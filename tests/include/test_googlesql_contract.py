@@ -274,6 +274,8 @@ def table_task(table: str) -> str:
         "model_evaluations": "model",
         "customer_value_predictions": "customer_value",
         "value_model_evaluations": "customer_value",
+        "segment_transitions": "changes",
+        "segment_membership_changes": "changes",
     }.get(table, "segments")
     return f"{group}.stage_{table}"
 
