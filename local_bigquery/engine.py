@@ -335,7 +335,7 @@ class ScriptRun:
         ref, existing = self._existing_target(statement, "Table")
         kind = "CREATE_TABLE_AS_SELECT" if statement.expression else "CREATE_TABLE"
         if existing and statement.args.get("exists"):
-            return Outcome(kind, ddl_target=ref, ddl_operation="SKIP")
+            return Outcome(kind, result=self._empty_result(ref), ddl_target=ref, ddl_operation="SKIP")
         properties = self.table_properties(statement)
         descriptions = _take_column_descriptions(statement)
         sql, values = self.prepare(statement)
@@ -351,7 +351,7 @@ class ScriptRun:
             kind,
             result=self._empty_result(ref),
             ddl_target=ref,
-            ddl_operation="REPLACE" if statement.args.get("replace") else "CREATE",
+            ddl_operation="REPLACE" if existing and statement.args.get("replace") else "CREATE",
         )
 
     def _empty_result(self, ref: TableRef) -> QueryResult:

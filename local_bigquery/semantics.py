@@ -69,19 +69,40 @@ def _duckdb_type(node: exp.Expression, columns: ColumnTypes) -> str | None:
         return columns.get(node.name.lower())
     if isinstance(node, exp.Literal) and not node.is_string:
         return "DOUBLE" if any(mark in node.this.lower() for mark in ".e") else "BIGINT"
-    if isinstance(node, exp.Sum | exp.Min | exp.Max | exp.AnyValue | exp.Coalesce | exp.Abs):
+    if isinstance(node, exp.Sum | exp.Min | exp.Max | exp.AnyValue | exp.Coalesce | exp.Abs | exp.Round):
         return _duckdb_type(node.this, columns)
+    if isinstance(node, exp.Window):
+        return _duckdb_type(node.this, columns)
+    if isinstance(node, exp.Case):
+        branches = [branch.args.get("true") for branch in node.args.get("ifs") or []]
+        return _common_numeric_type([*branches, node.args.get("default")], columns)
     if isinstance(node, exp.Add | exp.Sub | exp.Mul):
-        kinds = {_duckdb_type(node.this, columns), _duckdb_type(node.expression, columns)}
-        decimal = next((kind for kind in kinds if kind and kind.startswith("DECIMAL")), None)
-        if decimal and kinds <= {decimal, "BIGINT", "INTEGER"}:
-            return decimal
-        return next(iter(kinds)) if len(kinds) == 1 else None
+        return _common_numeric_type([node.this, node.expression], columns)
     if isinstance(node, _FLOAT_FUNCTIONS):
         return "DOUBLE"
     if isinstance(node, exp.CurrentDate | exp.DateFromParts | exp.Date | exp.StrToDate):
         return "DATE"
     return None
+
+
+def _common_numeric_type(operands: list[exp.Expression | None], columns: ColumnTypes) -> str | None:
+    """The type of arithmetic on the operands: a decimal when one is a decimal and the others integers or
+    number literals (GoogleSQL coerces a literal to NUMERIC), otherwise their type when they agree."""
+    present = [operand for operand in operands if operand is not None]
+    kinds = {_duckdb_type(operand, columns) for operand in present if not _is_number(operand)}
+    decimal = next((kind for kind in kinds if kind and kind.startswith("DECIMAL")), None)
+    if decimal and kinds <= {decimal, "BIGINT", "INTEGER"}:
+        return decimal
+    if not kinds:
+        return _duckdb_type(present[0], columns) if present else None
+    return next(iter(kinds)) if len(kinds) == 1 else None
+
+
+def _is_number(node: exp.Expression) -> bool:
+    node = node.unnest()
+    if isinstance(node, exp.Neg):
+        node = node.this
+    return isinstance(node, exp.Literal) and not node.is_string
 
 
 def _is_float(node: exp.Expression, columns: ColumnTypes) -> bool:
@@ -130,12 +151,9 @@ def numeric_division_is_numeric(statement: exp.Expression, columns: ColumnTypes)
     for node in list(statement.find_all(exp.Div)):
         if node.meta.get("ieee"):
             continue
-        kinds = {_duckdb_type(node.this, columns), _duckdb_type(node.expression, columns)}
-        decimals = {kind for kind in kinds if kind and kind.startswith("DECIMAL")}
-        if decimals and kinds <= decimals | {"BIGINT", "INTEGER"}:
-            target = (
-                BIGNUMERIC if any(kind.endswith(f",{BIGNUMERIC_SCALE})") for kind in decimals) else NUMERIC
-            )
+        kind = _common_numeric_type([node.this, node.expression], columns) or ""
+        if kind.startswith("DECIMAL"):
+            target = BIGNUMERIC if kind.endswith(f",{BIGNUMERIC_SCALE})") else NUMERIC
             node.replace(exp.cast(exp.paren(node.copy()), target))
 
 
@@ -470,6 +488,7 @@ _SERVER_FUNCTIONS = {
     exp.ToCodePoints: "bq_to_code_points",
     exp.CodePointsToString: "bq_code_points_to_string",
     exp.CodePointsToBytes: "bq_code_points_to_bytes",
+    exp.SafeConvertBytesToString: "bq_safe_convert_bytes_to_string",
 }
 
 
@@ -588,6 +607,60 @@ def time_functions_on_times(statement: exp.Expression, columns: ColumnTypes) -> 
             node.replace(_function("STRFTIME", on_a_day, node.args["format"].copy()))
 
 
+def square_roots_of_negative_numbers_fail(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`SQRT(x)` of x < 0 is an error (NULL under SAFE.); DuckDB answers NaN.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#sqrt
+    """
+    for node in list(statement.find_all(exp.Sqrt)):
+        argument = node.this
+        failure = (
+            exp.null()
+            if isinstance(node.parent, exp.SafeFunc)
+            else _error(_text("Argument to SQRT cannot be negative: ", argument))
+        )
+        negative = exp.LT(this=argument.copy(), expression=exp.Literal.number(0))
+        node.replace(exp.paren(exp.case().when(negative, failure).else_(node.copy())))
+
+
+def parse_numeric_as_casts(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`PARSE_NUMERIC(s)` / `PARSE_BIGNUMERIC(s)`: the text, spaces around it allowed, as a NUMERIC.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#parse_numeric
+    """
+    for node in list(statement.find_all(exp.ParseNumeric, exp.ParseBignumeric)):
+        target = BIGNUMERIC if isinstance(node, exp.ParseBignumeric) else NUMERIC
+        node.replace(exp.cast(exp.Trim(this=node.this.copy()), target.copy()))
+
+
+def to_json_is_json(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`TO_JSON(x)` is a JSON value; `TO_JSON_STRING(x)` its text (sqlglot writes both as text).
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/json_functions#to_json
+    """
+    for node in list(statement.find_all(exp.JSONFormat)):
+        if node.args.get("to_json"):
+            node.replace(_function("TO_JSON", node.this.copy()))
+
+
+_PSEUDO_COLUMNS = {"_PARTITIONDATE": exp.CurrentDate, "_PARTITIONTIME": exp.CurrentTimestamp}
+
+
+def ingestion_time_pseudo_columns(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`_PARTITIONDATE` / `_PARTITIONTIME` of an ingestion-time partitioned table: every row of a local
+    table counts as loaded today, so they read as the current date (time at midnight UTC).
+
+    https://cloud.google.com/bigquery/docs/querying-partitioned-tables#query_an_ingestion-time_partitioned_table
+    """
+    for column in list(statement.find_all(exp.Column)):
+        pseudo = _PSEUDO_COLUMNS.get(column.name.upper())
+        if pseudo is None or column.name.lower() in columns:
+            continue
+        today = exp.CurrentDate()
+        value = today if pseudo is exp.CurrentDate else exp.cast(today, _TIMESTAMPTZ)
+        column.replace(value)
+
+
 REWRITES = (
     numeric_types_at_bigquery_scale,
     countif_counts_zero_rows_as_zero,
@@ -598,6 +671,10 @@ REWRITES = (
     numeric_division_is_numeric,
     division_by_zero_is_an_error,
     logarithms_of_non_positive_numbers_fail,
+    square_roots_of_negative_numbers_fail,
+    parse_numeric_as_casts,
+    to_json_is_json,
+    ingestion_time_pseudo_columns,
     date_functions_keep_their_argument_type,
     extract_parts_numbered_like_bigquery,
     safe_prefix_returns_null_for_errors,
@@ -698,6 +775,12 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
         ("bq_to_code_points", lambda text: [ord(c) for c in text], [varchar], points),
         ("bq_code_points_to_string", lambda codes: "".join(map(chr, codes)), [points], varchar),
         ("bq_code_points_to_bytes", _code_points_to_bytes, [points], blob),
+        (
+            "bq_safe_convert_bytes_to_string",
+            lambda data: data.decode("utf-8", errors="replace"),
+            [blob],
+            varchar,
+        ),
         ("bq_normalize", _normalize, [varchar, varchar, duckdb.sqltype("BOOLEAN")], varchar),
     ]
     for name, function, parameters, result in functions:

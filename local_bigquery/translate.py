@@ -372,6 +372,8 @@ _TRUNCATE_UNITS = {"DAY", "HOUR", "MONTH", "YEAR"}
 
 
 def _partition_spec(expression: exp.Expression) -> dict:
+    if expression.name.upper() in ("_PARTITIONDATE", "_PARTITIONTIME"):
+        return {"type": "DAY"}  # ingestion time: no column
     if isinstance(expression, exp.Column | exp.Identifier):
         return {"type": "DAY", "field": expression.name}
     if isinstance(expression, exp.Date | exp.Cast) and isinstance(expression.this, exp.Column):

@@ -418,3 +418,36 @@ def test_a_query_destination_clustered_on_an_unknown_column_is_refused(bq_client
     with pytest.raises(exceptions.BadRequest, match="Invalid field: nowhere"):
         bq_client.query("SELECT 1 AS id", job_config=config).result()
     assert [t.table_id for t in bq_client.list_tables(dataset)] == []
+
+
+def test_sqrt_parse_numeric_to_json_and_bytes_to_string(bq_client):
+    row = _one(
+        bq_client,
+        "SELECT SAFE.SQRT(-1) AS no_root, PARSE_NUMERIC(' 1.25 ') AS parsed, "
+        "SAFE_CONVERT_BYTES_TO_STRING(b'\\xffa') AS text, TO_JSON(STRUCT(1 AS a)) AS json_value",
+    )
+    assert dict(row) == {
+        "no_root": None,
+        "parsed": decimal.Decimal("1.25"),
+        "text": "\ufffda",
+        "json_value": {"a": 1},
+    }
+    with pytest.raises(exceptions.BadRequest, match="Argument to SQRT cannot be negative"):
+        bq_client.query_and_wait("SELECT SQRT(-1)")
+
+
+def test_ingestion_time_partitioned_tables_have_partition_pseudo_columns(bq_client, dataset):
+    table = f"{PROJECT}.{dataset}.ingested"
+    bq_client.query_and_wait(
+        f"CREATE TABLE `{table}` (id INT64) PARTITION BY _PARTITIONDATE; INSERT INTO `{table}` VALUES (1)"
+    )
+    assert bq_client.get_table(table).time_partitioning.type_ == "DAY"
+    row = _one(bq_client, f"SELECT id, _PARTITIONDATE = CURRENT_DATE() AS today FROM `{table}`")
+    assert (row["id"], row["today"]) == (1, True)
+
+
+def test_numeric_literals_in_numeric_arithmetic_keep_it_numeric(bq_client, dataset):
+    bq_client.query_and_wait(f"CREATE TABLE `{PROJECT}.{dataset}.prices` AS SELECT NUMERIC '2.5' AS price")
+    sql = f"SELECT ROUND(100.00 * SUM(price) / SUM(price * 2), 2) AS share FROM `{dataset}.prices`"
+    assert _schema(bq_client, sql) == [("share", "NUMERIC")]
+    assert _one(bq_client, sql)["share"] == decimal.Decimal("50")
