@@ -93,6 +93,26 @@ class Snapshot:
     features: pd.DataFrame
     segments: pd.DataFrame
     profiles: pd.DataFrame
+    predictions: pd.DataFrame
+
+
+HORIZON_DAYS = 90
+
+
+def predicted_values(features: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """What the value model publishes: spend over the next horizon, from the recent rate of spend."""
+    rng = np.random.default_rng(seed)
+    rate = features.monetary / np.maximum(features.tenure_days, 30)
+    value = np.round(rate * HORIZON_DAYS * np.exp(-features.recency_days / 365) * rng.lognormal(0, 0.3), 2)
+    ranks = value.rank(method="first", ascending=False).to_numpy() - 1
+    return pd.DataFrame(
+        {
+            "customer_id": features.customer_id,
+            "predicted_value": value.astype(np.float64),
+            "predicted_value_decile": (1 + ranks * 10 // len(value)).astype(np.int64),
+            "horizon_days": HORIZON_DAYS,
+        }
+    )
 
 
 def segment(snapshot_date: dt.date, features: pd.DataFrame, k: int, seed: int) -> Snapshot:
@@ -111,7 +131,13 @@ def segment(snapshot_date: dt.date, features: pd.DataFrame, k: int, seed: int) -
     profiles.insert(0, "customers", groups.size().astype(np.int64))
     profiles.insert(1, "customer_share", profiles.customers / len(members))
     profiles.insert(2, "revenue_share", groups.monetary.sum() / members.monetary.sum())
-    return Snapshot(snapshot_date, features, segments, profiles.reset_index())
+    predictions = predicted_values(features, seed)
+    valued = (
+        segments[["customer_id", "segment_id"]].merge(predictions, on="customer_id").groupby("segment_id")
+    )
+    profiles["avg_predicted_value"] = valued.predicted_value.mean()
+    profiles["predicted_value_share"] = valued.predicted_value.sum() / predictions.predicted_value.sum()
+    return Snapshot(snapshot_date, features, segments, profiles.reset_index(), predictions)
 
 
 def _load(client: bigquery.Client, table_id: str, schema: list, frame: pd.DataFrame) -> None:
@@ -138,6 +164,7 @@ def publish(
         ("customer_features", snapshot.features),
         ("customer_segments", snapshot.segments),
         ("segment_profiles", snapshot.profiles),
+        ("customer_value_predictions", snapshot.predictions),
     ):
         table_id = f"{project_id}.{dataset}.{name}"
         staging_id = f"{project_id}.{dataset}._staging_{name}_{day:%Y%m%d}"

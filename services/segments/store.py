@@ -25,7 +25,7 @@ FEATURE_DESCRIPTIONS = {
     column.name: column.description for column in feature_columns(PipelineConfig(feature_set="extended"))
 }
 # segment_profiles columns that hold a predicted value (the value model's), not a feature mean.
-PREDICTED_PREFIX = "predicted_"
+PREDICTED_MARK = "predicted_"
 # segment_profiles columns other than the feature means.
 BOOKKEEPING_COLUMNS = frozenset(
     {"snapshot_date", "segment_id", "customers", "customer_share", "revenue_share"}
@@ -40,8 +40,13 @@ FEATURE_UNITS = {
     "tenure_days": "days",
     "return_ratio": "ratio",
     "age": "years",
+    "predicted_value": "currency",
+    "avg_predicted_value": "currency",
+    "predicted_value_share": "ratio",
+    "predicted_value_decile": "",
+    "horizon_days": "days",
 }
-UNIT_BY_PREFIX = (("spend_", "currency"), (PREDICTED_PREFIX, "currency"))
+UNIT_BY_PREFIX = (("spend_", "currency"),)
 UNIT_BY_SUFFIX = (("_days", "days"), ("_ratio", "ratio"), ("_rate", "ratio"), ("_share", "ratio"))
 
 
@@ -97,11 +102,7 @@ def _finite(value: object) -> float | None:
 def _segment_profile(rows: list[dict], descriptions: dict[str, str]) -> dict[int, list[dict]]:
     """Per segment: each feature's mean in original units, next to the base mean and their ratio."""
     columns = (
-        [
-            column
-            for column in rows[0]
-            if column not in BOOKKEEPING_COLUMNS and not column.startswith(PREDICTED_PREFIX)
-        ]
+        [column for column in rows[0] if column not in BOOKKEEPING_COLUMNS and PREDICTED_MARK not in column]
         if rows
         else []
     )
@@ -128,7 +129,7 @@ def _segment_profile(rows: list[dict], descriptions: dict[str, str]) -> dict[int
 
 
 def _predicted_value(row: dict) -> dict | None:
-    values = {column: _finite(value) for column, value in row.items() if column.startswith(PREDICTED_PREFIX)}
+    values = {column: _finite(value) for column, value in row.items() if PREDICTED_MARK in column}
     return values if any(value is not None for value in values.values()) else None
 
 

@@ -80,37 +80,40 @@ def test_without_any_snapshot_the_service_is_unavailable_with_the_error_shape(bq
         assert response.json()["error"]["code"] == "not_ready"
 
 
-def test_predicted_values_are_served_once_the_value_model_writes_them(bq_client, fresh_dataset):
+def test_predicted_values_are_read_only_where_the_value_model_wrote_them(bq_client, fresh_dataset):
+    """Without customer_value_predictions (a deployment older than the value model) customers have no
+    predicted value; with it, every column it has is served, strings with commas and quotes included."""
     dataset = f"{PROJECT}.{fresh_dataset.dataset}"
     (first,) = fresh_dataset.snapshots
+    kept = bq_client.query_and_wait(f"SELECT * FROM `{dataset}.customer_value_predictions`").to_arrow()
+    bq_client.delete_table(f"{dataset}.customer_value_predictions")
+    service = make_service(bq_client, fresh_dataset.dataset)
+    assert service.refresh()
+    customer = first.features.iloc[3]
+    with api_client(service) as api:
+        assert api.get(f"/customers/{int(customer.customer_id)}").json()["predicted_value"] is None
+
     bq_client.query_and_wait(
         f"""
-        ALTER TABLE `{dataset}.segment_profiles` ADD COLUMN IF NOT EXISTS predicted_value FLOAT64;
-        UPDATE `{dataset}.segment_profiles` SET predicted_value = 10.5 * segment_id WHERE TRUE;
         CREATE TABLE `{dataset}.customer_value_predictions` (
-          snapshot_date DATE, customer_id INT64, predicted_value FLOAT64, predicted_value_decile INT64,
-          horizon_days INT64, model_version STRING)
+          snapshot_date DATE, customer_id INT64, predicted_value FLOAT64, model_version STRING)
         PARTITION BY snapshot_date;
         INSERT INTO `{dataset}.customer_value_predictions`
-        SELECT snapshot_date, customer_id, monetary / 4, 1 + MOD(customer_id, 10), 90,
-          IF(MOD(customer_id, 2) = 0, 'v1, "beta"', NULL)
+        SELECT snapshot_date, customer_id, monetary / 4, IF(MOD(customer_id, 2) = 0, 'v1, "beta"', NULL)
         FROM `{dataset}.customer_features`;
         """
     )
-    service = make_service(bq_client, fresh_dataset.dataset)
+    assert kept.num_rows == len(first.features)
     assert service.refresh()
     with api_client(service) as api:
         segments = api.get("/segments").json()["segments"]
-        assert [s["predicted_value"] for s in segments] == [
-            {"predicted_value": 10.5 * s["segment_id"]} for s in segments
-        ]
-        assert [feature["feature"] for feature in segments[0]["profile"]] == list(first.profiles.columns[4:])
+        assert [feature["feature"] for feature in segments[0]["profile"]] == list(
+            first.profiles.columns[4:10]
+        )
         for _, customer in first.features.iloc[:6].iterrows():
             body = api.get(f"/customers/{int(customer.customer_id)}").json()
             assert body["predicted_value"] == {
                 "predicted_value": pytest.approx(customer.monetary / 4),
-                "predicted_value_decile": 1 + int(customer.customer_id) % 10,
-                "horizon_days": 90,
                 "model_version": 'v1, "beta"' if customer.customer_id % 2 == 0 else None,
             }
 

@@ -40,7 +40,10 @@ def test_segments_of_the_current_snapshot_with_sizes_profiles_and_personas(api, 
         assert segment["persona"]["title"] == persona["title"]
         assert segment["persona"]["next_marketing_steps"] == persona["next_marketing_steps"]
         assert segment["persona"]["backend"] == "offline"
-        assert segment["predicted_value"] is None  # this warehouse has no value model
+        assert segment["predicted_value"] == {
+            "avg_predicted_value": pytest.approx(expected.avg_predicted_value),
+            "predicted_value_share": pytest.approx(expected.predicted_value_share),
+        }
 
 
 def history_of(snapshots, customer_id: int) -> list[dict]:
@@ -78,6 +81,12 @@ def test_customer_lookup_gives_segment_features_persona_and_history(api, publish
         assert isinstance(body["features"]["frequency"], int)
         assert body["segment"]["persona"] == segments[body["segment_id"]]["persona"]
         assert body["segment_history"] == history_of(published.snapshots, customer_id)
+        predicted = latest.predictions.set_index("customer_id").loc[customer_id]
+        assert body["predicted_value"] == {
+            "predicted_value": pytest.approx(predicted.predicted_value),
+            "predicted_value_decile": predicted.predicted_value_decile,
+            "horizon_days": 90,
+        }
 
 
 def test_as_of_reads_answer_from_the_older_snapshot(api, published):
