@@ -59,6 +59,8 @@ class GeminiOptions(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_endpoint_from_a_run(cls, data: Any) -> Any:
+        # Named here rather than left to extra="forbid", so the refusal says why; GeminiSettings, which
+        # has the field and is built from the deployment's Variable, inherits this check but skips it.
         if isinstance(data, Mapping) and "base_url" in data and cls is GeminiOptions:
             raise ValueError(
                 "gemini.base_url cannot be set by a run: the Gemini endpoint comes from the deployment "
