@@ -338,10 +338,17 @@ class ScriptRun:
             return Outcome(kind, result=self._empty_result(ref), ddl_target=ref, ddl_operation="SKIP")
         properties = self.table_properties(statement)
         descriptions = _take_column_descriptions(statement)
+        # `CREATE TABLE t (columns) AS SELECT …`: DuckDB takes no column list with AS, so the table is
+        # created from its list and the query's rows inserted by position.
+        declared = isinstance(statement.this, exp.Schema) and statement.expression is not None
+        query = statement.expression.pop() if declared else None
         sql, values = self.prepare(statement)
         if existing == "VIEW":
             self.catalog.drop_table(ref)
         run_sql(self.con, sql, values or None)
+        if query is not None:
+            rows_sql, row_values = self.prepare(query)
+            run_sql(self.con, f"INSERT INTO {ref.duckdb_name} {rows_sql}", row_values or None)
         self.catalog.record_table(ref, properties)
         if descriptions:
             self.catalog.describe_columns(ref, descriptions)

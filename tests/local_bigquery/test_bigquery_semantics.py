@@ -451,3 +451,15 @@ def test_numeric_literals_in_numeric_arithmetic_keep_it_numeric(bq_client, datas
     sql = f"SELECT ROUND(100.00 * SUM(price) / SUM(price * 2), 2) AS share FROM `{dataset}.prices`"
     assert _schema(bq_client, sql) == [("share", "NUMERIC")]
     assert _one(bq_client, sql)["share"] == decimal.Decimal("50")
+
+
+def test_create_table_with_a_column_list_as_select(bq_client, dataset):
+    table = f"{PROJECT}.{dataset}.orders"
+    bq_client.query_and_wait(
+        f"CREATE TABLE `{table}` (id INT64, amount NUMERIC) AS SELECT 1 AS id, NUMERIC '100.25' AS amount"
+    )
+    assert [(f.name, f.field_type) for f in bq_client.get_table(table).schema] == [
+        ("id", "INTEGER"),
+        ("amount", "NUMERIC"),
+    ]
+    assert _one(bq_client, f"SELECT amount FROM `{table}`")["amount"] == decimal.Decimal("100.25")
