@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -212,7 +213,8 @@ class PipelineConfig(BaseModel):
             "duplicates) are used when mapped. order_id null: "
             "the table has no order id, and a customer's lines on one UTC day are one order."
         ),
-        json_schema_extra=_section("Source"),
+        # Optional in the form (it applies to source_kind transactions only); emptied, it means {}.
+        json_schema_extra={**_section("Source"), "type": ["object", "null"]},
     )
     feature_set: Literal["base", "extended"] = Field(
         "base",
@@ -235,8 +237,12 @@ class PipelineConfig(BaseModel):
         min_length=1,
         max_length=MAX_SPEND_CATEGORIES,
         title="Spend categories",
-        description="[department, category] pairs that get spend features in the extended feature set.",
-        json_schema_extra=_section("Features"),
+        description=(
+            "[department, category] pairs that get spend features in the extended feature set (unused by "
+            "the base set). Empty: thelook_ecommerce's pairs."
+        ),
+        # Optional in the form: it applies to feature_set extended only.
+        json_schema_extra={**_section("Features"), "type": ["array", "null"]},
     )
     num_clusters: ClusterCount | None = Field(
         5,
@@ -303,7 +309,16 @@ class PipelineConfig(BaseModel):
             "gemini, offline (deterministic, no model) or auto (Gemini when the connection has credentials). "
             "Empty: the Airflow Variable segmentation_persona_backend, else auto."
         ),
-        json_schema_extra=_section("Personas"),
+        json_schema_extra={
+            **_section("Personas"),
+            # The trigger form's labels for the choices; without one the empty choice reads "null".
+            "values_display": {
+                "null": "deployment default (Variable segmentation_persona_backend, else auto)",
+                "auto": "auto: Gemini when the connection has credentials, else offline",
+                "gemini": "gemini",
+                "offline": "offline: deterministic, no model",
+            },
+        },
     )
     gemini_conn_id: str | None = Field(
         None,
@@ -320,7 +335,9 @@ class PipelineConfig(BaseModel):
         description=(
             "Overrides of the Gemini settings (model, location, temperature, timeout_seconds, max_attempts, "
             f"...), merged over the Airflow Variable {GEMINI_VARIABLE}. The endpoint is not among them: "
-            "only the deployment sets it."
+            "only the deployment sets it. Empty or {}: the Variable's settings "
+            "unchanged (model gemini-2.5-flash in us-central1 unless the Variable says otherwise), "
+            'e.g. {"model": "gemini-2.5-pro"} to try another model on one run.'
         ),
         json_schema_extra=_section("Personas"),
     )
@@ -339,6 +356,15 @@ class PipelineConfig(BaseModel):
     @classmethod
     def _emptied_field_is_empty(cls, value: Any) -> Any:
         return "" if value is None else value
+
+    @field_validator("transactions_columns", "spend_categories", mode="before")
+    @classmethod
+    def _emptied_field_is_the_default(cls, value: Any, info: ValidationInfo) -> Any:
+        return (
+            cls.model_fields[info.field_name].get_default(call_default_factory=True)
+            if value is None
+            else value
+        )
 
     @field_validator("report_destination")
     @classmethod

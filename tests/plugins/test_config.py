@@ -237,3 +237,24 @@ def test_only_the_order_id_may_be_mapped_to_null():
             {**source, "transactions_columns": {"customer_id": None, "ordered_at": None}}
         )
     dag_params()["transactions_columns"].resolve({"order_id": None})
+
+
+def test_the_trigger_form_labels_the_empty_persona_writer_instead_of_showing_null():
+    schema = dag_params()["persona_backend"].dump()["schema"]
+    assert None in schema["enum"]
+    labels = schema["values_display"]
+    assert set(labels) == {"null", *(value for value in schema["enum"] if value is not None)}
+    assert "Variable segmentation_persona_backend" in labels["null"]
+
+
+@pytest.mark.parametrize("setting", ["transactions_columns", "spend_categories"])
+def test_settings_that_apply_only_sometimes_are_optional_in_the_form(setting):
+    param = dag_params()[setting]
+    assert "null" in param.dump()["schema"]["type"]  # the form marks a field required unless null is allowed
+    param.resolve(None)
+    emptied = PipelineConfig.from_params({setting: None})
+    assert getattr(emptied, setting) == getattr(PipelineConfig(), setting)
+
+
+def test_the_gemini_settings_say_what_empty_means():
+    assert "Empty or {}: the Variable's settings" in dag_params()["gemini"].dump()["description"]
