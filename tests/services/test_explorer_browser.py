@@ -81,6 +81,8 @@ def test_explorer_shows_segments_finds_customers_and_drills_into_members(explore
                 assert segment["persona"]["title"] in text
                 assert segment["persona"]["next_marketing_steps"][0] in text
                 assert card.locator("svg.chart rect").count() == len(segment["profile"])
+                share = segment["predicted_value"]["predicted_value_share"]
+                assert f"predicted value share: {share:.1%}".replace(".0%", "%") in text
             # The persona's HTML is text on the page: no element made of it, no script run.
             assert HOSTILE_TITLE in cards.first.locator("h2").inner_text()
             assert page.locator("article.card img, article.card script").count() == 0

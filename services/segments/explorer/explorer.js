@@ -88,7 +88,10 @@ function profileChart(profile) {
 function predictedValue(values) {
   if (!values) return null;
   const shown = Object.entries(values).filter(([, value]) => value !== null)
-    .map(([name, value]) => `${name.replaceAll("_", " ")}: ${number.format(value)}`);
+    .map(([name, value]) => {
+      const shown = name.endsWith("_share") ? percent.format(value) : number.format(value);
+      return `${name.replaceAll("_", " ")}: ${shown}`;
+    });
   return shown.length ? el("p", { class: "value" }, shown.join(" · ")) : null;
 }
 
