@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # `.venv/bin/python scripts/run_local.py …`, `python -m local_bigquery serve …`
 COMMAND = re.compile(
-    r"(?:\.venv/bin/)?python (?:(?P<script>(?:scripts|benchmarks)/\w+\.py)|-m (?P<module>\w+)(?: (?P<sub>[a-z]+))?)"
+    r"(?:\.venv/bin/)?python (?:(?P<script>(?:scripts|benchmarks)/\w+\.py)|-m (?P<module>[\w.]+)(?: (?P<sub>[a-z]+))?)"
 )
 
 
