@@ -55,7 +55,7 @@ from segmentation.config import ConfigError, PipelineConfig, dag_params, dag_sta
 from segmentation.jobs import GoogleSqlJobOperator, job_doc
 from segmentation.paths import sql_dir
 from segmentation.retries import FailFastOnBadInput
-from segmentation.tables import CURRENT_VIEW, MODEL, VALUE_MODEL, partitioned_tables
+from segmentation.tables import CURRENT_VIEW, MODEL, PERSONAS, VALUE_MODEL, partitioned_tables
 from segmentation.templating import MACROS
 
 DEPLOYMENT = PipelineConfig.from_environment()
@@ -68,8 +68,19 @@ def table_asset(name: str) -> Asset:
     return Asset(name=f"customer_segmentation.{DEPLOYMENT.dataset}.{name}")
 
 
+def record_snapshot_date(context: Any, result: Any = None) -> None:
+    """The asset events of the task's outlets carry the snapshot they published, so that a DAG scheduled on
+    them reads which partition is new (`triggering_asset_events`) instead of guessing the latest.
+    https://airflow.apache.org/docs/apache-airflow/stable/authoring-and-scheduling/asset-scheduling.html
+    (attaching extra information to an emitting asset event)."""
+    for asset in context["task"].outlets:
+        context["outlet_events"][asset].extra = {"snapshot_date": context["ds"]}
+
+
 def bigquery_job(task_id: str, sql_file: str, *, table: str | None = None, **kwargs: Any):
     """A GoogleSQL query job running a file of include/sql; `table` is the table a generic file is for."""
+    if "outlets" in kwargs:
+        kwargs.setdefault("post_execute", record_snapshot_date)
     return GoogleSqlJobOperator(
         task_id=task_id,
         doc_md=job_doc(sql_file, table),
@@ -115,7 +126,7 @@ def check_source(params: dict[str, Any]) -> dict:
     return check_transactions_table(client, config.transactions_table, config.transactions_columns)
 
 
-@task(multiple_outputs=False)
+@task(multiple_outputs=False, outlets=[table_asset(PERSONAS)], post_execute=record_snapshot_date)
 def generate_personas(params: dict[str, Any], ds: str | None = None) -> dict:
     """Writes segment_personas for the snapshot from its segment_profiles."""
     # Imported at run time: the persona step's client libraries are not needed to parse the DAG.

@@ -207,7 +207,12 @@ GATES = {
 
 def test_nothing_is_published_before_every_gate_has_passed(dag):
     publishing = {task.task_id for task in dag.tasks if task.outlets} - {f"model.train_{MODEL}"}
-    assert publishing == {"publish_snapshot", f"publish_{VALUE_MODEL}", "publish_current_view"}
+    assert publishing == {
+        "publish_snapshot",
+        f"publish_{VALUE_MODEL}",
+        "personas.generate_personas",
+        "publish_current_view",
+    }
     for task_id in publishing:
         assert dag.get_task(task_id).get_flat_relative_ids(upstream=True) >= GATES, task_id
 
@@ -228,6 +233,7 @@ def test_every_published_table_is_an_asset_on_the_deployments_project():
             *PARTITIONED_TABLES,
             "customer_segments_kmeans",
             VALUE_MODEL,
+            "segment_personas",
             "customer_segments_current",
         ]
     }

@@ -181,6 +181,29 @@ def test_rerunning_a_date_reproduces_its_features(runs, published):
     pd.testing.assert_frame_equal(latest, runs["first_features"].reset_index(drop=True))
 
 
+def test_asset_events_carry_the_snapshot_they_published(published):
+    """Every run's publish_snapshot and persona step emit an event per outlet, and every asset event of the
+    DAG names the run's snapshot."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        events = session.execute(
+            select(AssetEvent.source_task_id, AssetModel.name, AssetEvent.extra)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(AssetEvent.source_dag_id == "customer_segmentation")
+        ).all()
+    dates: dict[tuple[str, str], set[str]] = {}
+    for task_id, asset, extra in events:
+        dates.setdefault((task_id, asset.rsplit(".", 1)[-1]), set()).add(extra.get("snapshot_date"))
+    for table in [*TABLES, PERSONAS]:
+        name = getattr(table, "name", table)
+        task_id = "personas.generate_personas" if name == PERSONAS else "publish_snapshot"
+        assert set(DATES) <= dates[task_id, name], name
+    assert None not in set().union(*dates.values())
+
+
 @pytest.mark.parametrize("date", DATES)
 def test_every_featured_customer_has_exactly_one_segment(published, date):
     features = on(published["customer_features"], date)
