@@ -23,7 +23,10 @@ data (default `bigquery-public-data.thelook_ecommerce`).
    gate has passed; **publish_customer_value_model** then serves the run's value model.
 10. **personas** describes each segment for marketing (`segment_personas`).
 11. **publish_current_view** points `customer_segments_current` at the latest snapshot.
-12. **report** renders the run's report (HTML with plots) to `report_destination`.
+12. **record_costs** writes what the run cost to `run_costs`: every BigQuery job's bytes processed and
+    billed and slot time, and Gemini's tokens. Every job carries the labels dag_id, task_id, snapshot_date
+    and run_id, and `maximum_bytes_billed` caps each.
+13. **report** renders the run's report (HTML with plots) to `report_destination`.
 
 **Dates.** The snapshot is the run's logical date (`snapshot_date`). Only orders before the run's data
 interval end count and recency is measured to that instant, so a backfill reproduces what its day saw.
@@ -52,6 +55,7 @@ from airflow.sdk import Asset, TaskGroup, chain, dag, task
 
 from segmentation.alerts import on_task_failure, run_deadline
 from segmentation.config import ConfigError, PipelineConfig, dag_params, dag_start_date, unknown_settings
+from segmentation.costs import prepare_query_job
 from segmentation.jobs import GoogleSqlJobOperator, job_doc
 from segmentation.paths import sql_dir
 from segmentation.retries import FailFastOnBadInput
@@ -87,6 +91,8 @@ def bigquery_job(task_id: str, sql_file: str, *, table: str | None = None, **kwa
         configuration={"query": {"query": sql_file, "useLegacySql": False}},
         gcp_conn_id="{{ config().gcp_conn_id }}",
         params={"table": table} if table else None,
+        # Labels attribute the job's cost to the run; the run's maximum_bytes_billed caps it.
+        pre_execute=prepare_query_job,
         **kwargs,
     )
 
@@ -142,6 +148,26 @@ def generate_personas(params: dict[str, Any], ds: str | None = None) -> dict:
         backend=config.persona_backend,
         gemini_conn_id=config.gemini_conn_id,
         gemini=config.gemini,
+    )
+
+
+@task(multiple_outputs=False)
+def record_costs(
+    params: dict[str, Any], ds: str | None = None, run_id: str | None = None, ti: Any = None
+) -> dict:
+    """Writes run_costs: every BigQuery job of the run (bytes processed and billed, slot time) and Gemini's
+    tokens, read back by the job ids the tasks returned."""
+    from segmentation.costs import PERSONA_TASK, write_run_costs
+
+    sql_tasks = [task.task_id for task in ti.task.dag.tasks if isinstance(task, GoogleSqlJobOperator)]
+    job_ids = {task_id: ti.xcom_pull(task_ids=task_id) for task_id in sql_tasks}
+    personas = ti.xcom_pull(task_ids=PERSONA_TASK) or {}
+    return write_run_costs(
+        config=PipelineConfig.from_params(params),
+        snapshot_date=ds,
+        run_id=run_id,
+        job_ids={task_id: job_id for task_id, job_id in job_ids.items() if job_id},
+        gemini_tokens=(personas.get("input_tokens"), personas.get("output_tokens")),
     )
 
 
@@ -269,6 +295,7 @@ def customer_segmentation():
         served_value_model,
         personas,
         current_view,
+        record_costs(),
         report(),
     )
 

@@ -139,19 +139,41 @@ def python_task_jobs(config: Any, day: dt.date) -> list[Job]:
             data.render_sql(_read("report_segment_history.sql"), warehouse),
             ScalarQueryParameter("snapshots", "INT64", data.HISTORY_SNAPSHOTS),
         ),
+        "report:run_costs": report(data.render_sql(_read("report_run_costs.sql"), warehouse)),
         "report:feature_spread": report(
             data.render_sql(_read("report_feature_spread.sql"), warehouse, columns=profiled)
         ),
     }
-    return [
-        Job(task_id, sql, parameters) for task_id, (sql, parameters) in (persona_jobs | report_jobs).items()
-    ]
+    cost_jobs = {
+        "record_costs:table": (store.sql_file("run_costs_table.sql", warehouse), ()),
+        "record_costs:replace": (
+            store.sql_file("run_costs.sql", warehouse),
+            tuple(parameter.to_api_repr() for parameter in _cost_parameters(day)),
+        ),
+    }
+    jobs = persona_jobs | cost_jobs | report_jobs
+    return [Job(task_id, sql, parameters) for task_id, (sql, parameters) in jobs.items()]
 
 
 def _read(name: str) -> str:
     from segmentation.paths import sql_dir
 
     return (sql_dir() / name).read_text()
+
+
+def _cost_parameters(day: dt.date) -> list[Any]:
+    """run_costs' parameters for one job and the Gemini row, built by the record_costs task's own code."""
+    from google.cloud.bigquery import ScalarQueryParameter
+
+    from segmentation.costs import COST_FIELDS, costs_parameter
+
+    row = dict.fromkeys(COST_FIELDS, None) | {"task_id": "setup.create_tables", "job_id": "job_1"}
+    return [
+        ScalarQueryParameter("snapshot_date", "DATE", day),
+        ScalarQueryParameter("run_id", "STRING", "scheduled__2024-06-29"),
+        ScalarQueryParameter("recorded_at", "TIMESTAMP", dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)),
+        costs_parameter([row]),
+    ]
 
 
 def _merge_parameters(day: dt.date) -> list[Any]:

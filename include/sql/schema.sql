@@ -24,6 +24,8 @@ ALTER TABLE {{ table(target.name) }}
 
 ;
 
+{% include 'run_costs_table.sql' %};
+
 {% include 'segment_members_current.sql' %};
 
 {% include 'customer_segment_history.sql' %}

@@ -85,6 +85,7 @@ ENVIRONMENT_VARIABLES: dict[str, tuple[str, ...]] = {
     "dataset": ("SEGMENTATION_DATASET",),
     "location": ("SEGMENTATION_LOCATION",),
     "gcp_conn_id": ("SEGMENTATION_GCP_CONN_ID",),
+    "maximum_bytes_billed": ("SEGMENTATION_MAXIMUM_BYTES_BILLED",),
     "source_project": ("SEGMENTATION_SOURCE_PROJECT",),
     "source_dataset": ("SEGMENTATION_SOURCE_DATASET",),
     "report_destination": ("SEGMENTATION_REPORT_DESTINATION",),
@@ -170,6 +171,16 @@ class PipelineConfig(BaseModel):
         pattern=CONNECTION_ID_PATTERN,
         title="GCP connection",
         description="Airflow connection the BigQuery jobs run with (and are billed to).",
+        json_schema_extra=_section("Warehouse"),
+    )
+    maximum_bytes_billed: int | None = Field(
+        None,
+        ge=1,
+        title="Maximum bytes billed per job",
+        description=(
+            "Caps every BigQuery job of the run: BigQuery fails a query that would bill more, without "
+            "charging it. Empty: the project's default."
+        ),
         json_schema_extra=_section("Warehouse"),
     )
     source_project: str = Field(

@@ -31,10 +31,14 @@ def _is_not_retryable(exception: BaseException) -> bool:
     return any(f"{cls.__module__}.{cls.__qualname__}" in NOT_RETRYABLE for cls in type(exception).__mro__)
 
 
+# BigQuery refused the SQL itself, or the job would bill more than maximum_bytes_billed allows: the same
+# text on the same data fails the same way again.
+REFUSED_REASONS = frozenset({"invalidQuery", "bytesBilledLimitExceeded"})
+
+
 def _is_invalid_query(exception: BaseException) -> bool:
-    """BigQuery refused the SQL itself (reason invalidQuery): the same text fails the same way again."""
     errors = getattr(exception, "errors", None) or []
-    return any(isinstance(error, dict) and error.get("reason") == "invalidQuery" for error in errors)
+    return any(isinstance(error, dict) and error.get("reason") in REFUSED_REASONS for error in errors)
 
 
 class FailFastOnBadInput(RetryPolicy):

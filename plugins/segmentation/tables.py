@@ -27,6 +27,8 @@ VALUE_TRAINING_TABLES = ("customer_value_training", "customer_value_backtest_tra
 # Views over the published tables for audiences and as-of questions (include/sql/<view>.sql).
 MEMBERS_VIEW = "segment_members_current"
 HISTORY_VIEW = "customer_segment_history"
+# Written by the record_costs task (plugins/segmentation/costs.py, include/sql/run_costs*.sql).
+RUN_COSTS = "run_costs"
 
 SNAPSHOT_DATE = Column("snapshot_date", "DATE", "The run's logical date; one partition per snapshot.", True)
 CUSTOMER_ID = Column("customer_id", "INT64", "The source's customer (user) id.", True)

@@ -29,6 +29,7 @@ from segmentation.tables import (
     MEMBERS_VIEW,
     MODEL,
     PERSONAS,
+    RUN_COSTS,
     VALUE_BACKTEST_MODEL,
     VALUE_MODEL,
     VALUE_TRAINING_TABLES,
@@ -71,7 +72,7 @@ def dataset(context: Any) -> str:
 def table(context: Any, name: str) -> str:
     """A table, view or model of the pipeline in the configured dataset."""
     config = _config(context)
-    if name not in {MODEL, CURRENT_VIEW, PERSONAS, VALUE_MODEL, MEMBERS_VIEW, HISTORY_VIEW}:
+    if name not in {MODEL, CURRENT_VIEW, PERSONAS, VALUE_MODEL, MEMBERS_VIEW, HISTORY_VIEW, RUN_COSTS}:
         partitioned_table(config, name)  # refuses names that are no pipeline table
     return _dataset_object(config, name)
 

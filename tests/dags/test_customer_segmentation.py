@@ -150,7 +150,7 @@ def test_task_groups_read_like_the_pipeline(dag):
     }
     order = [task.task_id for task in dag.topological_sort()]
     assert order[0] == "validate_config"
-    assert order[-2:] == ["publish_current_view", "report"]
+    assert order[-3:] == ["publish_current_view", "record_costs", "report"]
     first = {
         group: min(i for i, tid in enumerate(order) if tid.startswith(group + "."))
         for group in dag.task_group_dict
@@ -179,7 +179,8 @@ def test_all_bigquery_work_is_googlesql_query_jobs(dag):
     jobs = [
         task
         for task in dag.tasks
-        if task.task_id not in {"validate_config", "check_source", "personas.generate_personas", "report"}
+        if task.task_id
+        not in {"validate_config", "check_source", "personas.generate_personas", "record_costs", "report"}
     ]
     for task in jobs:
         assert isinstance(task, BigQueryInsertJobOperator), task.task_id

@@ -22,7 +22,14 @@ from segmentation.config import PipelineConfig
 from segmentation.features import feature_columns
 from segmentation.paths import sql_dir
 from segmentation.sources import googlesql_type
-from segmentation.tables import MODEL, PERSONAS, VALUE_BACKTEST_MODEL, VALUE_MODEL, partitioned_tables
+from segmentation.tables import (
+    MODEL,
+    PERSONAS,
+    RUN_COSTS,
+    VALUE_BACKTEST_MODEL,
+    VALUE_MODEL,
+    partitioned_tables,
+)
 from tests import googlesql
 from tests.googlesql_configs import (
     CONFIGS,
@@ -49,7 +56,8 @@ def declared_tables(name: str, config: PipelineConfig) -> list[dict]:
         tables.append({"path": [PROJECT, DATASET, f"_staging_{table.name}_{ds_nodash}"], "columns": columns})
     for training, columns in value_training_tables(config).items():
         tables.append({"path": [PROJECT, DATASET, f"_staging_{training}_{ds_nodash}"], "columns": columns})
-    tables.append({"path": [PROJECT, DATASET, PERSONAS], "columns": persona_columns()})
+    for own_table, ddl in ((PERSONAS, "segment_personas_table.sql"), (RUN_COSTS, "run_costs_table.sql")):
+        tables.append({"path": [PROJECT, DATASET, own_table], "columns": ddl_columns(ddl, own_table)})
     for source in thelook.TABLES:
         columns = [
             [field["name"], googlesql_type(field["type"])] for field in thelook.bigquery_schema(source)
@@ -79,13 +87,10 @@ def value_training_tables(config: PipelineConfig) -> dict[str, list[list[str]]]:
     }
 
 
-def persona_columns() -> list[list[str]]:
-    """segment_personas as its DDL (the persona step's own table) declares it."""
+def ddl_columns(file_name: str, table: str) -> list[list[str]]:
+    """A table created by its own DDL file (the persona step's, the cost ledger's), as the DDL declares it."""
     (create,) = sqlglot.parse(
-        (sql_dir() / "segment_personas_table.sql")
-        .read_text()
-        .replace("{{ table('segment_personas') }}", "t"),
-        read="bigquery",
+        (sql_dir() / file_name).read_text().replace(f"{{{{ table('{table}') }}}}", "t"), read="bigquery"
     )
     return [[column.name, column.args["kind"].sql("bigquery")] for column in create.find_all(exp.ColumnDef)]
 

@@ -98,6 +98,17 @@ class RunMetadata:
 
 
 @dataclass(frozen=True)
+class RunCosts:
+    run_id: str
+    jobs: int
+    bytes_processed: int
+    bytes_billed: int
+    slot_ms: int
+    gemini_input_tokens: int | None
+    gemini_output_tokens: int | None
+
+
+@dataclass(frozen=True)
 class ReportData:
     metadata: RunMetadata
     segments: tuple[Segment, ...]
@@ -116,6 +127,8 @@ class ReportData:
     value_evaluations: pd.DataFrame = field(default_factory=pd.DataFrame)
     # Per segment (index segment_id): avg_predicted_value, predicted_value_share, revenue_share.
     segment_values: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # What the snapshot's latest recorded run cost (run_costs), when one is recorded.
+    costs: RunCosts | None = None
 
 
 def render_sql(template: str, warehouse: Warehouse, **variables: Any) -> str:
@@ -226,6 +239,32 @@ def _feature_spread(queries: ReportQueries, columns: Sequence[str], day: date) -
     )
 
 
+def _run_costs(queries: ReportQueries, day: date) -> RunCosts | None:
+    """The latest recorded run of the snapshot from run_costs; None before any run recorded its costs."""
+    from google.api_core.exceptions import NotFound
+
+    try:
+        frame = queries.frame(queries.sql_file("report_run_costs.sql"), snapshot_date=("DATE", day))
+    except NotFound:
+        return None
+    if frame.empty:
+        return None
+    row = frame.iloc[0]
+
+    def count(value: Any) -> int | None:
+        return None if pd.isna(value) else int(value)
+
+    return RunCosts(
+        run_id=str(row.run_id),
+        jobs=int(row.jobs),
+        bytes_processed=count(row.bytes_processed) or 0,
+        bytes_billed=count(row.bytes_billed) or 0,
+        slot_ms=count(row.slot_ms) or 0,
+        gemini_input_tokens=count(row.gemini_input_tokens),
+        gemini_output_tokens=count(row.gemini_output_tokens),
+    )
+
+
 def _selected(evaluations: pd.DataFrame, warehouse: Warehouse, day: date) -> pd.Series:
     selected = evaluations[evaluations["is_selected"].astype(bool)]
     if selected.empty:
@@ -262,6 +301,7 @@ def load_report_data(warehouse: Warehouse, day: date, *, sample_size: int = SAMP
         queries.sql_file("report_segment_history.sql"), **on_day, snapshots=("INT64", HISTORY_SNAPSHOTS)
     )
     value_evaluations = queries.frame(queries.template(_VALUE_EVALUATIONS_QUERY), **on_day)
+    costs = _run_costs(queries, day)
     selected = _selected(evaluations, warehouse, day)
     metadata = RunMetadata(
         snapshot_date=day,
@@ -286,4 +326,5 @@ def load_report_data(warehouse: Warehouse, day: date, *, sample_size: int = SAMP
         history=history,
         value_evaluations=value_evaluations,
         segment_values=_segment_values(profiles),
+        costs=costs,
     )

@@ -65,6 +65,7 @@ def render_page(data: ReportData, charts: Sequence[ChartImage], colors: Mapping[
         meta=data.metadata,
         davies_bouldin="n/a" if index is None else f"{index:.3f}",
         k_choice=_k_choice(data),
+        costs=data.costs,
         segments=data.segments,
         colors=colors,
         charts=charts,

@@ -3,6 +3,7 @@ tuning k over a range, then build_report on what it published."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -88,3 +89,8 @@ def test_report_of_a_real_run(segmented, bq_client, tmp_path):
         assert f"{segment_id} · {title}" in text
     assert "lowest Davies-Bouldin index among k = 2..5" in text
     assert "Predicted customer value, backtested" in text and "Value per segment" in text
+    # The run's cost, from the run_costs rows its record_costs task wrote just before.
+    assert re.search(
+        r"BigQuery cost of the run</th><td>\d+ jobs, [\d.,]+ MB processed, [\d.,]+ MB billed", text
+    )
+    assert "none (offline personas)" in text
