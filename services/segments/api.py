@@ -195,6 +195,7 @@ def create_app(service: SegmentService, settings: Settings, *, background_refres
             yield
         finally:
             service.stop()
+            gc.unfreeze()  # collectable again at exit, where native extensions check that they were freed
 
     app = FastAPI(
         title="Customer segments",

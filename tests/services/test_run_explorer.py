@@ -59,3 +59,4 @@ def test_explore_serves_the_warehouse_until_ctrl_c(tmp_path):
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)
     assert process.returncode == 0, "".join(output) + rest
+    assert "leaked" not in rest, rest
