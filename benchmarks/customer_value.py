@@ -126,9 +126,12 @@ def _bgnbd_log_likelihood(params: np.ndarray, x, t_x, T) -> float:
 
 def fit_bgnbd(summary: pd.DataFrame) -> tuple[float, float, float, float]:
     x, t_x, T = (summary[c].to_numpy() for c in ("x", "t_x", "T"))
+    # Maximum likelihood over the logarithms of (r, alpha, a, b), which keeps them positive; the bounds
+    # keep the search away from overflow.
+    start = np.log([1.0, max(float(T.mean()), 1.0), 1.0, 1.0])
     result = optimize.minimize(
-        lambda p: -_bgnbd_log_likelihood(p, x, t_x, T), np.zeros(4), method="Nelder-Mead",
-        options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-6},
+        lambda p: -_bgnbd_log_likelihood(p, x, t_x, T) / len(x), start, method="L-BFGS-B",
+        bounds=[(-10, 10)] * 4,
     )  # fmt: skip
     return tuple(np.exp(result.x))
 
@@ -160,9 +163,11 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> tuple[float, float, float]:
             - (p * x + q) * np.log(gamma + m * x)
         )
 
+    # q > 1, or a customer's expected value has no finite mean.
+    start = np.log([1.0, 2.0, float(np.mean(m))])
     result = optimize.minimize(
-        negative_log_likelihood, np.array([0.0, 1.0, 1.0]), method="Nelder-Mead",
-        options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-6},
+        lambda p: negative_log_likelihood(p) / len(x), start, method="L-BFGS-B",
+        bounds=[(-10, 10), (np.log(1.0001), 10), (-10, 20)],
     )  # fmt: skip
     return tuple(np.exp(result.x))
 
@@ -174,11 +179,19 @@ def gamma_gamma_expected_value(params, summary: pd.DataFrame) -> np.ndarray:
     return (p * (gamma + x * m)) / (p * x + q - 1)
 
 
-def bgnbd_gamma_gamma(orders: pd.DataFrame, calibration_end: pd.Timestamp, horizon: int) -> pd.Series:
+def bgnbd_gamma_gamma(
+    orders: pd.DataFrame, calibration_end: pd.Timestamp, horizon: int
+) -> tuple[pd.Series, dict]:
+    """Predicted spend in the horizon after `calibration_end` per customer, and the fitted parameters."""
     summary = purchase_summary(orders, calibration_end)
-    purchases = bgnbd_expected_purchases(fit_bgnbd(summary), summary, horizon)
-    value = gamma_gamma_expected_value(fit_gamma_gamma(summary), summary)
-    return pd.Series(purchases * value, index=summary.index)
+    bgnbd, gamma_gamma = fit_bgnbd(summary), fit_gamma_gamma(summary)
+    purchases = bgnbd_expected_purchases(bgnbd, summary, horizon)
+    value = gamma_gamma_expected_value(gamma_gamma, summary)
+    parameters = {
+        "bgnbd": dict(zip(("r", "alpha", "a", "b"), map(float, bgnbd), strict=True)),
+        "gamma_gamma": dict(zip(("p", "q", "gamma"), map(float, gamma_gamma), strict=True)),
+    }
+    return pd.Series(purchases * value, index=summary.index), parameters
 
 
 # ---- scoring --------------------------------------------------------------------------------------------
@@ -187,7 +200,13 @@ def bgnbd_gamma_gamma(orders: pd.DataFrame, calibration_end: pd.Timestamp, horiz
 def scores(customers: pd.DataFrame, predicted: pd.Series, actual: pd.Series) -> dict:
     """The metrics value_model_evaluations stores, computed the same way: the top decile is the first
     tenth by predicted value, ties broken by customer id."""
-    frame = pd.DataFrame({"customer_id": customers, "predicted": predicted, "actual": actual})
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.asarray(customers),
+            "predicted": np.asarray(predicted),
+            "actual": np.asarray(actual),
+        }
+    )
     ranked = frame.sort_values(["predicted", "customer_id"], ascending=[False, True])
     top = ranked.head(int(np.ceil(len(frame) / 10)))
     error = frame.predicted - frame.actual
@@ -249,7 +268,7 @@ def evaluate(client: bigquery.Client, settings: dict, cut_off: dt.datetime, hori
     ).to_dataframe()
     calibration_end = pd.Timestamp(cut_off - dt.timedelta(days=horizon))
     fitted = time.perf_counter()
-    probabilistic = bgnbd_gamma_gamma(orders, calibration_end, horizon)
+    probabilistic, parameters = bgnbd_gamma_gamma(orders, calibration_end, horizon)
     fit_seconds = time.perf_counter() - fitted
 
     rows = rows.set_index("customer_id").sort_index()
@@ -258,9 +277,10 @@ def evaluate(client: bigquery.Client, settings: dict, cut_off: dt.datetime, hori
         "customers": len(rows),
         "dag_seconds": round(dag_seconds, 2),
         "bgnbd_fit_seconds": round(fit_seconds, 2),
+        "bgnbd_gamma_gamma_parameters": parameters,
         "models": {
             "value_model": scores(rows.index, backtest.reindex(rows.index), actual),
-            "last_period": scores(rows.index, rows.last_period_value, actual),
+            "last_period": scores(rows.index, rows.recent_value, actual),
             "bgnbd_gamma_gamma": scores(rows.index, probabilistic.reindex(rows.index).fillna(0.0), actual),
         },
     }
@@ -324,7 +344,7 @@ def main() -> int:
             results[f"thelook ({order_items:,} order items)"] = evaluate(
                 client, settings, cut_off, args.horizon
             )
-            print(table(results), flush=True)
+            print(table(results), json.dumps(results, indent=1)[-600:], flush=True)
             if retail is None:
                 print("UCI Online Retail not found in", [str(path) for path in RETAIL_FILES])
             else:
@@ -338,6 +358,8 @@ def main() -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     print(table(results))
+    for name, result in results.items():
+        print(name, "BG/NBD + Gamma-Gamma parameters:", json.dumps(result["bgnbd_gamma_gamma_parameters"]))
     for line in report["targets"]:
         print(line)
     return 1 if any(line.startswith("MISSED") for line in report["targets"]) else 0

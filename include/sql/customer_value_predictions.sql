@@ -4,10 +4,18 @@
 -- so deciles do not depend on row order).
 {%- set scored %}
 SELECT
-{% include 'value_model_features.sql' %}
+{% include 'value_model_features.sql' %},
+{% include 'value_model_recent.sql' %}
 FROM {{ staging_table('customer_features') }}
+LEFT JOIN recent USING (customer_id)
 {%- endset %}
-WITH predicted AS (
+WITH recent AS (
+{%- with window_end_days_before = 0 %}
+{% include 'window_spend.sql' %}
+{%- endwith %}
+),
+
+predicted AS (
 {%- with model = staging_model('customer_value_model'), training = 'customer_value_training' %}
 {% include 'value_prediction.sql' %}
 {%- endwith %}

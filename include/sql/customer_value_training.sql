@@ -1,8 +1,8 @@
 -- customer_value_training: what the customer value model learns from. Every customer with an order before
 -- cut-off - value_horizon_days, with the value model's features as of that instant, the spend of the
--- horizon that followed up to the cut-off (future_value, the label), and the spend of the horizon before it
--- (last_period_value, the naive baseline's prediction). The backtest scores its model on these rows too:
--- the window cut-off - horizon ... cut-off is one its model never saw.
+-- horizon that followed up to the cut-off (future_value, the label), and the spend of the horizon before
+-- that instant (recent_value: a feature, and the last_period baseline's prediction). The backtest scores
+-- its model on these rows too: the window cut-off - horizon ... cut-off is one its model never saw.
 WITH features AS (
 {%- with cut_off_days_before = config().value_horizon_days %}
 {% include 'customer_features.sql' %}
@@ -15,7 +15,7 @@ future AS (
 {%- endwith %}
 ),
 
-last_period AS (
+recent AS (
 {%- with window_end_days_before = config().value_horizon_days %}
 {% include 'window_spend.sql' %}
 {%- endwith %}
@@ -23,8 +23,8 @@ last_period AS (
 
 SELECT
 {% include 'value_model_features.sql' %},
-  IFNULL(future.spend, 0) AS future_value,
-  IFNULL(last_period.spend, 0) AS last_period_value
+{% include 'value_model_recent.sql' %},
+  IFNULL(future.spend, 0) AS future_value
 FROM features
+LEFT JOIN recent USING (customer_id)
 LEFT JOIN future USING (customer_id)
-LEFT JOIN last_period USING (customer_id)

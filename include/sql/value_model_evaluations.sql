@@ -18,7 +18,7 @@ predictions AS (
   SELECT 'value_model' AS model, customer_id, predicted_value, future_value AS actual_value
   FROM backtest
   UNION ALL
-  SELECT 'last_period', customer_id, last_period_value, future_value
+  SELECT 'last_period', customer_id, recent_value, future_value
   FROM {{ staging_table('customer_value_training') }}
 ),
 

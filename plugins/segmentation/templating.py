@@ -40,6 +40,8 @@ from segmentation.tables import (
 
 SOURCE_TABLES = frozenset({"users", "orders", "order_items", "products"})
 STAGING_RETENTION = timedelta(days=7)
+# The customer value model learns spend to this power (include/sql/customer_value_model.sql says why).
+VALUE_LABEL_POWER = 0.3
 
 
 def _config(context: Any) -> PipelineConfig:
@@ -173,6 +175,7 @@ MACROS = {
     "staging_expiration": staging_expiration,
     "staging_model": staging_model,
     "cut_off": cut_off,
+    "value_label_power": VALUE_LABEL_POWER,
     "source_table": source_table,
     "transactions_table": transactions_table,
     "transactions_column": transactions_column,

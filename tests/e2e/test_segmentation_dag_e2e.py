@@ -158,7 +158,7 @@ def test_the_model_and_the_analysts_view_exist(published, bq_client, output):
     assert model.model_type == "KMEANS"
     value_model = bq_client.get_model(f"{output}.{VALUE_MODEL}")
     assert value_model.model_type == "LINEAR_REGRESSION"
-    assert [column.name for column in value_model.label_columns] == ["predicted_log_future_value"]
+    assert [column.name for column in value_model.label_columns] == ["predicted_transformed_future_value"]
     leftovers = [m.model_id for m in bq_client.list_models(output)] + [
         t.table_id for t in bq_client.list_tables(output)
     ]

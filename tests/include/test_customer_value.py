@@ -117,7 +117,8 @@ def test_training_rows_are_customer_features_one_horizon_earlier_with_the_spend_
     future = spend(items, start, cut_off).reindex(training.index, fill_value=0)
     np.testing.assert_allclose(training.future_value, future, atol=1e-9)
     last = spend(items, start - pd.Timedelta(days=HORIZON), start).reindex(training.index, fill_value=0)
-    np.testing.assert_allclose(training.last_period_value, last, atol=1e-9)
+    np.testing.assert_allclose(training.recent_value, last, atol=1e-9)
+    np.testing.assert_allclose(training.log_recent_value, np.log1p(last))
     assert (training.future_value > 0).sum() > 20, "the sample must have spend to learn from"
 
 
@@ -125,12 +126,12 @@ def test_the_last_period_baseline_is_scored_as_scipy_scores_it(bq_client, staged
     training = frame(bq_client, f"SELECT * FROM `{staged}._staging_customer_value_training_{DAY:%Y%m%d}`")
     evaluations = frame(bq_client, f"SELECT * FROM `{staged}._staging_value_model_evaluations_{DAY:%Y%m%d}`")
     row = evaluations.set_index("model").loc["last_period"]
-    predicted, actual = training.last_period_value, training.future_value
+    predicted, actual = training.recent_value, training.future_value
     assert row.customers == len(training)
     assert row.mean_absolute_error == pytest.approx((predicted - actual).abs().mean())
     assert row.root_mean_squared_error == pytest.approx(np.sqrt(((predicted - actual) ** 2).mean()))
     assert row.spearman == pytest.approx(stats.spearmanr(predicted, actual).statistic)
-    top = training.sort_values(["last_period_value", "customer_id"], ascending=[False, True])
+    top = training.sort_values(["recent_value", "customer_id"], ascending=[False, True])
     top_tenth = top.head(int(np.ceil(len(training) / 10)))
     assert row.top_decile_capture == pytest.approx(top_tenth.future_value.sum() / actual.sum())
     deciles = pd.DataFrame(list(row.deciles))

@@ -70,7 +70,18 @@ def declared_tables(name: str, config: PipelineConfig) -> list[dict]:
 
 def value_features(config: PipelineConfig) -> list[list[str]]:
     """What include/sql/value_model_features.sql selects."""
-    logs = ["log_recency_days", "log_frequency", "log_monetary", "log_avg_order_value"]
+    logs = [
+        "log_recency_days",
+        "log_frequency",
+        "log_monetary",
+        "log_avg_order_value",
+        "log_frequency_x_log_recency",
+        "log_frequency_x_log_order_value",
+        "log_recency_x_log_monetary",
+        "log_frequency_squared",
+        "log_recency_squared",
+        "log_monetary_squared",
+    ]
     return [
         ["customer_id", "INT64"],
         *([feature.name, feature.type] for feature in feature_columns(config)),
@@ -79,12 +90,15 @@ def value_features(config: PipelineConfig) -> list[list[str]]:
 
 
 def value_training_tables(config: PipelineConfig) -> dict[str, list[list[str]]]:
-    """The customer value models' staged training rows: their features, label and baseline."""
-    backtest = [*value_features(config), ["future_value", "FLOAT64"]]
-    return {
-        "customer_value_backtest_training": backtest,
-        "customer_value_training": [*backtest, ["last_period_value", "FLOAT64"]],
-    }
+    """The customer value models' staged training rows: their features (recent spend too) and label."""
+    rows = [
+        *value_features(config),
+        ["recent_value", "FLOAT64"],
+        ["log_recent_value", "FLOAT64"],
+        ["log_recent_value_x_log_recency", "FLOAT64"],
+        ["future_value", "FLOAT64"],
+    ]
+    return {"customer_value_backtest_training": rows, "customer_value_training": rows}
 
 
 def ddl_columns(file_name: str, table: str) -> list[list[str]]:
@@ -122,7 +136,7 @@ def bigquery_ml(config: PipelineConfig) -> list[dict]:
     value_input = value_training_tables(config)["customer_value_training"]
     names = {name for name, _ in model_input}
     value_prediction = [column for column in value_input if column[0] not in names]
-    value_prediction.append(["predicted_log_future_value", "FLOAT64"])
+    value_prediction.append(["predicted_transformed_future_value", "FLOAT64"])
     return [
         {
             "name": "ML.PREDICT",
