@@ -12,7 +12,7 @@ data (default `bigquery-public-data.thelook_ecommerce`).
 5. **model** retrains `customer_segments_kmeans` (k-means++, standardized features, optionally tuning k)
    on the staged features and stages `model_evaluations`.
 6. **customer_value** trains the customer value model (`customer_value_model`, a linear regression of
-   log spend over the next `value_horizon_days`) on features as of one horizon before the cut-off, predicts
+   spend^0.3 over the next `value_horizon_days`) on features as of one horizon before the cut-off, predicts
    every customer's value (`customer_value_predictions`, gated) and backtests the model out of time against
    the last-period baseline (`value_model_evaluations`).
 7. **segments** assigns every customer a segment (`customer_segments`, gated), keeps segment ids naming the
