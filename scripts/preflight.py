@@ -163,19 +163,19 @@ def _source_check(client: Any, config: Any) -> Check:
 
 
 def gemini_check(config: Any) -> Check:
-    """One tiny Gemini call with the persona step's connection and settings."""
-    from google.genai import types
-
+    """One tiny Gemini call with the persona step's connection, endpoint and retry settings."""
     from segmentation.gemini_settings import gemini_settings
-    from segmentation.personas.gemini import GeminiWriter
+    from segmentation.personas.gemini import GeminiWriter, _generate_config
 
     settings_ = gemini_settings(config.gemini)
     writer = GeminiWriter(config.gemini_conn_id or config.gcp_conn_id, settings_)
+    tiny = _generate_config(settings_).model_copy(
+        update={"max_output_tokens": 16, "response_mime_type": None, "response_json_schema": None}
+    )
     try:
-        response = writer._client().models.generate_content(
-            model=settings_.model,
-            contents="Answer with the single word OK.",
-            config=types.GenerateContentConfig(max_output_tokens=8, temperature=0),
+        client = writer._client()  # kept: the SDK closes its HTTP client when the client object goes
+        response = client.models.generate_content(
+            model=settings_.model, contents="Answer with the single word OK.", config=tiny
         )
     except Exception as error:  # whatever the SDK raises is the answer to report
         return Check("gemini", FAILED, f"{settings_.model}: {type(error).__name__}: {error}")

@@ -12,6 +12,7 @@ from google.cloud import bigquery
 from local_bigquery.samples import thelook
 from scripts import preflight
 from tests.conftest import PROJECT
+from tests.fakes.gemini_server import FakeGemini, answer, error
 
 DAY = "2024-06-29"
 
@@ -114,3 +115,30 @@ def test_a_missing_transactions_table_fails_every_job_that_reads_it(output):
 def test_invalid_settings_exit_2_before_any_job(capsys):
     assert preflight.main(["--conf", json.dumps({"dataset": "no spaces allowed"})]) == 2
     assert "invalid settings" in capsys.readouterr().err
+
+
+def fake_gemini_deployment(monkeypatch, gemini: FakeGemini, **settings) -> None:
+    """The deployment's Gemini: a connection of its own and the endpoint the deployment allows."""
+    monkeypatch.setenv("AIRFLOW_CONN_PERSONAS_GEMINI", gemini.airflow_connection("persona-project"))
+    monkeypatch.setenv("SEGMENTATION_GEMINI_ENDPOINTS", gemini.url)
+    monkeypatch.setenv("AIRFLOW_VAR_SEGMENTATION_GEMINI", json.dumps({"base_url": gemini.url, **settings}))
+
+
+def test_gemini_is_called_once_with_the_persona_steps_settings(source, output, monkeypatch):
+    settings = preflight.settings(conf(source, output, gemini_conn_id="personas_gemini"))
+    with FakeGemini() as gemini:
+        fake_gemini_deployment(monkeypatch, gemini)
+        gemini.replies.append(answer("OK"))
+        check = preflight.gemini_check(settings)
+    assert check.status == preflight.OK, check.detail
+    assert len(gemini.calls) == 1
+
+
+def test_a_refused_gemini_call_fails_with_its_message(source, output, monkeypatch):
+    settings = preflight.settings(conf(source, output, gemini_conn_id="personas_gemini"))
+    with FakeGemini() as gemini:
+        fake_gemini_deployment(monkeypatch, gemini, max_attempts=1)
+        gemini.replies.append(error(403, "permission denied on the model"))
+        check = preflight.gemini_check(settings)
+    assert check.status == preflight.FAILED
+    assert "permission denied on the model" in check.detail
