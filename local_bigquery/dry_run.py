@@ -155,9 +155,10 @@ def _check_create(
     if (ref.project, ref.dataset) not in created_datasets:
         run.catalog.require_dataset(ref.project, ref.dataset)
     if kind == "MODEL":
-        from local_bigquery.bqml.options import options_from_create
+        from local_bigquery.bqml import options, regression
 
-        options_from_create(statement)
+        # The model's options are checked as training would check them; nothing is trained.
+        (regression if regression.is_linear_reg(statement) else options).options_from_create(statement)
     elif kind not in ("TABLE", "VIEW"):
         run._handler(statement)
         return

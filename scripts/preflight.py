@@ -58,14 +58,10 @@ def bigquery_client(config: Any) -> Any:
     return hook.get_client(project_id=config.project_id or hook.project_id, location=config.location)
 
 
-def created_by_the_run(config: Any, ds_nodash: str) -> set[str]:
-    """What a run creates before later jobs read it: the dataset and everything in it."""
-    from segmentation.tables import CURRENT_VIEW, MODEL, PERSONAS, partitioned_tables
-
-    names = {MODEL, CURRENT_VIEW, PERSONAS}
-    for table in partitioned_tables(config):
-        names |= {table.name, f"_staging_{table.name}_{ds_nodash}"}
-    return {config.dataset} | {f"{config.dataset}.{name}" for name in names}
+def created_by_the_run(missing: str | None, config: Any) -> bool:
+    """Whether a missing object is the run's own: the dataset, or anything in it (tables, staging
+    tables, models), all of which earlier tasks of the run create. Anything else missing is a problem."""
+    return missing is not None and (missing == config.dataset or missing.startswith(f"{config.dataset}."))
 
 
 def missing_object(message: str, project: str) -> str | None:
@@ -74,7 +70,7 @@ def missing_object(message: str, project: str) -> str | None:
     return match[1].replace(":", ".").removeprefix(f"{project}.") if match else None
 
 
-def dry_run(client: Any, job: Job, config: Any, created: set[str]) -> Check:
+def dry_run(client: Any, job: Job, config: Any) -> Check:
     from google.api_core import exceptions
     from google.cloud import bigquery
 
@@ -89,7 +85,7 @@ def dry_run(client: Any, job: Job, config: Any, created: set[str]) -> Check:
     except exceptions.GoogleAPICallError as error:
         message = getattr(error, "message", str(error))
         missing = missing_object(message, config.project_id or client.project)
-        if missing in created:
+        if created_by_the_run(missing, config):
             return Check(job.task_id, CREATED_BY_THE_RUN, f"reads {missing}, which the run creates first")
         return Check(job.task_id, FAILED, message.splitlines()[0])
     return Check(job.task_id, OK, bytes_processed=result.total_bytes_processed or 0)
@@ -189,8 +185,7 @@ def preflight(conf: Mapping[str, Any], day: dt.date, *, gemini: bool = False) ->
     client = bigquery_client(config)
     checks = location_checks(client, config)
     logical = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    created = created_by_the_run(config, logical.strftime("%Y%m%d"))
-    checks += [dry_run(client, job, config, created) for job in dag_jobs(conf, logical)]
+    checks += [dry_run(client, job, config) for job in dag_jobs(conf, logical)]
     if gemini:
         checks.append(gemini_check(config))
     return checks
