@@ -7,15 +7,13 @@ SELECT
 {% include 'value_model_features.sql' %},
 {% include 'value_model_recent.sql' %}
 FROM {{ staging_table('customer_features') }}
-LEFT JOIN recent USING (customer_id)
-{%- endset %}
-WITH recent AS (
+LEFT JOIN (
 {%- with window_end_days_before = 0 %}
 {% include 'window_spend.sql' %}
 {%- endwith %}
-),
-
-predicted AS (
+) AS recent USING (customer_id)
+{%- endset %}
+WITH predicted AS (
 {%- with model = staging_model('customer_value_model'), training = 'customer_value_training' %}
 {% include 'value_prediction.sql' %}
 {%- endwith %}
