@@ -39,9 +39,24 @@ class Assert(exp.Expression):
     arg_types = {"this": True, "message": False}
 
 
+class AlterModel(exp.Expression):
+    """`ALTER MODEL [IF EXISTS] name SET OPTIONS(...)`, which sqlglot reads only as an opaque command."""
+
+    arg_types = {"this": True, "exists": False, "properties": True}
+
+
 class LocalBigQuery(BigQuery):
     class Parser(BigQuery.Parser):
         def _parse_statement(self):
+            if self._match_text_seq("ALTER", "MODEL"):
+                exists = self._parse_exists()
+                model = self._parse_table_parts()
+                if not self._match_text_seq("SET"):
+                    self.raise_error("Expected SET OPTIONS(...) after ALTER MODEL <name>")
+                properties = self._parse_properties()
+                if properties is None:
+                    self.raise_error("Expected OPTIONS(...) after ALTER MODEL <name> SET")
+                return self.expression(AlterModel(this=model, exists=exists, properties=properties))
             if self._curr and self._curr.token_type == TokenType.VAR and self._curr.text.upper() == "ASSERT":
                 self._advance()
                 condition = self._parse_assignment()
@@ -79,4 +94,4 @@ def parse(sql: str) -> list[exp.Expression]:
     return [statement for statement in sqlglot.parse(sql, dialect=LocalBigQuery) if statement is not None]
 
 
-__all__ = ["Assert", "LocalBigQuery", "MLFunction", "ParseError", "ml_function_kind", "parse"]
+__all__ = ["AlterModel", "Assert", "LocalBigQuery", "MLFunction", "ParseError", "ml_function_kind", "parse"]

@@ -163,6 +163,7 @@ class ScriptRun:
             exp.Drop: self._drop,
             exp.TruncateTable: self._truncate,
             exp.Alter: self._alter,
+            dialect.AlterModel: self._alter_model,
             exp.Declare: self._declare,
             exp.Set: self._set,
             dialect.Assert: self._assert,
@@ -434,6 +435,12 @@ class ScriptRun:
         affected = first_row(self.con, f"DELETE FROM {ref.duckdb_name}")[0]
         self.catalog.touch_table(ref)
         return Outcome("TRUNCATE_TABLE", affected_rows=affected, ddl_target=ref)
+
+    def _alter_model(self, statement: dialect.AlterModel) -> Outcome:
+        from local_bigquery import bqml
+
+        operation = bqml.alter_model(statement, self)
+        return Outcome("ALTER_MODEL", ddl_target=self.resolve(statement.this), ddl_operation=operation)
 
     def _alter(self, statement: exp.Alter) -> Outcome:
         if statement.args.get("kind", "").upper() != "TABLE":

@@ -200,6 +200,8 @@ class Warehouse:
             job_type = self._job_type(configuration)
             if job_type == "LOAD":
                 self._run_load_job(project, job, source, dry_run)
+            elif job_type == "COPY":
+                self._run_model_copy_job(project, configuration["copy"], dry_run)
             else:
                 job_id = job["jobReference"]["jobId"]
                 job["statistics"] |= self._run_job(project, job_id, configuration["query"], dry_run)
@@ -353,7 +355,7 @@ class Warehouse:
     def _job_type(self, configuration: dict) -> str:
         for job_type in ("query", "load", "copy", "extract"):
             if job_type in configuration:
-                if job_type not in ("query", "load"):
+                if job_type not in ("query", "load", "copy"):
                     raise Unsupported(f"{job_type} jobs")
                 configuration["jobType"] = job_type.upper()
                 return job_type.upper()
@@ -417,6 +419,34 @@ class Warehouse:
             return dry_run_statistics(run, statements)
         except duckdb.Error as error:
             raise bigquery_error(error) from None
+
+    def _run_model_copy_job(self, project: str, config: dict, dry_run: bool) -> None:
+        """Copy jobs copy models only (https://cloud.google.com/bigquery/docs/managing-models#copy-model)."""
+        from local_bigquery import bqml
+
+        sources = config.get("sourceTables") or [config.get("sourceTable")]
+        if len(sources) != 1 or not sources[0] or not config.get("destinationTable"):
+            raise InvalidRequest("A model copy job needs one sourceTable and a destinationTable.")
+        source, destination = (
+            TableRef(ref.get("projectId") or project, ref.get("datasetId", ""), ref.get("tableId", ""))
+            for ref in (sources[0], config["destinationTable"])
+        )
+        if self.catalog.models.get(source) is None:
+            if self.catalog.table_kind(source) is not None:
+                raise Unsupported("copy jobs of tables (only models are copied)")
+            self.catalog.models.require(source)
+        self.con.begin()
+        try:
+            bqml.copy_model(
+                source, destination, config.get("writeDisposition", "WRITE_EMPTY"), self.catalog.models
+            )
+        except BaseException:
+            self.con.rollback()
+            raise
+        if dry_run:
+            self.con.rollback()
+        else:
+            self.con.commit()
 
     def _run_load_job(self, project: str, job: dict, source: Path | None, dry_run: bool) -> None:
         try:

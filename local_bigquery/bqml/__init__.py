@@ -4,6 +4,6 @@ The warehouse calls the three functions below; everything else in this package i
 """
 
 from local_bigquery.bqml.resource import model_resource
-from local_bigquery.bqml.sql import execute_model_statement, replace_ml_functions
+from local_bigquery.bqml.sql import alter_model, copy_model, execute_model_statement, replace_ml_functions
 
-__all__ = ["execute_model_statement", "model_resource", "replace_ml_functions"]
+__all__ = ["alter_model", "copy_model", "execute_model_statement", "model_resource", "replace_ml_functions"]

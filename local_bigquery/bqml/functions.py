@@ -41,7 +41,17 @@ def predict(model: KMeansModel, table: pa.Table, trial_id: int | None = None) ->
 
 
 def centroids(model: KMeansModel, *, standardize: bool = False, trial_id: int | None = None) -> pa.Table:
-    """One row per centroid and feature, numeric features in original units unless `standardize`."""
+    """One row per centroid and feature, numeric features in original units unless `standardize`.
+
+    A tuned model returns the centroids of every trial that trained, led by their trial_id, unless a trial_id
+    is given (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-centroids
+    documents the trial_id column): a query wanting the served centroids must select the optimal trial.
+    """
+    if model.tuned and trial_id is None:
+        trials = [trial for trial in model.trials if trial.succeeded]
+        return pa.concat_tables(
+            [centroids(model, standardize=standardize, trial_id=trial.trial_id) for trial in trials]
+        )
     trial = model.trial(trial_id)
     transform = model.transform
     values = (
@@ -77,8 +87,10 @@ def centroids(model: KMeansModel, *, standardize: bool = False, trial_id: int | 
 def evaluate(model: KMeansModel, table: pa.Table | None = None, trial_id: int | None = None) -> pa.Table:
     """Davies-Bouldin index and mean squared distance, on the training data or on `table`.
 
-    Without input data or a trial_id, a tuned model reports every trial that trained, one row each, the way
-    BigQuery ML does; otherwise the one trial (the served one by default).
+    Without input data or a trial_id, a tuned model reports every trial that trained, one row each, led by
+    trial_id, the way BigQuery ML documents it
+    (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-evaluate); otherwise
+    the one trial (the served one by default).
     """
     if model.tuned and table is None and trial_id is None:
         trials = [trial for trial in model.trials if trial.succeeded]
@@ -136,7 +148,9 @@ def training_info(model: KMeansModel) -> pa.Table:
 
 
 def trial_info(model: KMeansModel) -> pa.Table:
-    """One row per hyperparameter tuning trial."""
+    """One row per hyperparameter tuning trial, with the columns
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-trial-info documents;
+    `is_optimal` marks the trial ML.PREDICT serves by default."""
     if not model.tuned:
         raise InvalidQuery("ML.TRIAL_INFO needs a model trained with hyperparameter tuning (NUM_TRIALS)")
     trials = model.trials

@@ -116,9 +116,6 @@ class KMeansOptions(BaseModel):
     hparam_tuning_algorithm: Annotated[
         Literal["VIZIER_DEFAULT", "RANDOM_SEARCH", "GRID_SEARCH"], UpperLiteral
     ] = "VIZIER_DEFAULT"
-    description: str | None = None
-    friendly_name: str | None = None
-    labels: Annotated[tuple[tuple[str, str], ...], BeforeValidator(_label_pairs)] = ()
     hparam_tuning_objectives: Annotated[
         tuple[Literal["DAVIES_BOULDIN_INDEX"], ...], BeforeValidator(_as_tuple)
     ] = ("DAVIES_BOULDIN_INDEX",)
@@ -166,6 +163,24 @@ class KMeansOptions(BaseModel):
         return HparamRange(*DEFAULT_NUM_CLUSTERS_SPACE)
 
 
+class ModelMetadata(BaseModel):
+    """What `ALTER MODEL ... SET OPTIONS(...)` may set: the model's descriptive metadata. The k-means CREATE
+    MODEL statement documents none of these options; ALTER MODEL documents them
+    (https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#alter_model_set_options_statement).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    description: str | None = None
+    friendly_name: str | None = None
+    labels: Annotated[tuple[tuple[str, str], ...], BeforeValidator(_label_pairs)] | None = None
+
+
+# Documented for ALTER MODEL, not for the k-means CREATE MODEL statement
+# (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-kmeans).
+METADATA_OPTIONS = frozenset(ModelMetadata.model_fields)
+
+
 def _check_cluster_count(value: int) -> None:
     if not MIN_CLUSTERS <= value <= MAX_CLUSTERS:
         raise ValueError(f"must be between {MIN_CLUSTERS} and {MAX_CLUSTERS}, got {value}")
@@ -182,10 +197,32 @@ def options_from_create(create: exp.Create) -> KMeansOptions:
     for name in UNSUPPORTED_OPTIONS:
         if name in values:
             raise Unsupported(f"CREATE MODEL option {name.upper()}")
+    for name in sorted(METADATA_OPTIONS & values.keys()):
+        raise InvalidQuery(
+            f"Unknown option {name.upper()} for model_type KMEANS; set it after training with "
+            "ALTER MODEL ... SET OPTIONS"
+        )
     try:
         return KMeansOptions(**values)
     except ValidationError as error:
         raise InvalidQuery(_describe(error.errors()[0])) from None
+
+
+def metadata_from_alter(properties: exp.Properties) -> ModelMetadata:
+    """Read and validate the OPTIONS of ALTER MODEL ... SET OPTIONS; raises InvalidQuery naming the option."""
+    values = _literal_options(properties)
+    try:
+        return ModelMetadata(**values)
+    except ValidationError as error:
+        detail = error.errors()[0]
+        name = str(detail["loc"][0]).upper() if detail["loc"] else "?"
+        if detail["type"] == "extra_forbidden":
+            raise InvalidQuery(
+                f"ALTER MODEL SET OPTIONS does not take option {name}; it takes "
+                f"{', '.join(sorted(n.upper() for n in METADATA_OPTIONS))}"
+            ) from None
+        message = detail["msg"].removeprefix("Value error, ")
+        raise InvalidQuery(f"Invalid value for option {name}: {message}") from None
 
 
 def _describe(error: dict) -> str:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from local_bigquery.bqml.lloyd import IterationResult
 from local_bigquery.bqml.model import KMeansModel, TrainingRun, Trial
-from local_bigquery.bqml.options import KMeansOptions
+from local_bigquery.bqml.options import ModelMetadata
 from local_bigquery.catalog import LOCATION, StoredModel
 
 
@@ -36,12 +36,12 @@ def resource_fields(model: KMeansModel) -> dict:
     return body
 
 
-def metadata_fields(options: KMeansOptions) -> dict:
-    """The descriptive options of CREATE MODEL (DESCRIPTION, FRIENDLY_NAME, LABELS) as resource fields."""
-    fields = {"description": options.description, "friendlyName": options.friendly_name}
+def metadata_fields(metadata: ModelMetadata) -> dict:
+    """The options ALTER MODEL ... SET OPTIONS sets (DESCRIPTION, FRIENDLY_NAME, LABELS) as resource fields."""
+    fields = {"description": metadata.description, "friendlyName": metadata.friendly_name}
     fields = {name: value for name, value in fields.items() if value is not None}
-    if options.labels:
-        fields["labels"] = dict(options.labels)
+    if metadata.labels:
+        fields["labels"] = dict(metadata.labels)
     return fields
 
 

@@ -16,7 +16,7 @@ from sqlglot import exp
 from local_bigquery import dialect
 from local_bigquery.bqml import functions, regression, regression_functions
 from local_bigquery.bqml.model import KMeansModel, train
-from local_bigquery.bqml.options import literal_value, options_from_create
+from local_bigquery.bqml.options import literal_value, metadata_from_alter, options_from_create
 from local_bigquery.bqml.regression import LinearRegModel
 from local_bigquery.bqml.resource import metadata_fields, resource_fields
 from local_bigquery.errors import Duplicate, InvalidQuery, Unsupported
@@ -52,7 +52,7 @@ def _create_model(create: exp.Create, ctx) -> str:
         KMeansModel.from_bytes(existing.payload) if existing is not None and options.warm_start else None
     )
     model = train(data, options, previous)
-    ctx.models.put(ref, model.to_bytes(), resource_fields(model) | metadata_fields(options))
+    ctx.models.put(ref, model.to_bytes(), resource_fields(model))
     return "CREATE" if existing is None else "REPLACE"
 
 
@@ -64,6 +64,29 @@ def _create_linear_reg(create: exp.Create, ctx, existing) -> str:
     resource = regression_functions.resource_fields(model) | metadata_fields(options)
     ctx.models.put(ctx.resolve(create.this), model.to_bytes(), resource)
     return "CREATE" if existing is None else "REPLACE"
+
+
+def alter_model(statement: dialect.AlterModel, ctx) -> str:
+    """ALTER MODEL [IF EXISTS] m SET OPTIONS(description / friendly_name / labels); returns ALTER or SKIP."""
+    ref = ctx.resolve(statement.this)
+    metadata = metadata_from_alter(statement.args["properties"])
+    stored = ctx.models.get(ref)
+    if stored is None:
+        if statement.args.get("exists"):
+            return "SKIP"
+        ctx.models.require(ref)
+    ctx.models.put(ref, stored.payload, stored.resource | metadata_fields(metadata))
+    return "ALTER"
+
+
+def copy_model(source, destination, write_disposition: str, models) -> None:
+    """A copy job whose source is a model copies the model, as BigQuery documents
+    (https://cloud.google.com/bigquery/docs/managing-models#copy-model): WRITE_TRUNCATE replaces the
+    destination, WRITE_EMPTY (the default) refuses an existing one."""
+    stored = models.require(source)
+    if models.get(destination) is not None and write_disposition != "WRITE_TRUNCATE":
+        raise Duplicate(f"Already Exists: Model {destination}")
+    models.put(destination, stored.payload, stored.resource)
 
 
 def _drop_model(drop: exp.Drop, ctx) -> str:

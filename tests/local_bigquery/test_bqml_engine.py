@@ -19,7 +19,12 @@ from sklearn.metrics import davies_bouldin_score
 
 from local_bigquery.bqml import functions
 from local_bigquery.bqml.model import KMeansModel, train
-from local_bigquery.bqml.options import HparamCandidates, HparamRange, options_from_create
+from local_bigquery.bqml.options import (
+    HparamCandidates,
+    HparamRange,
+    metadata_from_alter,
+    options_from_create,
+)
 from local_bigquery.dialect import parse
 from local_bigquery.errors import InvalidQuery, Unsupported
 
@@ -284,10 +289,12 @@ def test_hyperparameter_tuning_keeps_every_trial_and_serves_the_lowest_davies_bo
         )
 
     assert set(predicted_labels(model, table)) == set(range(4)), "the optimal trial is served by default"
-    centroids = functions.centroids(model)
-    assert centroids.column_names[0] == "trial_id" and set(centroids.column("trial_id").to_pylist()) == {
-        best + 1
-    }
+    # As documented, a tuned model's ML.CENTROIDS holds every trial's centroids, told apart by trial_id.
+    centroids = functions.centroids(model).to_pandas()
+    assert centroids.columns[0] == "trial_id"
+    assert centroids.groupby("trial_id")["centroid_id"].nunique().to_dict() == {1: 2, 2: 3, 3: 4, 4: 5, 5: 6}
+    served = functions.centroids(model, trial_id=best + 1)
+    assert set(served.column("trial_id").to_pylist()) == {best + 1}
     assert functions.evaluate(model, trial_id=1).column("trial_id").to_pylist() == [1]
     every_trial = functions.evaluate(model).to_pylist()
     assert [row["trial_id"] for row in every_trial] == [1, 2, 3, 4, 5]
@@ -526,16 +533,28 @@ def test_bad_options_are_an_invalid_query_naming_the_option(text, message):
         options(text)
 
 
-def test_description_friendly_name_and_labels_are_model_metadata():
-    parsed = options(
-        "description='Daily segments', friendly_name='Segments', labels=[('snapshot_date', '20240101')]"
+@pytest.mark.parametrize("option", ["description='Daily'", "friendly_name='Segments'", "labels=[('a', 'b')]"])
+def test_descriptive_options_are_not_create_model_options_for_k_means(option):
+    with pytest.raises(InvalidQuery, match="for model_type KMEANS; set it after training with ALTER MODEL"):
+        options(option)
+
+
+def test_alter_model_set_options_reads_description_friendly_name_and_labels():
+    (statement,) = parse(
+        "ALTER MODEL d.m SET OPTIONS(description='Daily segments', friendly_name='Segments', "
+        "labels=[('snapshot_date', '20240101')])"
     )
+    parsed = metadata_from_alter(statement.args["properties"])
     assert (parsed.description, parsed.friendly_name) == ("Daily segments", "Segments")
     assert parsed.labels == (("snapshot_date", "20240101"),)
-    with pytest.raises(InvalidQuery, match=re.escape("Invalid value for option LABELS: label key 'Bad Key'")):
-        options("labels=[('Bad Key', 'x')]")
-    with pytest.raises(InvalidQuery, match="Invalid value for option LABELS: expected an array"):
-        options("labels='team'")
+    for text, message in [
+        ("labels=[('Bad Key', 'x')]", "Invalid value for option LABELS: label key 'Bad Key'"),
+        ("labels='team'", "Invalid value for option LABELS: expected an array"),
+        ("num_clusters=4", "ALTER MODEL SET OPTIONS does not take option NUM_CLUSTERS"),
+    ]:
+        (statement,) = parse(f"ALTER MODEL d.m SET OPTIONS({text})")
+        with pytest.raises(InvalidQuery, match=re.escape(message)):
+            metadata_from_alter(statement.args["properties"])
 
 
 def test_other_model_types_and_vertex_registration_are_reported_as_unsupported():

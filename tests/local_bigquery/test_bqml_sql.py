@@ -163,8 +163,14 @@ def test_hyperparameter_tuning_serves_the_best_trial_and_keeps_the_others(bq_cli
     assert [t["trial_id"] for t in trials if t["is_optimal"]] == [best["trial_id"]]
 
     centroids = rows(bq_client, f"SELECT DISTINCT trial_id, centroid_id FROM ML.CENTROIDS(MODEL {model})")
-    assert {c["trial_id"] for c in centroids} == {best["trial_id"]}
-    assert len(centroids) == best["hyperparameters"]["num_clusters"]
+    assert {c["trial_id"] for c in centroids} == {t["trial_id"] for t in trials}, "every trial's centroids"
+    assert len(centroids) == 2 + 3 + 5
+    served_centroids = rows(
+        bq_client,
+        f"""SELECT DISTINCT centroid_id FROM ML.CENTROIDS(MODEL {model})
+        WHERE trial_id = (SELECT trial_id FROM ML.TRIAL_INFO(MODEL {model}) WHERE is_optimal)""",
+    )
+    assert len(served_centroids) == best["hyperparameters"]["num_clusters"]
 
     other = next(t for t in trials if not t["is_optimal"])
     predicted = rows(
@@ -195,13 +201,11 @@ def test_hyperparameter_tuning_serves_the_best_trial_and_keeps_the_others(bq_cli
 
 
 def test_models_get_list_and_delete_through_the_rest_api(bq_client, dataset, customers):
-    create_model(
-        bq_client,
-        f"{dataset}.segments",
-        customers,
-        "num_clusters=3, kmeans_init_method='KMEANS++', description='Customer segments', "
-        "labels=[('snapshot_date', '20240101')]",
-    )
+    create_model(bq_client, f"{dataset}.segments", customers, "num_clusters=3, kmeans_init_method='KMEANS++'")
+    bq_client.query(
+        f"ALTER MODEL {dataset}.segments SET OPTIONS(description='Customer segments', "
+        "labels=[('snapshot_date', '20240101')])"
+    ).result()
     model = bq_client.get_model(f"{dataset}.segments")
     assert model.model_type == "KMEANS"
     assert (model.description, model.labels) == ("Customer segments", {"snapshot_date": "20240101"})
@@ -224,6 +228,33 @@ def test_models_get_list_and_delete_through_the_rest_api(bq_client, dataset, cus
         bq_client.get_model(f"{dataset}.segments")
     with pytest.raises(exceptions.NotFound, match="segments"):
         bq_client.query(f"SELECT * FROM ML.CENTROIDS(MODEL {dataset}.segments)").result()
+
+
+def test_a_copy_job_copies_a_model_and_replaces_the_destination_only_with_write_truncate(
+    bq_client, dataset, customers
+):
+    create_model(bq_client, f"{dataset}.staged", customers, "num_clusters=3, kmeans_init_method='KMEANS++'")
+    copy = {"sourceTable": {"datasetId": dataset, "tableId": "staged"}}
+    destination = {"datasetId": dataset, "tableId": "served"}
+
+    def copy_job(**settings):
+        config = {"copy": {**copy, "destinationTable": destination, **settings}}
+        return bq_client._connection.api_request(
+            method="POST", path=f"/projects/{bq_client.project}/jobs", data={"configuration": config}
+        )
+
+    assert "errorResult" not in copy_job()["status"]
+    query = "SELECT * FROM ML.CENTROIDS(MODEL {}) ORDER BY centroid_id, feature"
+    assert rows(bq_client, query.format(f"{dataset}.served")) == rows(
+        bq_client, query.format(f"{dataset}.staged")
+    )
+    assert "Already Exists: Model" in copy_job()["status"]["errorResult"]["message"]
+    assert "errorResult" not in copy_job(writeDisposition="WRITE_TRUNCATE")["status"]
+    with pytest.raises(
+        exceptions.BadRequest, match="ALTER MODEL SET OPTIONS does not take option NUM_CLUSTERS"
+    ):
+        bq_client.query(f"ALTER MODEL {dataset}.served SET OPTIONS(num_clusters=4)").result()
+    bq_client.query(f"ALTER MODEL IF EXISTS {dataset}.missing SET OPTIONS(description='x')").result()
 
 
 def test_drop_model_and_create_if_not_exists(bq_client, dataset, customers):
