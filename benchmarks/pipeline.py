@@ -14,8 +14,8 @@ and runs every BigQuery job of the DAG, in the DAG's order, three ways, reportin
 
 Core stages: features (stage customer_features + its gate), train (CREATE MODEL), predict (stage
 customer_segments with ML.PREDICT), profiles (stage segment_profiles). "other" is the rest of the DAG's
-jobs: setup, source gates, model evaluations, the segments gate, aligning segment ids, publishing the
-partitions and the view.
+jobs: setup, source gates, model evaluations, the segment id mapping, the segments gate, centroids,
+stability figures, publishing the partitions and the view.
 Ours and the floor run step by step interleaved, alternating which goes first, so background load hits
 both alike; each figure is the best of the repeats. Peak RSS is the server process's high-water mark
 (VmHWM), which covers everything it did: the data is loaded into its data dir before it starts.
@@ -128,10 +128,12 @@ STEPS = (
     ),
     Step("customer_value.check_customer_value_predictions", "gates/customer_value_predictions.sql", "other"),
     Step("customer_value.stage_value_model_evaluations", "stage.sql", "other", "value_model_evaluations"),
+    Step("segments.stage_segment_id_mapping", "stage.sql", "other", "segment_id_mapping"),
     Step("segments.stage_customer_segments", "stage.sql", "predict", "customer_segments"),
     Step("segments.check_customer_segments", "gates/customer_segments.sql", "other"),
-    Step("segments.align_segment_ids", "align_segment_ids.sql", "other"),
+    Step("segments.stage_segment_centroids", "stage.sql", "other", "segment_centroids"),
     Step("segments.stage_segment_profiles", "stage.sql", "profiles", "segment_profiles"),
+    Step("segments.stage_segment_stability", "stage.sql", "other", "segment_stability"),
     Step("changes.stage_segment_transitions", "stage.sql", "other", "segment_transitions"),
     Step("changes.stage_segment_membership_changes", "stage.sql", "other", "segment_membership_changes"),
     Step("changes.check_segment_transitions", "gates/segment_transitions.sql", "other"),
@@ -139,6 +141,10 @@ STEPS = (
     Step(f"publish_{VALUE_MODEL}", f"publish_{VALUE_MODEL}.sql", "other"),
     Step("publish_current_view", "customer_segments_current.sql", "other"),
 )
+# The DAG's Python tasks (planning the training, matching segment ids, publishing the model, personas,
+# the report) are not BigQuery jobs: rendered outside a run, the jobs above are a cold start (k-means++,
+# the model's own numbering), and the run's staging model stays where the jobs put it.
+TRAINED_MODEL = f"_staging_{MODEL}_{LOGICAL_DATE:%Y%m%d}"
 
 
 def render(step: Step, config: PipelineConfig) -> str:
@@ -297,7 +303,7 @@ class Timings:
 
 def model_iterations(server: Server) -> int:
     (row,) = server.run(
-        f"SELECT COUNT(*) AS iterations FROM ML.TRAINING_INFO(MODEL `{OUTPUT_PROJECT}.{PipelineConfig().dataset}.{MODEL}`)"
+        f"SELECT COUNT(*) AS iterations FROM ML.TRAINING_INFO(MODEL `{OUTPUT_PROJECT}.{PipelineConfig().dataset}.{TRAINED_MODEL}`)"
     )
     return row["iterations"]
 

@@ -9,18 +9,21 @@ data (default `bigquery-public-data.thelook_ecommerce`).
 2. **setup** creates the dataset and tables when missing.
 3. **source** gates: recent orders exist (freshness) and their values are sane.
 4. **features** stages `customer_features` for the snapshot and gates it.
-5. **model** retrains `customer_segments_kmeans` (k-means++, standardized features, optionally tuning k)
-   on the staged features and stages `model_evaluations`.
+5. **model** plans the training (continue from the previous snapshot's centroids, or rebase), trains the
+   run's own staging k-means model on the staged features and stages `model_evaluations`.
 6. **customer_value** trains the customer value model (`customer_value_model`, a linear regression of
    spend^0.3 over the next `value_horizon_days`) on features as of one horizon before the cut-off, predicts
    every customer's value (`customer_value_predictions`, gated) and backtests the model out of time against
    the last-period baseline (`value_model_evaluations`).
-7. **segments** assigns every customer a segment (`customer_segments`, gated), keeps segment ids naming the
-   same customers as in the previous snapshot, and profiles the segments (`segment_profiles`).
+7. **segments** matches the model's centroids to the previous snapshot's (`segment_id_mapping`: ids follow
+   centroids), assigns every customer a segment (`customer_segments`, gated), and stages
+   `segment_centroids`, `segment_profiles` and `segment_stability`.
 8. **changes** stages `segment_transitions` (previous segment x segment -> customers, gated to add up to
    both snapshots' customers) and `segment_membership_changes` (who entered, moved or left).
 9. **publish_snapshot** replaces the snapshot's partition of every table in one transaction, once every
-   gate has passed; **publish_customer_value_model** then serves the run's value model.
+   gate has passed; **publish_customer_value_model** then serves the run's value model, and
+   **publish_model** makes the run's k-means model the served `customer_segments_kmeans` when its date is
+   the latest snapshot.
 10. **personas** describes each segment for marketing (`segment_personas`).
 11. **publish_current_view** points `customer_segments_current` at the latest snapshot.
 12. **record_costs** writes what the run cost to `run_costs`: every BigQuery job's bytes processed and
@@ -48,10 +51,11 @@ Downstream DAGs can schedule on the assets of the published tables.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import Asset, TaskGroup, chain, dag, task
+from airflow.sdk import Asset, TaskGroup, chain, dag, get_current_context, task
 
 from segmentation.alerts import on_task_failure, run_deadline
 from segmentation.config import ConfigError, PipelineConfig, dag_params, dag_start_date, unknown_settings
@@ -63,6 +67,7 @@ from segmentation.tables import CURRENT_VIEW, MODEL, PERSONAS, VALUE_MODEL, part
 from segmentation.templating import MACROS
 
 DEPLOYMENT = PipelineConfig.from_environment()
+log = logging.getLogger(__name__)
 
 
 def table_asset(name: str) -> Asset:
@@ -130,6 +135,61 @@ def check_source(params: dict[str, Any]) -> dict:
     if config.source_kind != "transactions":
         return {"source_kind": config.source_kind, "project": client.project}
     return check_transactions_table(client, config.transactions_table, config.transactions_columns)
+
+
+@task(multiple_outputs=False)
+def plan_training(params: dict[str, Any]) -> dict:
+    """Decides whether the model continues from the previous snapshot's centroids or rebases, and why."""
+    from segmentation.continuity import WarehouseJobs
+    from segmentation.continuity import plan_training as decide
+
+    config = PipelineConfig.from_params(params)
+    (history,) = WarehouseJobs(config, get_current_context()).rows("training_plan.sql")
+    plan = decide(config, history)
+    log.info("training %s%s", plan.training, f": {plan.rebase_reason}" if plan.rebase_reason else "")
+    return plan.model_dump(mode="json")
+
+
+@task(multiple_outputs=False)
+def match_segment_ids(params: dict[str, Any]) -> list[dict]:
+    """Gives each centroid of the run's model the id of the previous centroid it continues, or a new id."""
+    from segmentation.continuity import WarehouseJobs, match_segments, matching_input
+
+    config = PipelineConfig.from_params(params)
+    jobs = WarehouseJobs(config, get_current_context())
+    centroids, previous = matching_input(jobs.rows("segment_matching.sql"))
+    (ids_used,) = jobs.rows("segment_ids_used.sql")
+    matches = match_segments(
+        centroids, previous, max_shift=config.max_segment_shift, first_new_id=ids_used["first_new_id"]
+    )
+    for match in matches:
+        log.info(
+            "centroid %d -> segment %d (shift %s)", match.centroid_id, match.segment_id, match.centroid_shift
+        )
+    return [match.model_dump() for match in matches]
+
+
+@task(multiple_outputs=False, outlets=[table_asset(MODEL)], post_execute=record_snapshot_date)
+def publish_model(params: dict[str, Any], ds: str | None = None, ds_nodash: str | None = None) -> str:
+    """Copies the run's model over the served one when the run's date is the latest snapshot, then drops it.
+
+    A backfill of an older date keeps the model the latest snapshot used; a failed gate never gets here, so
+    the served model stays yesterday's.
+    """
+    from segmentation.continuity import WarehouseJobs
+
+    config = PipelineConfig.from_params(params)
+    jobs = WarehouseJobs(config, get_current_context())
+    (latest,) = jobs.rows("latest_snapshot.sql")
+    is_latest = latest["latest_snapshot"] is not None and latest["latest_snapshot"].isoformat() == ds
+    if is_latest:
+        jobs.copy_model(f"_staging_{MODEL}_{ds_nodash}", MODEL)
+    jobs.rows("drop_trained_model.sql")
+    outcome = (
+        "published" if is_latest else f"kept the model of the latest snapshot {latest['latest_snapshot']}"
+    )
+    log.info("%s: %s", MODEL, outcome)
+    return outcome
 
 
 @task(multiple_outputs=False, outlets=[table_asset(PERSONAS)], post_execute=record_snapshot_date)
@@ -230,7 +290,8 @@ def customer_segmentation():
 
     with TaskGroup("model") as model:
         chain(
-            bigquery_job(f"train_{MODEL}", f"{MODEL}.sql", outlets=[table_asset(MODEL)]),
+            plan_training(),
+            bigquery_job(f"train_{MODEL}", f"{MODEL}.sql"),
             stage("model_evaluations"),
         )
 
@@ -249,10 +310,13 @@ def customer_segmentation():
 
     with TaskGroup("segments") as segments:
         chain(
+            match_segment_ids(),
+            stage("segment_id_mapping"),
             stage("customer_segments"),
             bigquery_job("check_customer_segments", "gates/customer_segments.sql"),
-            bigquery_job("align_segment_ids", "align_segment_ids.sql"),
+            stage("segment_centroids"),
             stage("segment_profiles"),
+            stage("segment_stability"),
         )
 
     # What moved since the previous snapshot, from the segments with their final ids.
@@ -273,6 +337,7 @@ def customer_segmentation():
     served_value_model = bigquery_job(
         f"publish_{VALUE_MODEL}", f"publish_{VALUE_MODEL}.sql", outlets=[table_asset(VALUE_MODEL)]
     )
+    model_published = publish_model()
 
     with TaskGroup("personas") as personas:
         generate_personas()
@@ -293,6 +358,7 @@ def customer_segmentation():
         changes,
         published,
         served_value_model,
+        model_published,
         personas,
         current_view,
         record_costs(),

@@ -1,12 +1,20 @@
 -- model_evaluations: how well the snapshot's model separates its customers, one row per k tried (a
--- single row when num_clusters fixes k). When several trials tie for best, BigQuery ML predicts with
--- the first of them, which is the one marked selected.
-{%- set k_range = tuned_k_range() %}
+-- single row when k is fixed), with the Lloyd iterations each training ran. A tuned model's ML.EVALUATE
+-- returns one row per trial, and ML.TRIAL_INFO's is_optimal marks the trial ML.PREDICT serves
+-- (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-evaluate,
+-- https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-trial-info).
+{%- set plan = training_plan() %}
 WITH training AS (
   SELECT COUNT(*) AS training_rows
   FROM {{ staging_table('customer_features') }}
 )
-{%- if k_range %}
+{%- if plan.tuned %},
+
+iterations AS (
+  SELECT trial_id, COUNT(*) AS iterations
+  FROM ML.TRAINING_INFO(MODEL {{ trained_model() }})
+  GROUP BY trial_id
+)
 
 SELECT
   DATE '{{ ds }}' AS snapshot_date,
@@ -15,21 +23,31 @@ SELECT
   evaluation.davies_bouldin_index,
   evaluation.mean_squared_distance,
   training.training_rows,
-  trial.trial_id = MIN(IF(trial.is_optimal, trial.trial_id, NULL)) OVER () AS is_selected
-FROM ML.TRIAL_INFO(MODEL {{ table('customer_segments_kmeans') }}) AS trial
-JOIN ML.EVALUATE(MODEL {{ table('customer_segments_kmeans') }}) AS evaluation
+  trial.is_optimal AS is_selected,
+  iterations.iterations
+FROM ML.TRIAL_INFO(MODEL {{ trained_model() }}) AS trial
+JOIN ML.EVALUATE(MODEL {{ trained_model() }}) AS evaluation
   ON evaluation.trial_id = trial.trial_id
+LEFT JOIN iterations
+  ON iterations.trial_id = trial.trial_id
 CROSS JOIN training
-{%- else %}
+{%- else %},
+
+iterations AS (
+  SELECT COUNT(*) AS iterations
+  FROM ML.TRAINING_INFO(MODEL {{ trained_model() }})
+)
 
 SELECT
   DATE '{{ ds }}' AS snapshot_date,
   CAST(NULL AS INT64) AS trial_id,
-  {{ config().num_clusters }} AS k,
+  {{ plan.num_clusters }} AS k,
   evaluation.davies_bouldin_index,
   evaluation.mean_squared_distance,
   training.training_rows,
-  TRUE AS is_selected
-FROM ML.EVALUATE(MODEL {{ table('customer_segments_kmeans') }}) AS evaluation
+  TRUE AS is_selected,
+  iterations.iterations
+FROM ML.EVALUATE(MODEL {{ trained_model() }}) AS evaluation
 CROSS JOIN training
+CROSS JOIN iterations
 {%- endif %}

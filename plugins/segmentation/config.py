@@ -285,6 +285,37 @@ class PipelineConfig(BaseModel):
         ),
         json_schema_extra=_section("Customer value"),
     )
+    rebase_segments: bool = Field(
+        False,
+        title="Rebase segments",
+        description=(
+            "Start the segments afresh (k-means++) instead of continuing from the previous snapshot's "
+            "centroids; ids of centroids that stay close to an old one are still kept."
+        ),
+        json_schema_extra=_section("Model"),
+    )
+    max_segment_shift: float = Field(
+        1.0,
+        gt=0,
+        le=100,
+        title="Largest centroid shift keeping an id",
+        description=(
+            "A centroid further than this from every previous centroid (Euclidean, in standardized units of "
+            "the snapshot's features) gets a new segment id."
+        ),
+        json_schema_extra=_section("Model"),
+    )
+    max_quality_drift_pct: float = Field(
+        10.0,
+        ge=0,
+        le=1000,
+        title="Largest quality drift (%)",
+        description=(
+            "Rebase when the previous snapshot's Davies-Bouldin index is this many percent above the one of "
+            "the last rebase it continues."
+        ),
+        json_schema_extra=_section("Model"),
+    )
     freshness_days: int = Field(
         3,
         ge=1,

@@ -35,7 +35,7 @@ CUSTOMER_ID = Column("customer_id", "INT64", "The source's customer (user) id.",
 SEGMENT_ID = Column(
     "segment_id",
     "INT64",
-    "The segment (1..k); it keeps its id from the previous snapshot it continues.",
+    "The segment; it keeps the id of the previous snapshot's centroid it continues, a new one gets a new id.",
     True,
 )
 
@@ -94,8 +94,27 @@ def partitioned_tables(config: PipelineConfig) -> tuple[Table, ...]:
                 Column("mean_squared_distance", "FLOAT64", "Mean squared distance to the nearest centroid."),
                 Column("training_rows", "INT64", "Customers in the training input.", True),
                 Column("is_selected", "BOOL", "Whether this k is the one the model predicts with.", True),
+                Column("iterations", "INT64", "Lloyd iterations the training ran (ML.TRAINING_INFO)."),
             ),
             ("k",),
+        ),
+        Table(
+            "segment_id_mapping",
+            "Which segment id each centroid of the snapshot's model got, and how far it moved.",
+            (
+                SNAPSHOT_DATE,
+                Column("centroid_id", "INT64", "The model's centroid id (ML.PREDICT's CENTROID_ID).", True),
+                SEGMENT_ID,
+                Column(
+                    "previous_segment_id", "INT64", "The previous snapshot's segment it continues; NULL: new."
+                ),
+                Column(
+                    "centroid_shift",
+                    "FLOAT64",
+                    "Distance from the previous snapshot's centroid of that segment, standardized units.",
+                ),
+            ),
+            ("segment_id",),
         ),
         Table(
             "customer_segments",
@@ -195,6 +214,39 @@ def partitioned_tables(config: PipelineConfig) -> tuple[Table, ...]:
                 Column("change", "STRING", "entered (no segment before), moved (another one) or left.", True),
             ),
             ("segment_id", "customer_id"),
+        ),
+        Table(
+            "segment_centroids",
+            "Each segment's centroid per numeric model feature, where the next snapshot continues from.",
+            (
+                SNAPSHOT_DATE,
+                SEGMENT_ID,
+                Column("feature", "STRING", "The model feature (a column of the model input).", True),
+                Column("numerical_value", "FLOAT64", "The centroid's value in the model input's units."),
+                Column("feature_mean", "FLOAT64", "The feature's mean over the snapshot's customers."),
+                Column("feature_stddev", "FLOAT64", "The feature's sample standard deviation, likewise."),
+            ),
+            ("segment_id",),
+        ),
+        Table(
+            "segment_stability",
+            "One row per snapshot: how the training started and how many customers kept their segment.",
+            (
+                SNAPSHOT_DATE,
+                Column("previous_snapshot_date", "DATE", "The snapshot this one continues; NULL: none."),
+                Column("training", "STRING", "continued (from the previous centroids) or rebased.", True),
+                Column("rebase_reason", "STRING", "Why the training rebased; NULL when it continued."),
+                Column("customers", "INT64", "Customers of the snapshot.", True),
+                Column("kept_share", "FLOAT64", "Share of customers in both snapshots keeping their id."),
+                Column(
+                    "unchanged_kept_share",
+                    "FLOAT64",
+                    "The same, among customers without an order since the previous snapshot.",
+                ),
+                Column("new_segments", "INT64", "Segments without a previous segment (new ids).", True),
+                Column("max_centroid_shift", "FLOAT64", "Largest centroid shift of a continued segment."),
+            ),
+            ("training",),
         ),
     )
 

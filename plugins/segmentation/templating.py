@@ -15,6 +15,13 @@ from typing import Any
 from jinja2 import pass_context
 
 from segmentation.config import PipelineConfig
+from segmentation.continuity import (
+    MATCH_TASK,
+    PLAN_TASK,
+    SegmentMatch,
+    TrainingPlan,
+    numeric_model_features,
+)
 from segmentation.features import (
     SPEND_WINDOWS_MONTHS,
     CategorySpend,
@@ -160,6 +167,67 @@ def tuned_k_range(context: Any) -> tuple[int, int] | None:
     return _config(context).k_range
 
 
+@pass_context
+def trained_model(context: Any) -> str:
+    """The model the run trains: a staging model of its own, published (copied over the served model) only
+    once every gate has passed and only when the run's date is the latest snapshot."""
+    config = _config(context)
+    return _dataset_object(config, f"_staging_{MODEL}_{context['ds_nodash']}")
+
+
+def _run_xcom(context: Any, task_id: str, outside_a_run: Any) -> Any:
+    """What an upstream task of the run returned. Rendered outside a run (no task instance: template
+    checks, previews) the templates show `outside_a_run`, a cold start."""
+    task_instance = context.get("ti")
+    if task_instance is None:
+        return outside_a_run
+    value = task_instance.xcom_pull(task_ids=task_id)
+    if value is None:
+        raise ValueError(f"{task_id} has not run for this date: the SQL depends on what it decided")
+    return value
+
+
+@pass_context
+def training_plan(context: Any) -> TrainingPlan:
+    """How the run trains: continuing from the previous snapshot's centroids, or rebasing."""
+    config = _config(context)
+    cold_start = TrainingPlan.rebase(config, "rendered outside a run")
+    return TrainingPlan.model_validate(_run_xcom(context, PLAN_TASK, cold_start.model_dump()))
+
+
+@pass_context
+def segment_matches(context: Any) -> tuple[SegmentMatch, ...]:
+    """The segment id each centroid of the run's model gets (see segmentation.continuity)."""
+    plan = training_plan(context)
+    fresh = [SegmentMatch(centroid_id=k, segment_id=k).model_dump() for k in range(1, (plan.k_max or 1) + 1)]
+    return tuple(SegmentMatch.model_validate(row) for row in _run_xcom(context, MATCH_TASK, fresh))
+
+
+@pass_context
+def model_features(context: Any) -> tuple[str, ...]:
+    """The numeric columns of the model input (model_input.sql), which centroids are compared on."""
+    return numeric_model_features(_config(context))
+
+
+def sql_float(value: float | None) -> str:
+    """A FLOAT64 literal (NULL for None); refuses anything that is not a finite number."""
+    if value is None:
+        return "CAST(NULL AS FLOAT64)"
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(f"not a finite number: {value!r}")
+    return f"CAST({number!r} AS FLOAT64)"
+
+
+def sql_int(value: int | None) -> str:
+    """An INT64 literal (NULL for None); refuses anything that is not an integer."""
+    if value is None:
+        return "CAST(NULL AS INT64)"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"not an integer: {value!r}")
+    return str(value)
+
+
 def sql_string(value: str) -> str:
     """A GoogleSQL string literal holding `value`, double-quoted when that spares escaping an apostrophe."""
     quote = '"' if "'" in value and '"' not in value else "'"
@@ -186,4 +254,10 @@ MACROS = {
     "spend_windows_months": SPEND_WINDOWS_MONTHS,
     "tuned_k_range": tuned_k_range,
     "sql_string": sql_string,
+    "sql_float": sql_float,
+    "sql_int": sql_int,
+    "trained_model": trained_model,
+    "training_plan": training_plan,
+    "segment_matches": segment_matches,
+    "model_features": model_features,
 }

@@ -180,7 +180,16 @@ def test_all_bigquery_work_is_googlesql_query_jobs(dag):
         task
         for task in dag.tasks
         if task.task_id
-        not in {"validate_config", "check_source", "personas.generate_personas", "record_costs", "report"}
+        not in {
+            "validate_config",
+            "check_source",
+            "model.plan_training",
+            "segments.match_segment_ids",
+            "publish_model",
+            "personas.generate_personas",
+            "record_costs",
+            "report",
+        }
     ]
     for task in jobs:
         assert isinstance(task, BigQueryInsertJobOperator), task.task_id
@@ -207,15 +216,28 @@ GATES = {
 
 
 def test_nothing_is_published_before_every_gate_has_passed(dag):
-    publishing = {task.task_id for task in dag.tasks if task.outlets} - {f"model.train_{MODEL}"}
+    publishing = {task.task_id for task in dag.tasks if task.outlets}
     assert publishing == {
         "publish_snapshot",
         f"publish_{VALUE_MODEL}",
+        "publish_model",
         "personas.generate_personas",
         "publish_current_view",
     }
     for task_id in publishing:
         assert dag.get_task(task_id).get_flat_relative_ids(upstream=True) >= GATES, task_id
+    # The served model is replaced only after the snapshot it belongs to is published.
+    assert "publish_snapshot" in dag.get_task("publish_model").get_flat_relative_ids(upstream=True)
+
+
+def test_the_model_is_trained_continuing_the_previous_snapshot_and_ids_follow_centroids(dag):
+    train = dag.get_task(f"model.train_{MODEL}")
+    assert "model.plan_training" in train.get_flat_relative_ids(upstream=True)
+    mapping = dag.get_task("segments.stage_segment_id_mapping")
+    assert "segments.match_segment_ids" in mapping.get_flat_relative_ids(upstream=True)
+    assert "segments.stage_segment_id_mapping" in dag.get_task(
+        "segments.stage_customer_segments"
+    ).get_flat_relative_ids(upstream=True)
 
 
 def test_the_model_learns_from_gated_features(dag):

@@ -133,7 +133,8 @@ def test_every_table_is_in_the_configured_dataset_or_the_source(rendered, config
     allowed = {("acme-analytics", "segmentation"), ("bigquery-public-data", "thelook_ecommerce")}
     tables = {table for (name, _), sql in rendered.items() if name == config for table in _tables(sql)}
     assert {(catalog, db) for catalog, db, _ in tables} == allowed
-    assert ("acme-analytics", "segmentation", "customer_segments_kmeans") in tables
+    # The run trains, predicts and evaluates with its own staging model; publish_model serves it later.
+    assert ("acme-analytics", "segmentation", "_staging_customer_segments_kmeans_20240301") in tables
 
 
 def test_without_a_project_names_resolve_in_the_connections_project(rendered):
@@ -188,18 +189,82 @@ def test_tables_are_created_partitioned_by_snapshot_date_only_if_missing(rendere
     assert base.count("ALTER TABLE") == 1 and "ADD COLUMN IF NOT EXISTS avg_predicted_value" in base
 
 
-def test_tuned_k_uses_hparam_range_and_fixed_k_does_not(rendered):
+def test_tuned_k_uses_a_grid_search_over_the_range_and_fixed_k_does_not(rendered):
     tuned = rendered["extended-tuned-log", "model.train_customer_segments_kmeans"]
     assert "num_clusters = HPARAM_RANGE(3, 8)" in tuned
     assert "num_trials = 6" in tuned
+    assert "hparam_tuning_algorithm = 'GRID_SEARCH'" in tuned, "only a grid search promises every k"
     assert "hparam_tuning_objectives = ['DAVIES_BOULDIN_INDEX']" in tuned
     assert "LN(1 + monetary) AS log_monetary" in tuned
     fixed = rendered["base", "model.train_customer_segments_kmeans"]
-    assert "num_clusters = 5," in fixed and "HPARAM" not in fixed
+    assert "num_clusters = 5\n" in fixed and "HPARAM" not in fixed
     for sql in (tuned, fixed):
+        create, alter = dialect.parse(sql)
         assert "kmeans_init_method = 'KMEANS++'" in sql
         assert "standardize_features = TRUE" in sql
-        assert "SELECT * EXCEPT (customer_id)" in sql
+        assert "training_rows.* EXCEPT (customer_id)" in sql
+        assert "labels" not in create.sql("bigquery") and "description" not in create.sql("bigquery")
+        assert isinstance(alter, dialect.AlterModel), "labels and description are set with ALTER MODEL"
+    # A tuned model's ML.CENTROIDS holds every trial: whatever reads centroids selects the optimal one.
+    for task_id in ("segments.check_customer_segments", "segments.stage_segment_centroids"):
+        assert "WHERE is_optimal" in rendered["extended-tuned-log", task_id]
+        assert "is_optimal" not in rendered["base", task_id]
+
+
+class _RunXComs:
+    """What the planning and matching tasks of a run returned, as a task instance hands it to templates."""
+
+    def __init__(self, values: dict[str, object]) -> None:
+        self.values = values
+
+    def xcom_pull(self, task_ids: str):
+        return self.values.get(task_ids)
+
+
+def test_a_continuing_run_seeds_k_means_with_the_customers_nearest_the_previous_centroids(dag):
+    task = dag.get_task("model.train_customer_segments_kmeans")
+    plan = {
+        "training": "continued",
+        "previous_snapshot": "2024-02-29",
+        "num_clusters": 4,
+        "k_min": 4,
+        "k_max": 4,
+    }
+    context_sql = render_in_run(dag, task, CONFIGS["base"], {"model.plan_training": plan})
+    assert len(dialect.parse(context_sql)) == 2
+    assert "kmeans_init_method = 'CUSTOM'" in context_sql and "kmeans_init_col = 'is_seed'" in context_sql
+    assert "num_clusters = 4" in context_sql and "KMEANS++" not in context_sql
+    assert "segment_centroids" in context_sql and "AS is_seed" in context_sql
+
+    mapping = dag.get_task("segments.stage_segment_id_mapping")
+    matches = [
+        {"centroid_id": 1, "segment_id": 7, "previous_segment_id": 7, "centroid_shift": 0.25},
+        {"centroid_id": 2, "segment_id": 9, "previous_segment_id": None, "centroid_shift": None},
+    ]
+    sql = render_in_run(
+        dag, mapping, CONFIGS["base"], {"model.plan_training": plan, "segments.match_segment_ids": matches}
+    )
+    assert "7 AS segment_id" in sql and "CAST(NULL AS INT64) AS previous_segment_id" in sql
+    assert "CAST(0.25 AS FLOAT64) AS centroid_shift" in sql
+
+
+def test_a_run_whose_planning_task_returned_nothing_refuses_to_render(dag):
+    task = dag.get_task("model.train_customer_segments_kmeans")
+    with pytest.raises(ValueError, match=r"model\.plan_training has not run for this date"):
+        render_in_run(dag, task, CONFIGS["base"], {})
+
+
+def render_in_run(dag, task, conf: dict, xcoms: dict[str, object]) -> str:
+    params = {name: task.params[name] for name in task.params} | conf
+    context = {
+        "params": params,
+        "ds": CUT_OFF.to_date_string(),
+        "ds_nodash": CUT_OFF.format("YYYYMMDD"),
+        "data_interval_start": CUT_OFF,
+        "data_interval_end": CUT_OFF,
+        "ti": _RunXComs(xcoms),
+    }
+    return task.render_template(task.configuration["query"]["query"], context, dag.get_template_env())
 
 
 def test_every_gate_fails_with_the_marker_the_retry_policy_knows():

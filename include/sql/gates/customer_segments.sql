@@ -1,5 +1,6 @@
 -- Gate on the staged customer_segments, before the published partition is replaced: every customer of
--- the snapshot has exactly one segment, nobody else has one, and every centroid has customers.
+-- the snapshot has exactly one segment, nobody else has one, every centroid of the served trial has a
+-- segment id and every segment has customers.
 {%- set staged = staging_table('customer_segments') %}
 WITH featured AS (
   SELECT customer_id
@@ -14,7 +15,14 @@ assignments AS (
 
 centroids AS (
   SELECT DISTINCT centroid_id
-  FROM ML.CENTROIDS(MODEL {{ table('customer_segments_kmeans') }})
+  FROM (
+{% include 'trained_centroids.sql' %}
+  )
+),
+
+mapping AS (
+  SELECT centroid_id, segment_id
+  FROM {{ staging_table('segment_id_mapping') }}
 ),
 
 problems AS (
@@ -31,9 +39,14 @@ problems AS (
   LEFT JOIN featured ON featured.customer_id = assignments.customer_id
   WHERE featured.customer_id IS NULL
   UNION ALL
-  SELECT COUNT(*), 'empty segments (centroids nobody is assigned to)'
+  SELECT COUNT(*), 'centroids without a segment id'
   FROM centroids
-  WHERE centroid_id NOT IN (SELECT segment_id FROM {{ staged }})
+  WHERE centroid_id NOT IN (SELECT centroid_id FROM mapping)
+  UNION ALL
+  SELECT COUNT(*), 'empty segments (centroids nobody is assigned to)'
+  FROM mapping
+  WHERE centroid_id IN (SELECT centroid_id FROM centroids)
+    AND segment_id NOT IN (SELECT segment_id FROM {{ staged }})
 )
 
 SELECT IF(

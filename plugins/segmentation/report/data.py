@@ -55,6 +55,16 @@ FROM {{ table('value_model_evaluations') }}
 WHERE snapshot_date = @snapshot_date
 ORDER BY model"""
 
+_STABILITY_QUERY = """\
+SELECT training, rebase_reason, previous_snapshot_date, kept_share, unchanged_kept_share, new_segments
+FROM {{ table('segment_stability') }}
+WHERE snapshot_date = @snapshot_date"""
+
+_SHIFTS_QUERY = """\
+SELECT segment_id, previous_segment_id, centroid_shift
+FROM {{ table('segment_id_mapping') }}
+WHERE snapshot_date = @snapshot_date"""
+
 
 class ReportError(ValueError):
     """The snapshot's tables cannot make a report; the message names what is missing."""
@@ -78,6 +88,9 @@ class Segment:
     customer_share: float
     revenue_share: float
     persona: Persona | None
+    # How far its centroid moved from the previous snapshot's (standardized units); None: a new segment.
+    centroid_shift: float | None = None
+    is_new: bool = False
 
     @property
     def title(self) -> str:
@@ -95,6 +108,19 @@ class RunMetadata:
     persona_backend: str | None
     persona_model: str | None
     prompt_version: str | None
+    stability: Stability | None = None
+
+
+@dataclass(frozen=True)
+class Stability:
+    """How the snapshot's model started and how many customers kept their segment (segment_stability)."""
+
+    training: str
+    rebase_reason: str | None
+    previous_snapshot_date: date | None
+    kept_share: float | None
+    unchanged_kept_share: float | None
+    new_segments: int
 
 
 @dataclass(frozen=True)
@@ -194,7 +220,10 @@ def _personas(frame: pd.DataFrame) -> dict[int, Persona]:
     }
 
 
-def _segments(profiles: pd.DataFrame, personas: Mapping[int, Persona]) -> tuple[Segment, ...]:
+def _segments(
+    profiles: pd.DataFrame, personas: Mapping[int, Persona], shifts: pd.DataFrame | None = None
+) -> tuple[Segment, ...]:
+    moved = {} if shifts is None else {int(row.segment_id): row for row in shifts.itertuples(index=False)}
     return tuple(
         Segment(
             segment_id=int(row.segment_id),
@@ -203,8 +232,29 @@ def _segments(profiles: pd.DataFrame, personas: Mapping[int, Persona]) -> tuple[
             # NULL when no customer kept any spend: no revenue to share.
             revenue_share=0.0 if pd.isna(row.revenue_share) else float(row.revenue_share),
             persona=personas.get(int(row.segment_id)),
+            centroid_shift=_optional_float(getattr(moved.get(int(row.segment_id)), "centroid_shift", None)),
+            is_new=int(row.segment_id) in moved and pd.isna(moved[int(row.segment_id)].previous_segment_id),
         )
         for row in profiles.itertuples(index=False)
+    )
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _stability(frame: pd.DataFrame) -> Stability | None:
+    """The snapshot's stability figures; None for snapshots published before they were recorded."""
+    if frame.empty:
+        return None
+    row = frame.iloc[0]
+    return Stability(
+        training=str(row.training),
+        rebase_reason=None if pd.isna(row.rebase_reason) else str(row.rebase_reason),
+        previous_snapshot_date=None if pd.isna(row.previous_snapshot_date) else row.previous_snapshot_date,
+        kept_share=_optional_float(row.kept_share),
+        unchanged_kept_share=_optional_float(row.unchanged_kept_share),
+        new_segments=int(row.new_segments),
     )
 
 
@@ -303,6 +353,8 @@ def load_report_data(warehouse: Warehouse, day: date, *, sample_size: int = SAMP
     value_evaluations = queries.frame(queries.template(_VALUE_EVALUATIONS_QUERY), **on_day)
     costs = _run_costs(queries, day)
     selected = _selected(evaluations, warehouse, day)
+    stability = queries.frame(queries.template(_STABILITY_QUERY), **on_day)
+    shifts = queries.frame(queries.template(_SHIFTS_QUERY), **on_day)
     metadata = RunMetadata(
         snapshot_date=day,
         project_id=warehouse.project_id or queries.hook.project_id,
@@ -315,10 +367,11 @@ def load_report_data(warehouse: Warehouse, day: date, *, sample_size: int = SAMP
         persona_backend=_distinct_values(personas, "backend"),
         persona_model=_distinct_values(personas, "model"),
         prompt_version=_distinct_values(personas, "prompt_version"),
+        stability=_stability(stability),
     )
     return ReportData(
         metadata=metadata,
-        segments=_segments(profiles, _personas(personas)),
+        segments=_segments(profiles, _personas(personas), shifts),
         feature_means=feature_means,
         feature_spread=_feature_spread(queries, list(feature_means.columns), day),
         evaluations=evaluations,

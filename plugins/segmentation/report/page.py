@@ -58,6 +58,10 @@ def _k_choice(data: ReportData) -> str:
     return "fixed by the run's settings"
 
 
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
 def render_page(data: ReportData, charts: Sequence[ChartImage], colors: Mapping[int, str]) -> str:
     """The page for `data`; `colors` gives each segment id its charts' colour as a CSS hex string."""
     index = data.metadata.davies_bouldin_index
@@ -67,6 +71,7 @@ def render_page(data: ReportData, charts: Sequence[ChartImage], colors: Mapping[
         k_choice=_k_choice(data),
         costs=data.costs,
         segments=data.segments,
+        share=_share,
         colors=colors,
         charts=charts,
     )

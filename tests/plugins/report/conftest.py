@@ -173,6 +173,36 @@ class ReportWarehouse:
                 for trial_id, (k, index) in enumerate(trials.items(), start=1)
             ],
         )
+        first = day == PREVIOUS_DAY
+        self.insert(
+            "segment_stability",
+            [
+                {
+                    "snapshot_date": day.isoformat(),
+                    "previous_snapshot_date": None if first else PREVIOUS_DAY.isoformat(),
+                    "training": "rebased" if first else "continued",
+                    "rebase_reason": "no earlier snapshot" if first else None,
+                    "customers": len(features),
+                    "kept_share": None if first else 0.975,
+                    "unchanged_kept_share": None if first else 0.996,
+                    "new_segments": 3 if first else 1,
+                    "max_centroid_shift": None if first else 0.25,
+                }
+            ],
+        )
+        self.insert(
+            "segment_id_mapping",
+            [
+                {
+                    "snapshot_date": day.isoformat(),
+                    "centroid_id": segment_id,
+                    "segment_id": segment_id,
+                    "previous_segment_id": None if first or segment_id == 3 else segment_id,
+                    "centroid_shift": None if first or segment_id == 3 else 0.125 * segment_id,
+                }
+                for segment_id in GROUPS
+            ],
+        )
         overrides = personas or {}
         self.insert(
             "segment_personas",

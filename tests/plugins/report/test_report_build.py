@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from segmentation.report import ReportError, build_report
-from tests.plugins.report.conftest import DAY, GROUPS, PNG_SIZES, build_into
+from tests.plugins.report.conftest import DAY, GROUPS, PNG_SIZES, PREVIOUS_DAY, build_into
 
 ALL_FILES = sorted([*PNG_SIZES, "report.html"])
 
@@ -69,6 +69,13 @@ def test_report_shows_the_runs_metadata(published):
     assert "<tr><th>How k was chosen</th><td>lowest Davies-Bouldin index among k = 2..4</td></tr>" in text
     assert "<tr><th>Persona writer</th><td>offline / rfm-archetypes-1</td></tr>" in text
     assert "<tr><th>Prompt version</th><td>personas-test</td></tr>" in text
+    assert f"<tr><th>Training</th><td>continued, previous snapshot {PREVIOUS_DAY}</td></tr>" in text
+    assert (
+        "<tr><th>Kept their segment</th><td>97.5% of customers, 99.6% of those without a new order; "
+        "1 new segment(s)</td></tr>"
+    ) in text
+    assert "of revenue; centroid moved 0.250 (standardized)</p>" in text
+    assert "of revenue; new today</p>" in text
 
 
 def test_persona_text_is_escaped_everywhere(published):
