@@ -7,7 +7,7 @@ WITH previous_segments AS (
   FROM {{ table('customer_segments') }} AS segments
   JOIN {{ table('customer_features') }} AS features
     ON features.snapshot_date = segments.snapshot_date AND features.customer_id = segments.customer_id
-  WHERE segments.snapshot_date = {{ "DATE '%s'" % plan.previous_snapshot if plan.previous_snapshot else 'NULL' }}
+  WHERE {{ "segments.snapshot_date = DATE '%s'" % plan.previous_snapshot if plan.previous_snapshot else 'FALSE' }}
 ),
 
 pairs AS (

@@ -14,8 +14,9 @@ STAGED = CUT_OFF.format("YYYYMMDD")
 
 @pytest.fixture
 def segmented(bq_client):
-    """`make(segments)`: a dataset with 6 staged featured customers, a 3-centroid k-means model and the
-    staged segments `{customer_id: segment_id}`; returns the run's conf."""
+    """`make(segments)`: a dataset with 6 staged featured customers, the run's 3-centroid k-means model, its
+    centroids' segment ids (the same numbers) and the staged segments `{customer_id: segment_id}`; returns
+    the run's conf."""
     created = []
 
     def make(segments: dict[int, int]) -> dict:
@@ -28,9 +29,13 @@ def segmented(bq_client):
             "FROM UNNEST(GENERATE_ARRAY(1, 6)) AS id"
         )
         bq_client.query_and_wait(
-            f"CREATE MODEL {dataset}.customer_segments_kmeans "
+            f"CREATE MODEL {dataset}._staging_customer_segments_kmeans_{STAGED} "
             "OPTIONS (model_type = 'kmeans', num_clusters = 3) "
             f"AS SELECT monetary FROM {dataset}._staging_customer_features_{STAGED}"
+        )
+        bq_client.query_and_wait(
+            f"CREATE TABLE {dataset}._staging_segment_id_mapping_{STAGED} AS "
+            "SELECT id AS centroid_id, id AS segment_id FROM UNNEST(GENERATE_ARRAY(1, 3)) AS id"
         )
         rows = ", ".join(
             f"STRUCT({customer} AS customer_id, {segment} AS segment_id)"

@@ -166,6 +166,22 @@ def bigquery_ml(config: PipelineConfig) -> list[dict]:
             "columns": [*tuned, ["davies_bouldin_index", "FLOAT64"], ["mean_squared_distance", "FLOAT64"]],
         },
         {
+            "name": "ML.TRAINING_INFO",
+            "arguments": ["MODEL"],
+            "columns": [
+                *tuned,
+                ["training_run", "INT64"],
+                ["iteration", "INT64"],
+                ["loss", "FLOAT64"],
+                ["eval_loss", "FLOAT64"],
+                ["duration_ms", "INT64"],
+                [
+                    "cluster_info",
+                    "ARRAY<STRUCT<centroid_id INT64, cluster_radius FLOAT64, cluster_size INT64>>",
+                ],
+            ],
+        },
+        {
             "name": "ML.TRIAL_INFO",
             "arguments": ["MODEL"],
             "columns": [
@@ -193,12 +209,16 @@ def case(name: str, jobs: list[Job], config: PipelineConfig) -> dict:
     return {
         "name": name,
         "tables": declared_tables(name, config),
+        # The served models, and the run's own staging models that its jobs train, evaluate and predict with.
         "models": [
             {"path": [PROJECT, DATASET, name]}
             for name in (
                 MODEL,
                 VALUE_MODEL,
-                *(f"_staging_{model}_{LOGICAL_DATE:%Y%m%d}" for model in (VALUE_MODEL, VALUE_BACKTEST_MODEL)),
+                *(
+                    f"_staging_{model}_{LOGICAL_DATE:%Y%m%d}"
+                    for model in (MODEL, VALUE_MODEL, VALUE_BACKTEST_MODEL)
+                ),
             )
         ],
         "tvfs": bigquery_ml(config),
