@@ -39,6 +39,7 @@ from google.cloud import bigquery
 from sklearn.cluster import KMeans
 from sklearn.metrics import davies_bouldin_score
 
+from benchmarks import pipeline
 from local_bigquery.samples import thelook
 from local_bigquery.server import BackgroundServer
 from local_bigquery.translate import TableRef
@@ -74,27 +75,23 @@ class Step:
     table: str | None = None
 
 
-DAY = (
-    Step("setup.create_dataset", "dataset.sql"),
-    Step("setup.create_tables", "schema.sql"),
-    Step("source.check_freshness", "gates/source_freshness.sql"),
-    Step("source.check_values", "gates/source_values.sql"),
-    Step("features.stage_customer_features", "stage.sql", "customer_features"),
-    Step("features.check_customer_features", "gates/customer_features.sql"),
-    Step(PLAN_TASK),
-    Step(f"model.train_{MODEL}", f"{MODEL}.sql"),
-    Step("model.stage_model_evaluations", "stage.sql", "model_evaluations"),
-    Step(MATCH_TASK),
-    Step("segments.stage_segment_id_mapping", "stage.sql", "segment_id_mapping"),
-    Step("segments.stage_customer_segments", "stage.sql", "customer_segments"),
-    Step("segments.check_customer_segments", "gates/customer_segments.sql"),
-    Step("segments.stage_segment_centroids", "stage.sql", "segment_centroids"),
-    Step("segments.stage_segment_profiles", "stage.sql", "segment_profiles"),
-    Step("segments.stage_segment_stability", "stage.sql", "segment_stability"),
-    Step("publish_snapshot", "publish_snapshot.sql"),
-    Step("publish_model"),
-    Step("publish_current_view", "customer_segments_current.sql"),
-)
+def _day() -> tuple[Step, ...]:
+    """The pipeline benchmark's BigQuery jobs (the DAG's, in its order), with the DAG's Python tasks that
+    decide something put where the DAG runs them."""
+    python_tasks = {
+        f"model.train_{MODEL}": PLAN_TASK,
+        "segments.stage_segment_id_mapping": MATCH_TASK,
+        "publish_current_view": "publish_model",
+    }
+    steps: list[Step] = []
+    for job in pipeline.STEPS:
+        if job.task_id in python_tasks:
+            steps.append(Step(python_tasks[job.task_id]))
+        steps.append(Step(job.task_id, job.file, job.table))
+    return tuple(steps)
+
+
+DAY = _day()
 MEASURED_BEFORE = "publish_snapshot"  # the staged model input and segments are read just before it
 
 
