@@ -70,10 +70,13 @@ def distribution_of(module: str) -> str:
     spec = importlib.util.find_spec(module)
     assert spec is not None and spec.origin, f"{module} is not installed"
     origin = Path(spec.origin).resolve()
-    for entry in map(Path, sys.path):
-        if entry.is_dir() and origin.is_relative_to(entry.resolve()):
-            relative = str(origin.relative_to(entry.resolve()))
-            break
+    # The deepest sys.path entry holding the module: the repo root is on sys.path too, and a venv inside
+    # the checkout (.venv) would otherwise make site-packages paths look like repo files.
+    entries = [entry.resolve() for entry in map(Path, sys.path) if entry.is_dir()]
+    root = max(
+        (entry for entry in entries if origin.is_relative_to(entry)), key=lambda entry: len(entry.parts)
+    )
+    relative = str(origin.relative_to(root))
     for name in _top_level_distributions().get(module.split(".")[0], []):
         if relative in _files_of(name):
             return canonicalize_name(name)
