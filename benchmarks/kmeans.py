@@ -1,6 +1,6 @@
 """Benchmark: local_bigquery's BigQuery ML k-means against scikit-learn, measured in the same run.
 
-Targets (issue 3): training on 1M rows x 6 numeric features, k=5, 20 iterations takes at most 1.5x the time
+Targets: training on 1M rows x 6 numeric features, k=5, 20 iterations takes at most 1.5x the time
 of scikit-learn's `KMeans(n_init=1)` on the same standardized data; ML.PREDICT on 1M rows takes at most 2 s.
 
 Our timing starts from the raw Arrow table the CREATE MODEL query returns, so it includes preprocessing

@@ -23,8 +23,8 @@ both alike; each figure is the best of the repeats. Peak RSS is the server proce
     make bench
     PYTHONPATH=.:plugins .venv/bin/python benchmarks/pipeline.py [--scales 1M,10M] [--output FILE]
 
-Prints the table, writes it as JSON (default benchmarks/results/pipeline.json), exits 1 if a target of
-issue 6 is missed: ours/floor ≤ 1.3 on the core stages at 10M, server peak RSS ≤ 2 GB at 10M, and
+Prints the table, writes it as JSON (default benchmarks/results/pipeline.json), exits 1 if a performance target
+is missed: ours/floor ≤ 1.3 on the core stages at 10M, server peak RSS ≤ 2 GB at 10M, and
 ours total(10M)/total(1M) ≤ 11. Linux only (reads /proc).
 """
 
@@ -462,7 +462,7 @@ def table(results: dict[str, dict]) -> str:
 
 
 def verdict(results: dict[str, dict]) -> list[str]:
-    """Each target of issue 6 with the measured value; a line starting with MISSED when it is not met."""
+    """Each performance target with the measured value; a line starting with MISSED when it is not met."""
     lines = []
     if "10M" in results:
         big = results["10M"]
