@@ -25,9 +25,9 @@ from sklearn.cluster import KMeans
 
 from segmentation.config import PipelineConfig
 from segmentation.paths import sql_dir
-from segmentation.personas.generate import draft_personas
 from segmentation.personas.offline import OfflineWriter
 from segmentation.personas.profile import profiles_from_rows
+from segmentation.personas.step import draft_personas
 from segmentation.personas.store import Warehouse as PersonaWarehouse
 from segmentation.personas.store import merge_parameters, sql_file
 from segmentation.templating import MACROS

@@ -178,10 +178,10 @@ def _cost_parameters(day: dt.date) -> list[Any]:
 
 def _merge_parameters(day: dt.date) -> list[Any]:
     """The persona MERGE's parameters for one example persona, built by the persona step's own code."""
-    from segmentation.personas.generation import Generation
     from segmentation.personas.prompt import Prompt
     from segmentation.personas.response import Persona
     from segmentation.personas.store import merge_parameters
+    from segmentation.personas.writer import Generation
 
     persona = Persona(
         segment_id=1,

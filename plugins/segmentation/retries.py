@@ -21,7 +21,7 @@ NOT_RETRYABLE = frozenset(
         "segmentation.config.ConfigError",
         "segmentation.sources.SourceMappingError",
         "segmentation.personas.profile.ProfileError",
-        "segmentation.personas.generation.GeminiRequestRefused",  # a 4xx: the same request fails again
+        "segmentation.personas.writer.GeminiRequestRefused",  # a 4xx: the same request fails again
         "pydantic_core._pydantic_core.ValidationError",  # settings the persona step refused
     }
 )

@@ -4,12 +4,12 @@
 """
 
 from segmentation.gemini_settings import GeminiSettings
-from segmentation.personas.generate import BACKENDS, draft_personas, generate_personas, resolve_backend
-from segmentation.personas.generation import Generation, PersonaGenerationError
 from segmentation.personas.profile import ProfileError, SegmentProfile, profiles_from_rows
 from segmentation.personas.prompt import PROMPT_VERSION, Prompt, build_prompt
 from segmentation.personas.response import Persona, PersonaSet, response_json_schema
+from segmentation.personas.step import BACKENDS, draft_personas, generate_personas, resolve_backend
 from segmentation.personas.validation import PersonaValidationError, validate_answer
+from segmentation.personas.writer import Generation, PersonaGenerationError
 
 __all__ = [
     "BACKENDS",

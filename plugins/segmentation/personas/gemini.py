@@ -18,10 +18,10 @@ from airflow.providers.google.cloud.hooks.gen_ai import GenAIGenerativeModelHook
 from google.genai import errors, types
 
 from segmentation.gemini_settings import GeminiSettings, endpoint_problem
-from segmentation.personas.generation import GeminiRequestRefused, Generation, PersonaGenerationError
 from segmentation.personas.profile import SegmentProfile
 from segmentation.personas.prompt import Prompt
 from segmentation.personas.response import response_json_schema
+from segmentation.personas.writer import GeminiRequestRefused, Generation, PersonaGenerationError
 
 log = logging.getLogger(__name__)
 

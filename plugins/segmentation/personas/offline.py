@@ -18,9 +18,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from segmentation.personas.generation import Generation
 from segmentation.personas.profile import SegmentProfile
 from segmentation.personas.prompt import FigureSheet, Prompt
+from segmentation.personas.writer import Generation
 
 OFFLINE_MODEL = "rfm-archetypes-2"
 

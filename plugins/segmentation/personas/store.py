@@ -20,9 +20,9 @@ from google.cloud.bigquery import ArrayQueryParameter, ScalarQueryParameter, Str
 
 from segmentation.config import DATASET_PATTERN, OPTIONAL_PROJECT_ID_PATTERN
 from segmentation.paths import sql_dir
-from segmentation.personas.generation import Generation
 from segmentation.personas.prompt import Prompt
 from segmentation.personas.response import Persona
+from segmentation.personas.writer import Generation
 
 _PROFILES_QUERY = """\
 SELECT *

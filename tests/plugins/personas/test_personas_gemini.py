@@ -6,11 +6,11 @@ import pytest
 from airflow.sdk import RetryAction
 
 from segmentation.personas.gemini import GeminiWriter
-from segmentation.personas.generate import draft_personas, resolve_backend
-from segmentation.personas.generation import PersonaGenerationError
 from segmentation.personas.profile import profiles_from_rows
 from segmentation.personas.response import response_json_schema
+from segmentation.personas.step import draft_personas, resolve_backend
 from segmentation.personas.validation import PersonaValidationError
+from segmentation.personas.writer import PersonaGenerationError
 from segmentation.retries import FailFastOnBadInput
 from tests.fakes.gemini_server import answer, error, json_answer, safety_blocked, slow
 

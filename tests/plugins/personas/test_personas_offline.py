@@ -2,7 +2,6 @@ import json
 
 import pytest
 
-from segmentation.personas.generate import draft_personas
 from segmentation.personas.offline import (
     OFFLINE_MODEL,
     OfflineWriter,
@@ -11,6 +10,7 @@ from segmentation.personas.offline import (
     position_of,
 )
 from segmentation.personas.profile import profiles_from_rows
+from segmentation.personas.step import draft_personas
 from segmentation.personas.validation import validate_answer
 
 

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from segmentation.personas.generate import generate_personas
-from segmentation.personas.generation import PersonaGenerationError
 from segmentation.personas.offline import OFFLINE_MODEL
 from segmentation.personas.profile import ProfileError, profiles_from_rows
 from segmentation.personas.prompt import PROMPT_VERSION, build_prompt
+from segmentation.personas.step import generate_personas
 from segmentation.personas.validation import PersonaValidationError
+from segmentation.personas.writer import PersonaGenerationError
 from tests.conftest import PROJECT
 from tests.fakes.gemini_server import error, json_answer
 

@@ -18,13 +18,13 @@ from airflow.sdk.exceptions import AirflowNotFoundException
 
 from segmentation.gemini_settings import GeminiOptions, GeminiSettings, gemini_settings
 from segmentation.personas.gemini import GeminiWriter
-from segmentation.personas.generation import Generation, PersonaWriter
 from segmentation.personas.offline import OfflineWriter
 from segmentation.personas.profile import ProfileError, SegmentProfile, profiles_from_rows
 from segmentation.personas.prompt import Prompt, build_prompt
 from segmentation.personas.response import Persona
 from segmentation.personas.store import PersonaStore, Warehouse
 from segmentation.personas.validation import PersonaValidationError, validate_answer
+from segmentation.personas.writer import Generation, PersonaWriter
 from segmentation.preflight import PERSONA_BACKEND_VARIABLE as BACKEND_VARIABLE
 from segmentation.preflight import PERSONA_BACKENDS as BACKENDS
 

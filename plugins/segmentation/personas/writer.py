@@ -1,4 +1,4 @@
-"""What a persona backend hands back, whichever writer produced it."""
+"""The persona writer protocol every backend implements (Gemini, offline), and what a writer hands back."""
 
 from __future__ import annotations
 
