@@ -11,7 +11,9 @@ import copy
 import datetime as dt
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -87,9 +89,33 @@ class ValueColumn:
     def at(self, position: int) -> object:
         return _plain(self.values[position], self.kind)
 
+    @cached_property
+    def json_key(self) -> str:
+        return f"{_json(self.name)}:"
+
+    @cached_property
+    def json_at(self) -> Callable[[int], str]:
+        """The value at a position as JSON text: a memoryview read gives a Python number without a numpy
+        scalar, and the text is what `json.dumps` writes for it (NaN and infinities as null)."""
+        if self.kind == "str":
+            return lambda position: _json(self.values[position])
+        item = memoryview(self.values).__getitem__
+        text = _json_float if self.kind == "float" else int.__repr__
+        return lambda position: text(item(position))
+
 
 def _json(document: object) -> str:
     return json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _json_float(value: float) -> str:
+    """A float as `json.dumps` writes it (`float.__repr__`, the shortest exact text); NaN and infinities,
+    which JSON lacks, as null."""
+    return float.__repr__(value) if math.isfinite(value) else "null"
+
+
+def _json_object(columns: list[ValueColumn], position: int) -> str:
+    return "{" + ",".join(column.json_key + column.json_at(position) for column in columns) + "}"
 
 
 def _finite(value: object) -> float | None:
@@ -238,43 +264,43 @@ class SnapshotStore:
         arrays += [column.values for column in (*self.features, *self.predictions)]
         return sum(array.nbytes for array in arrays)
 
+    @cached_property
+    def _reads(self) -> _Reads:
+        return _Reads(self)
+
     def position(self, customer_id: int) -> int | None:
         position = int(self.customer_ids.searchsorted(customer_id))
-        if position < len(self.customer_ids) and int(self.customer_ids[position]) == customer_id:
+        if position < len(self.customer_ids) and self._reads.customer_id(position) == customer_id:
             return position
         return None
 
     def _values(self, columns: list[ValueColumn], position: int) -> dict[str, object]:
         return {column.name: column.at(position) for column in columns}
 
-    def history(self, position: int) -> list[dict]:
-        start, end = self.history_offsets[position], self.history_offsets[position + 1]
-        return [
-            {"snapshot_date": (EPOCH + dt.timedelta(days=int(day))).isoformat(), "segment_id": int(segment)}
-            for day, segment in zip(
-                self.history_days[start:end], self.history_segments[start:end], strict=True
-            )
-        ]
-
     def customer_json(self, customer_id: int) -> bytes | None:
-        """The customer's answer as JSON, None when the snapshot has no such customer."""
+        """The customer's answer as JSON, None when the snapshot has no such customer.
+
+        Written from pieces, each as `json.dumps` would write it: the keys and the segment's part once per
+        snapshot, the values read through memoryviews (no numpy scalar, no dict to encode per request)."""
         position = self.position(customer_id)
         if position is None:
             return None
-        segment_id = int(self.segment_ids[position])
-        own = _json(
-            {
-                "snapshot_date": self.snapshot_date.isoformat(),
-                "customer_id": customer_id,
-                "segment_id": segment_id,
-                "distance": _plain(self.distance[position], "float"),
-                "features": self._values(self.features, position),
-                "predicted_value": self._values(self.predictions, position) if self.predictions else None,
-                "segment_history": self.history(position),
-            }
+        reads = self._reads
+        segment_id = reads.segment_id(position)
+        start, end = reads.history_offset(position), reads.history_offset(position + 1)
+        history = ",".join(
+            f'{{"snapshot_date":"{self.history_dates[reads.history_day(entry)]}",'
+            f'"segment_id":{reads.history_segment(entry)}}}'
+            for entry in range(start, end)
         )
+        predictions = _json_object(self.predictions, position) if self.predictions else "null"
         brief = self.brief_json.get(segment_id) or _json({"segment_id": segment_id, "persona": None})
-        return f'{own[:-1]},"segment":{brief}}}'.encode()
+        return (
+            f'{{"snapshot_date":"{self.snapshot_date.isoformat()}","customer_id":{customer_id},'
+            f'"segment_id":{segment_id},"distance":{_json_float(reads.distance(position))},'
+            f'"features":{_json_object(self.features, position)},"predicted_value":{predictions},'
+            f'"segment_history":[{history}],"segment":{brief}}}'
+        ).encode()
 
     def member_page(self, segment_id: int, after: int | None, limit: int) -> tuple[list[dict], int | None]:
         """Up to `limit` members with a customer id above `after`, and the id to continue after (or None)."""
@@ -293,3 +319,15 @@ class SnapshotStore:
         ]
         more = start + limit < len(positions)
         return members, (members[-1]["customer_id"] if more and members else None)
+
+
+class _Reads:
+    """Element reads of a store's arrays as Python numbers (memoryview item access), for the lookups."""
+
+    def __init__(self, store: SnapshotStore):
+        self.customer_id = memoryview(store.customer_ids).__getitem__
+        self.segment_id = memoryview(store.segment_ids).__getitem__
+        self.distance = memoryview(store.distance).__getitem__
+        self.history_offset = memoryview(store.history_offsets).__getitem__
+        self.history_day = memoryview(store.history_days).__getitem__
+        self.history_segment = memoryview(store.history_segments).__getitem__

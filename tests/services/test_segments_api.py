@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
+from starlette.responses import PlainTextResponse
 
+from services.segments.api import LookupFastPath
 from tests.services.conftest import FIRST, SECOND, SEGMENTS
 
 FEATURES = ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days", "return_ratio"]
@@ -150,6 +153,55 @@ def test_lookups_run_no_bigquery_job(api, published, bq_client):
     assert api.get("/segments/1").status_code == 200
     assert api.get("/segments", params={"snapshot_date": FIRST.isoformat()}).status_code == 200  # cached
     assert jobs() == before
+
+
+async def declined(scope, receive, send) -> None:
+    """Stands for the FastAPI app behind the fast path: whatever reaches it is a 418."""
+    await PlainTextResponse("declined", status_code=418)(scope, receive, send)
+
+
+def test_the_lookup_fast_path_answers_as_the_routes_do_and_passes_on_the_rest(api, service, published):
+    fast = TestClient(LookupFastPath(declined, service, expected_key=None))
+    customer_id = int(published.latest.features.customer_id.iloc[3])
+    current = {"snapshot_date": SECOND.isoformat()}
+    # Each answer is byte for byte what FastAPI's route gives for the same request written another way
+    # (a leading zero, an extra parameter), which the fast path leaves to the route.
+    for path, params, routed, routed_params in [
+        (f"/customers/{customer_id}", {}, f"/customers/0{customer_id}", {}),
+        (f"/customers/{customer_id}", current, f"/customers/{customer_id}", current | {"x": "1"}),
+        ("/segments", {}, "/segments", {"x": "1"}),
+        ("/segments", current, "/segments", current | {"x": "1"}),
+    ]:
+        answer, expected = fast.get(path, params=params), api.get(routed, params=routed_params)
+        assert (answer.status_code, expected.status_code) == (200, 200), path
+        assert answer.headers["content-type"] == expected.headers["content-type"] == "application/json"
+        assert answer.content == expected.content, path
+    for path, params in [
+        (f"/customers/0{customer_id}", {}),
+        (f"/customers/+{customer_id}", {}),
+        (f"/customers/{customer_id} ", {}),
+        ("/customers/999999999", {}),  # not a customer: the route's 404
+        ("/customers/99999999999999999999999", {}),
+        ("/customers/abc", {}),
+        (f"/customers/{customer_id}", {"snapshot_date": "2020-01-01"}),
+        (f"/customers/{customer_id}", {"snapshot_date": "20240601"}),
+        (f"/customers/{customer_id}", {"snapshot_date": "2024-13-01"}),
+        ("/segments", {"snapshot_date": FIRST.isoformat(), "page_size": "1"}),
+        ("/segments/1", {}),
+        ("/healthz", {}),
+    ]:
+        assert fast.get(path, params=params).status_code == 418, (path, params)
+    assert fast.post(f"/customers/{customer_id}").status_code == 418
+
+
+def test_the_lookup_fast_path_checks_the_key(service, published):
+    key = "a-key-of-twenty-chars"
+    fast = TestClient(LookupFastPath(declined, service, expected_key=key.encode()))
+    path = f"/customers/{int(published.latest.features.customer_id.iloc[3])}"
+    assert fast.get(path, headers={"X-API-Key": key}).status_code == 200
+    for headers in ({}, {"X-API-Key": "a-key-of-twenty-charz"}, {"X-API-Key": key[:-1]}):
+        assert fast.get(path, headers=headers).status_code == 418
+        assert fast.get("/segments", headers=headers).status_code == 418
 
 
 @pytest.fixture(scope="module")
