@@ -44,6 +44,44 @@ from local_bigquery.types import (
 _ERROR_PREFIX = re.compile(r"^[A-Za-z ]*Error: ")
 _DIVISION_BY_ZERO = re.compile(r"^Division by zero in expression \((?P<expression>.*?)\)\. ")
 
+# DuckDB's wording of a value error → BigQuery's, which users and tests match on: the conversion functions'
+# "Bad int64 value" / "Invalid date" family and the arithmetic overflows.
+# https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions
+_VALUE_ERRORS = tuple(
+    (re.compile(pattern, re.DOTALL), message)
+    for pattern, message in (
+        (r"^Could not convert string '(?P<value>.*)' to INT(64|32|16|8)\b", "Bad int64 value: {value}"),
+        (r"^Could not convert string '(?P<value>.*)' to (DOUBLE|FLOAT)\b", "Bad double value: {value}"),
+        (r"^Could not convert string '(?P<value>.*)' to BOOL", "Bad bool value: {value}"),
+        (r'^Could not convert string "(?P<value>.*)" to DECIMAL\(38,9\)', "Invalid NUMERIC value: {value}"),
+        (r'^Could not convert string "(?P<value>.*)" to DECIMAL', "Invalid BIGNUMERIC value: {value}"),
+        (r"^Could not cast value (?P<value>\S+) to DECIMAL\(38,9\)", "numeric out of range: {value}"),
+        (r"^Could not cast value (?P<value>\S+) to DECIMAL", "bignumeric out of range: {value}"),
+        (r'^invalid date field format: "(?P<value>.*)", expected', "Invalid date: '{value}'"),
+        (r'^invalid timestamp field format: "(?P<value>.*)", expected', "Invalid timestamp: '{value}'"),
+        (r"^Overflow in \w+ of INT\d+ \((?P<value>.*?)\)!", "Integer Overflow: {value}"),
+        (
+            r"^Type DOUBLE with value (?P<value>-?(nan|inf)) can't be cast",
+            "Illegal conversion of non-finite floating point number to an integer: {value}",
+        ),
+        (
+            r"^Type DOUBLE with value (?P<value>\S+) can't be cast .* type INT64",
+            "int64 out of range: {value}",
+        ),
+        (r"^Type INT128 with value (?P<value>\S+) can't be cast .* type INT64", "int64 overflow: {value}"),
+        (r"^Unknown TimeZone '(?P<value>[^']*)'", "Invalid time zone: {value}"),
+        (r"^Date out of range: (?P<value>.*)", "Out-of-range datetime field in parsing function: {value}"),
+    )
+)
+
+
+def _bigquery_value_error(message: str) -> str | None:
+    for pattern, bigquery_message in _VALUE_ERRORS:
+        found = pattern.match(message)
+        if found:
+            return bigquery_message.format(value=found["value"])
+    return None
+
 
 def bigquery_error(error: duckdb.Error) -> BigQueryError:
     """A DuckDB failure in BigQuery's terms, keeping DuckDB's explanation of what is wrong."""
@@ -53,6 +91,9 @@ def bigquery_error(error: duckdb.Error) -> BigQueryError:
     division = _DIVISION_BY_ZERO.match(message)
     if division:
         return InvalidQuery(f"division by zero: {division['expression']}")
+    value_error = _bigquery_value_error(message)
+    if value_error:
+        return InvalidQuery(value_error)
     if isinstance(error, duckdb.CatalogException) and "Function with name" in message:
         return InvalidQuery(f"Function not found: {message}")
     if isinstance(error, duckdb.CatalogException):

@@ -17,6 +17,7 @@ import duckdb
 import farmhash
 from sqlglot import exp
 
+from local_bigquery import json_text
 from local_bigquery.types import BIGNUMERIC_SCALE
 
 ColumnTypes = Mapping[str, str]
@@ -292,6 +293,78 @@ def float_to_int64_rounds_half_away_from_zero(statement: exp.Expression, columns
             node.this.replace(exp.func("ROUND", node.this.copy()))
 
 
+# What GoogleSQL's CAST accepts from a STRING where DuckDB's cast is more lenient: INT64 takes decimal or hex
+# digits (no fraction or exponent: '1.5' and '1e3' are errors), DATE exactly `Y-M-D`, TIMESTAMP at most six
+# fractional digits. https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast
+_INT64_TEXT = r"\s*[+-]?[0-9]+\s*"
+_NEGATIVE_HEX_TEXT = r"\s*-0[xX][0-9a-fA-F]+\s*"
+_HEX_TEXT = r"\s*\+?0[xX][0-9a-fA-F]+\s*"
+_DATE_TEXT = r"[0-9]{1,4}-[0-9]{1,2}-[0-9]{1,2}"
+_SEVEN_FRACTION_DIGITS = r"[0-9]:[0-9]{1,2}\.[0-9]{7}"
+
+
+def _matches(text: exp.Expression, pattern: str) -> exp.Expression:
+    return _function("REGEXP_FULL_MATCH", text.copy(), exp.Literal.string(pattern))
+
+
+def _int64_from_text(text: exp.Expression, invalid: exp.Expression) -> exp.Expression:
+    hex_digits = exp.Trim(
+        this=exp.func("REPLACE", text.copy(), exp.Literal.string("+"), exp.Literal.string(""))
+    )
+    negative_hex = exp.Trim(
+        this=exp.func("REPLACE", text.copy(), exp.Literal.string("-"), exp.Literal.string(""))
+    )
+    return (
+        exp.case()
+        .when(exp.Is(this=text.copy(), expression=exp.null()), exp.null())
+        .when(_matches(text, _INT64_TEXT), exp.cast(exp.Trim(this=text.copy()), _BIGINT))
+        .when(_matches(text, _HEX_TEXT), exp.cast(hex_digits, _BIGINT))
+        .when(_matches(text, _NEGATIVE_HEX_TEXT), exp.Neg(this=exp.cast(negative_hex, _BIGINT)))
+        .else_(invalid)
+    )
+
+
+def _date_from_text(text: exp.Expression, invalid: exp.Expression) -> exp.Expression:
+    return (
+        exp.case()
+        .when(_matches(text, _DATE_TEXT), exp.cast(text.copy(), _DATE))
+        .when(exp.Is(this=text.copy(), expression=exp.null()), exp.null())
+        .else_(invalid)
+    )
+
+
+def _timestamp_from_text(text: exp.Expression, invalid: exp.Expression) -> exp.Expression:
+    too_precise = _function("REGEXP_MATCHES", text.copy(), exp.Literal.string(_SEVEN_FRACTION_DIGITS))
+    return exp.case().when(too_precise, invalid).else_(exp.cast(text.copy(), _TIMESTAMPTZ))
+
+
+_TEXT_CASTS: dict[exp.DataType.Type, tuple[Callable, Callable[[exp.Expression], exp.Expression]]] = {
+    exp.DataType.Type.BIGINT: (_int64_from_text, lambda text: _text("Bad int64 value: ", text)),
+    exp.DataType.Type.DATE: (_date_from_text, lambda text: _text("Invalid date: '", text, "'")),
+    exp.DataType.Type.TIMESTAMPTZ: (
+        _timestamp_from_text,
+        lambda text: _text("Invalid timestamp: '", text, "'"),
+    ),
+}
+
+
+def string_casts_parse_like_bigquery(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`CAST(s AS INT64 | DATE | TIMESTAMP)` of a STRING accepts what GoogleSQL accepts: hex INT64s
+    (`'-0x1F'`), no fractional or exponent INT64s, no spaces or time in a DATE, at most microseconds in a
+    TIMESTAMP. What it refuses fails with BigQuery's message; `SAFE_CAST` gives NULL instead.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast
+    """
+    for node in list(statement.find_all(exp.Cast, exp.TryCast)):
+        conversion = _TEXT_CASTS.get(node.to.this)
+        if conversion is None or not _is_text(node.this, columns):
+            continue
+        parse, message = conversion
+        invalid = exp.null() if isinstance(node, exp.TryCast) else _error(message(node.this))
+        # Cast again, so that the rewrites after this one still see the type.
+        node.replace(exp.cast(parse(node.this, invalid), node.to.copy()))
+
+
 def numeric_averages_stay_numeric(statement: exp.Expression, columns: ColumnTypes) -> None:
     """`AVG` of a NUMERIC (BIGNUMERIC) is a NUMERIC (BIGNUMERIC), in a window too; DuckDB averages decimals
     as DOUBLE.
@@ -345,6 +418,44 @@ def array_first_and_last_refuse_empty_arrays(statement: exp.Expression, columns:
         )
         element = _function("LIST_EXTRACT", array.copy(), exp.Literal.number(index))
         node.replace(exp.paren(exp.case().when(empty, failure).else_(element)))
+
+
+def array_subscripts_out_of_range_fail(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`a[OFFSET(i)]` / `a[ORDINAL(i)]` outside the array fail with "Array index i is out of bounds"
+    (DuckDB answers NULL); `SAFE_OFFSET` / `SAFE_ORDINAL` keep the NULL.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/operators#array_subscript_operator
+    """
+    for node in list(statement.find_all(exp.Bracket)):
+        first = node.args.get("offset")
+        if first is None or node.args.get("safe") or len(node.expressions) != 1 or _in_window_ordering(node):
+            continue
+        index = node.expressions[0]
+        past_the_end = exp.Add(this=_function("LEN", node.this.copy()), expression=exp.Literal.number(first))
+        checked = (
+            exp.case()
+            .when(
+                exp.LT(this=index.copy(), expression=exp.Literal.number(first)),
+                _error(_text("Array index ", index, " is out of bounds (underflow)")),
+            )
+            .when(
+                exp.GTE(this=index.copy(), expression=past_the_end),
+                _error(_text("Array index ", index, " is out of bounds (overflow)")),
+            )
+        )
+        node.replace(exp.paren(checked.else_(node.copy())))
+
+
+def integer_sums_overflow_like_int64(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`SUM` of INT64 values is an INT64 and fails beyond its range; DuckDB sums into a 128-bit integer.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/aggregate_functions#sum
+    """
+    for node in list(statement.find_all(exp.Sum)):
+        if _duckdb_type(node.this, columns) not in ("BIGINT", "INTEGER"):
+            continue
+        outer = node.parent if isinstance(node.parent, exp.Window) else node
+        outer.replace(exp.cast(outer.copy(), _BIGINT))
 
 
 def farm_fingerprint_as_function(statement: exp.Expression, columns: ColumnTypes) -> None:
@@ -634,13 +745,18 @@ def parse_numeric_as_casts(statement: exp.Expression, columns: ColumnTypes) -> N
 
 
 def to_json_is_json(statement: exp.Expression, columns: ColumnTypes) -> None:
-    """`TO_JSON(x)` is a JSON value; `TO_JSON_STRING(x)` its text (sqlglot writes both as text).
+    """`TO_JSON(x)` is a JSON value; `TO_JSON_STRING(x)` its text with BigQuery's encodings (ISO 8601 times,
+    base64 bytes, quoted NaN, `null` for NULL), the server's `bq_to_json_string` (see `json_text`).
 
-    https://cloud.google.com/bigquery/docs/reference/standard-sql/json_functions#to_json
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/json_functions#to_json_string
     """
     for node in list(statement.find_all(exp.JSONFormat)):
+        value = node.this.copy()
         if node.args.get("to_json"):
-            node.replace(_function("TO_JSON", node.this.copy()))
+            node.replace(_function("TO_JSON", value))
+        else:
+            duckdb_json = exp.cast(_function("TO_JSON", value), _VARCHAR)
+            node.replace(_function("bq_to_json_string", duckdb_json, _function("TYPEOF", value.copy())))
 
 
 _PSEUDO_COLUMNS = {"_PARTITIONDATE": exp.CurrentDate, "_PARTITIONTIME": exp.CurrentTimestamp}
@@ -662,6 +778,7 @@ def ingestion_time_pseudo_columns(statement: exp.Expression, columns: ColumnType
 
 
 REWRITES = (
+    string_casts_parse_like_bigquery,
     numeric_types_at_bigquery_scale,
     countif_counts_zero_rows_as_zero,
     float_to_int64_rounds_half_away_from_zero,
@@ -679,6 +796,8 @@ REWRITES = (
     extract_parts_numbered_like_bigquery,
     safe_prefix_returns_null_for_errors,
     array_first_and_last_refuse_empty_arrays,
+    array_subscripts_out_of_range_fail,
+    integer_sums_overflow_like_int64,
     farm_fingerprint_as_function,
     reciprocal_trigonometry,
     sign_keeps_its_argument_type,
@@ -785,3 +904,12 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     ]
     for name, function, parameters, result in functions:
         con.create_function(name, function, parameters, result, side_effects=False)
+    # A NULL operand's JSON is `null`, so this one sees NULLs.
+    con.create_function(
+        "bq_to_json_string",
+        json_text.to_json_string,
+        [varchar, varchar],
+        varchar,
+        null_handling="special",
+        side_effects=False,
+    )

@@ -463,3 +463,60 @@ def test_create_table_with_a_column_list_as_select(bq_client, dataset):
         ("amount", "NUMERIC"),
     ]
     assert _one(bq_client, f"SELECT amount FROM `{table}`")["amount"] == decimal.Decimal("100.25")
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELECT CAST('1.5' AS INT64)", "Bad int64 value: 1.5"),
+        ("SELECT CAST('1e3' AS INT64)", "Bad int64 value: 1e3"),
+        ("SELECT CAST('1,5' AS FLOAT64)", "Bad double value: 1,5"),
+        ("SELECT CAST('NaN' AS NUMERIC)", "Invalid NUMERIC value: NaN"),
+        ("SELECT CAST(' 2024-01-02' AS DATE)", "Invalid date: ' 2024-01-02'"),
+        ("SELECT CAST('2024-01-02 03:04:05' AS DATE)", "Invalid date: '2024-01-02 03:04:05'"),
+        ("SELECT CAST('2024-01-02 03:04:05.1234567' AS TIMESTAMP)", "Invalid timestamp: '2024-01-02"),
+        ("SELECT CAST(1e20 AS INT64)", "int64 out of range: 1e\\+20"),
+        ("SELECT 3000000000 * 4000000000", "Integer Overflow"),
+        ("SELECT EXTRACT(HOUR FROM CURRENT_TIMESTAMP() AT TIME ZONE 'Mars/Olympus')", "Invalid time zone"),
+        ("SELECT [1, 2][OFFSET(2)]", "Array index 2 is out of bounds \\(overflow\\)"),
+        ("SELECT [1, 2][ORDINAL(0)]", "Array index 0 is out of bounds \\(underflow\\)"),
+    ],
+)
+def test_invalid_values_fail_with_bigquerys_message(bq_client, sql, message):
+    with pytest.raises(exceptions.BadRequest, match=message):
+        bq_client.query_and_wait(sql)
+
+
+def test_string_casts_accept_what_bigquery_accepts(bq_client):
+    row = _one(
+        bq_client,
+        "SELECT CAST('-0x1F' AS INT64) AS hex, CAST(' +7 ' AS INT64) AS padded, "
+        "SAFE_CAST('1.5' AS INT64) AS fraction, CAST(CAST(NULL AS STRING) AS INT64) AS missing, "
+        "CAST('2024-1-2' AS DATE) AS day, [1, 2][SAFE_OFFSET(5)] AS outside, [1, 2][ORDINAL(2)] AS last",
+    )
+    assert tuple(row.values()) == (-31, 7, None, None, dt.date(2024, 1, 2), None, 2)
+
+
+def test_sum_of_int64_overflows_like_int64(bq_client, dataset):
+    table = f"`{PROJECT}.{dataset}.big`"
+    bq_client.query_and_wait(
+        f"CREATE TABLE {table} (x INT64); INSERT INTO {table} VALUES (9223372036854775807), (1)"
+    )
+    with pytest.raises(exceptions.BadRequest, match="overflow"):
+        bq_client.query_and_wait(f"SELECT SUM(x) FROM {table}")
+    assert _one(bq_client, f"SELECT SUM(x) OVER () AS s FROM {table} WHERE x = 1")["s"] == 1
+
+
+def test_to_json_string_encodes_values_like_bigquery(bq_client):
+    row = _one(
+        bq_client,
+        "SELECT TO_JSON_STRING(STRUCT(TIMESTAMP '2024-03-04 05:06:07.5+00' AS t, DATETIME '2024-03-04 05:06:07' "
+        "AS dt, TIME '05:06:07.123456' AS tm, b'ab' AS b, NUMERIC '1.50' AS n, NUMERIC '2' AS whole, "
+        "778.0 AS f, [CAST('nan' AS FLOAT64), CAST('-inf' AS FLOAT64)] AS odd, 'x\"y' AS s)) AS v, "
+        "TO_JSON_STRING(CAST(NULL AS INT64)) AS null_",
+    )
+    assert row["v"] == (
+        '{"t":"2024-03-04T05:06:07.500Z","dt":"2024-03-04T05:06:07","tm":"05:06:07.123456","b":"YWI=",'
+        '"n":"1.5","whole":2,"f":778,"odd":["NaN","-Infinity"],"s":"x\\"y"}'
+    )
+    assert row["null_"] == "null"

@@ -95,7 +95,7 @@ def test_a_dry_run_trains_no_model(bq_client, dataset):
     [
         ("SELECT nope FROM {ds}.sales", exceptions.BadRequest, "nope"),
         ("SELECT id FROM {ds}.missing", exceptions.NotFound, "missing"),
-        ("INSERT INTO {ds}.sales (id) VALUES ('x')", exceptions.BadRequest, "Could not convert"),
+        ("INSERT INTO {ds}.sales (id) VALUES ('x')", exceptions.BadRequest, "Bad int64 value"),
         ("CREATE TABLE nowhere_ds.t AS SELECT 1 AS x", exceptions.NotFound, "nowhere_ds"),
     ],
 )
