@@ -307,37 +307,36 @@ def _matches(text: exp.Expression, pattern: str) -> exp.Expression:
     return _function("REGEXP_FULL_MATCH", text.copy(), exp.Literal.string(pattern))
 
 
-def _int64_from_text(text: exp.Expression, invalid: exp.Expression) -> exp.Expression:
-    hex_digits = exp.Trim(
-        this=exp.func("REPLACE", text.copy(), exp.Literal.string("+"), exp.Literal.string(""))
-    )
-    negative_hex = exp.Trim(
-        this=exp.func("REPLACE", text.copy(), exp.Literal.string("-"), exp.Literal.string(""))
-    )
+def _try_cast(value: exp.Expression, to: exp.DataType) -> exp.TryCast:
+    return exp.TryCast(this=value, to=to.copy())
+
+
+def _int64_from_text(text: exp.Expression) -> exp.Expression:
+    without_sign = {
+        sign: exp.Trim(
+            this=exp.func("REPLACE", text.copy(), exp.Literal.string(sign), exp.Literal.string(""))
+        )
+        for sign in "+-"
+    }
     return (
         exp.case()
-        .when(exp.Is(this=text.copy(), expression=exp.null()), exp.null())
-        .when(_matches(text, _INT64_TEXT), exp.cast(exp.Trim(this=text.copy()), _BIGINT))
-        .when(_matches(text, _HEX_TEXT), exp.cast(hex_digits, _BIGINT))
-        .when(_matches(text, _NEGATIVE_HEX_TEXT), exp.Neg(this=exp.cast(negative_hex, _BIGINT)))
-        .else_(invalid)
+        .when(_matches(text, _INT64_TEXT), _try_cast(exp.Trim(this=text.copy()), _BIGINT))
+        .when(_matches(text, _HEX_TEXT), _try_cast(without_sign["+"], _BIGINT))
+        .when(_matches(text, _NEGATIVE_HEX_TEXT), exp.Neg(this=_try_cast(without_sign["-"], _BIGINT)))
     )
 
 
-def _date_from_text(text: exp.Expression, invalid: exp.Expression) -> exp.Expression:
-    return (
-        exp.case()
-        .when(_matches(text, _DATE_TEXT), exp.cast(text.copy(), _DATE))
-        .when(exp.Is(this=text.copy(), expression=exp.null()), exp.null())
-        .else_(invalid)
-    )
+def _date_from_text(text: exp.Expression) -> exp.Expression:
+    return exp.case().when(_matches(text, _DATE_TEXT), _try_cast(text.copy(), _DATE))
 
 
-def _timestamp_from_text(text: exp.Expression, invalid: exp.Expression) -> exp.Expression:
+def _timestamp_from_text(text: exp.Expression) -> exp.Expression:
     too_precise = _function("REGEXP_MATCHES", text.copy(), exp.Literal.string(_SEVEN_FRACTION_DIGITS))
-    return exp.case().when(too_precise, invalid).else_(exp.cast(text.copy(), _TIMESTAMPTZ))
+    return exp.case().when(exp.Not(this=too_precise), _try_cast(text.copy(), _TIMESTAMPTZ))
 
 
+# Each parse gives NULL for a text GoogleSQL refuses (every cast in it a TRY_CAST: DuckDB folds constant
+# casts even in a branch not taken); the message is BigQuery's.
 _TEXT_CASTS: dict[exp.DataType.Type, tuple[Callable, Callable[[exp.Expression], exp.Expression]]] = {
     exp.DataType.Type.BIGINT: (_int64_from_text, lambda text: _text("Bad int64 value: ", text)),
     exp.DataType.Type.DATE: (_date_from_text, lambda text: _text("Invalid date: '", text, "'")),
@@ -360,9 +359,12 @@ def string_casts_parse_like_bigquery(statement: exp.Expression, columns: ColumnT
         if conversion is None or not _is_text(node.this, columns):
             continue
         parse, message = conversion
-        invalid = exp.null() if isinstance(node, exp.TryCast) else _error(message(node.this))
+        parsed = parse(node.this)
+        if not isinstance(node, exp.TryCast):
+            given = exp.Not(this=exp.Is(this=node.this.copy(), expression=exp.null()))
+            parsed = exp.func("COALESCE", parsed, exp.case().when(given, _error(message(node.this))))
         # Cast again, so that the rewrites after this one still see the type.
-        node.replace(exp.cast(parse(node.this, invalid), node.to.copy()))
+        node.replace(exp.cast(parsed, node.to.copy()))
 
 
 def numeric_averages_stay_numeric(statement: exp.Expression, columns: ColumnTypes) -> None:

@@ -491,10 +491,11 @@ def test_string_casts_accept_what_bigquery_accepts(bq_client):
     row = _one(
         bq_client,
         "SELECT CAST('-0x1F' AS INT64) AS hex, CAST(' +7 ' AS INT64) AS padded, "
-        "SAFE_CAST('1.5' AS INT64) AS fraction, CAST(CAST(NULL AS STRING) AS INT64) AS missing, "
+        "SAFE_CAST('1.5' AS INT64) AS fraction, SAFE_CAST('x' AS INT64) AS text, "
+        "SAFE_CAST('2024-13-01' AS DATE) AS no_day, CAST(CAST(NULL AS STRING) AS INT64) AS missing, "
         "CAST('2024-1-2' AS DATE) AS day, [1, 2][SAFE_OFFSET(5)] AS outside, [1, 2][ORDINAL(2)] AS last",
     )
-    assert tuple(row.values()) == (-31, 7, None, None, dt.date(2024, 1, 2), None, 2)
+    assert tuple(row.values()) == (-31, 7, None, None, None, None, dt.date(2024, 1, 2), None, 2)
 
 
 def test_sum_of_int64_overflows_like_int64(bq_client, dataset):
