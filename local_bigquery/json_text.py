@@ -175,3 +175,21 @@ def _decimal_number(value):
     if isinstance(value, decimal.Decimal):
         return float(value)
     raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _keys(value, prefix: str, depth: int | None) -> set[str]:
+    if not isinstance(value, dict) or depth == 0:
+        return set()
+    keys = set()
+    for key, child in value.items():
+        name = f"{prefix}{key}" if re.fullmatch(r"\w+", key) else f'{prefix}"{key}"'
+        keys |= {name} | _keys(child, f"{name}.", None if depth is None else depth - 1)
+    return keys
+
+
+def json_keys(json_document: str | None, max_depth: int | None) -> list[str] | None:
+    """BigQuery's `JSON_KEYS`: the keys of the objects in the document, a nested key as `outer.inner`,
+    down to `max_depth` levels (all when NULL), sorted and unique; arrays are not entered."""
+    if json_document is None:
+        return None
+    return sorted(_keys(json.loads(json_document), "", max_depth))

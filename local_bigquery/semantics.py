@@ -10,6 +10,7 @@ from the expression itself (literals, casts, functions of a known result type) o
 from __future__ import annotations
 
 import base64
+import re
 import unicodedata
 from collections.abc import Callable, Mapping
 
@@ -254,6 +255,10 @@ _EXTRACTS: dict[str, Callable[[exp.Expression], exp.Expression]] = {
     "WEEK": lambda v: _weeks(v, 0),
     "ISOWEEK": lambda v: _function("WEEKOFYEAR", v.copy()),
     "ISOYEAR": lambda v: _function("ISOYEAR", v.copy()),
+    # A TIMESTAMP's date, time or datetime is its UTC one (its local one under AT TIME ZONE).
+    "DATE": lambda v: exp.cast(exp.cast(v.copy(), _TIMESTAMP), _DATE),
+    "TIME": lambda v: exp.cast(exp.cast(v.copy(), _TIMESTAMP), "TIME"),
+    "DATETIME": lambda v: exp.cast(v.copy(), _TIMESTAMP),
     # DuckDB's millisecond and microsecond parts include the seconds.
     "MILLISECOND": lambda v: _part("millisecond", v, 1000),
     "MICROSECOND": lambda v: _part("microsecond", v, 1_000_000),
@@ -558,12 +563,17 @@ def reciprocal_trigonometry(statement: exp.Expression, columns: ColumnTypes) -> 
 
 
 def sign_keeps_its_argument_type(statement: exp.Expression, columns: ColumnTypes) -> None:
-    """`SIGN(x)` has x's type (SIGN(1.5) is the FLOAT64 1.0); DuckDB's is an integer.
+    """`SIGN(x)` has x's type (SIGN(1.5) is the FLOAT64 1.0, SIGN(NaN) NaN); DuckDB's is an integer.
 
     https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#sign
     """
     for node in list(statement.find_all(exp.Sign)):
-        node.replace(_function("CAST_TO_TYPE", node.copy(), node.this.copy()))
+        signed = _function("CAST_TO_TYPE", node.copy(), node.this.copy())
+        if _is_float(node.this, columns):
+            signed = exp.paren(
+                exp.case().when(exp.IsNan(this=node.this.copy()), node.this.copy()).else_(signed)
+            )
+        node.replace(signed)
 
 
 def range_bucket_counts_boundaries(statement: exp.Expression, columns: ColumnTypes) -> None:
@@ -668,7 +678,12 @@ def json_type_names_like_bigquery(statement: exp.Expression, columns: ColumnType
         node.replace(exp.paren(named.else_(exp.Literal.string("number"))))
 
 
-_JSON_CONVERSIONS = {exp.String: _VARCHAR, exp.JSONBool: exp.DataType.build("BOOLEAN"), exp.Int64: _BIGINT}
+_JSON_CONVERSIONS = {
+    exp.String: _VARCHAR,
+    exp.JSONBool: exp.DataType.build("BOOLEAN"),
+    exp.Int64: _BIGINT,
+    exp.Float64: _DOUBLE,
+}
 
 
 def json_conversions_read_the_value(statement: exp.Expression, columns: ColumnTypes) -> None:
@@ -681,6 +696,104 @@ def json_conversions_read_the_value(statement: exp.Expression, columns: ColumnTy
         if isinstance(node, exp.JSONBool) or _is_json(node.this, columns):
             value = _function("JSON_EXTRACT_STRING", node.this.copy(), exp.Literal.string("$"))
             node.replace(exp.cast(value, _JSON_CONVERSIONS[type(node)]))
+
+
+_JSON_NUMBERS = ("BIGINT", "UBIGINT", "HUGEINT", "DOUBLE")
+
+
+def _json_kind_is(json: exp.Expression, *kinds: str) -> exp.Expression:
+    return exp.In(
+        this=_function("JSON_TYPE", json.copy()), expressions=[exp.Literal.string(k) for k in kinds]
+    )
+
+
+def _json_scalar(json: exp.Expression) -> exp.Expression:
+    return _function("JSON_EXTRACT_STRING", json.copy(), exp.Literal.string("$"))
+
+
+def _lax_bool(json: exp.Expression) -> exp.Expression:
+    text = exp.Lower(this=_json_scalar(json))
+    return (
+        exp.case()
+        .when(_json_kind_is(json, "BOOLEAN"), exp.cast(_json_scalar(json), "BOOLEAN"))
+        .when(
+            _json_kind_is(json, "VARCHAR"),
+            exp.case(text)
+            .when(exp.Literal.string("true"), exp.true())
+            .when(exp.Literal.string("false"), exp.false()),
+        )
+        .when(
+            _json_kind_is(json, *_JSON_NUMBERS),
+            exp.NEQ(this=exp.cast(_json_scalar(json), _DOUBLE), expression=exp.Literal.number(0)),
+        )
+    )
+
+
+def _lax_int64(json: exp.Expression) -> exp.Expression:
+    as_double = exp.TryCast(this=_json_scalar(json), to=_DOUBLE.copy())
+    return (
+        exp.case()
+        .when(_json_kind_is(json, "BOOLEAN"), exp.cast(exp.cast(_json_scalar(json), "BOOLEAN"), _BIGINT))
+        .when(
+            _json_kind_is(json, "VARCHAR", *_JSON_NUMBERS),
+            exp.TryCast(this=exp.func("ROUND", as_double), to=_BIGINT.copy()),
+        )
+    )
+
+
+def _lax_float64(json: exp.Expression) -> exp.Expression:
+    as_double = exp.TryCast(this=_json_scalar(json), to=_DOUBLE.copy())
+    return exp.case().when(_json_kind_is(json, "VARCHAR", *_JSON_NUMBERS), as_double)
+
+
+def _lax_string(json: exp.Expression) -> exp.Expression:
+    return exp.case().when(_json_kind_is(json, "VARCHAR", "BOOLEAN", *_JSON_NUMBERS), _json_scalar(json))
+
+
+_LAX_CONVERSIONS = {
+    exp.LaxBool: _lax_bool,
+    exp.LaxInt64: _lax_int64,
+    exp.LaxFloat64: _lax_float64,
+    exp.LaxString: _lax_string,
+}
+
+
+def json_lax_conversions(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`LAX_BOOL` / `LAX_INT64` / `LAX_FLOAT64` / `LAX_STRING` of a JSON scalar: converted where GoogleSQL's
+    table allows ('"42"' → 42, 'true' → 1, 1.5 → 2, 0 → false), NULL otherwise.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/json_functions#lax_bool
+    """
+    for node in list(statement.find_all(*_LAX_CONVERSIONS)):
+        node.replace(exp.paren(_LAX_CONVERSIONS[type(node)](node.this)))
+
+
+def json_keys_of_objects(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`JSON_KEYS(json[, max_depth])`: every key, nested ones as `a.b`, sorted and unique; the server's
+    `bq_json_keys` (sqlglot would write a function DuckDB lacks).
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/json_functions#json_keys
+    """
+    for node in list(statement.find_all(exp.JSONKeysAtDepth)):
+        depth = node.expression.copy() if node.expression is not None else exp.null()
+        node.replace(
+            _function("bq_json_keys", exp.cast(node.this.copy(), _VARCHAR), exp.cast(depth, _BIGINT))
+        )
+
+
+def case_mapping_of_all_of_unicode(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`UPPER` / `LOWER` map every character as Unicode does ('ß' → 'SS', 'İ' → 'i̇'); DuckDB maps one
+    character to one. ASCII text, where both agree, stays with DuckDB's.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#upper
+    """
+    for node in list(statement.find_all(exp.Upper, exp.Lower)):
+        text = node.this
+        if _duckdb_type(text, columns) == "BLOB" or (isinstance(text, exp.Literal) and text.this.isascii()):
+            continue
+        ascii_only = exp.EQ(this=_function("STRLEN", text.copy()), expression=exp.Length(this=text.copy()))
+        unicode_mapping = _function("bq_upper" if isinstance(node, exp.Upper) else "bq_lower", text.copy())
+        node.replace(exp.paren(exp.case().when(ascii_only, node.copy()).else_(unicode_mapping)))
 
 
 _TIMESTAMPTZ = exp.DataType.build("TIMESTAMPTZ", dialect="duckdb")
@@ -718,6 +831,93 @@ def time_functions_on_times(statement: exp.Expression, columns: ColumnTypes) -> 
         if isinstance(node.this, exp.TsOrDsToTime):
             on_a_day = exp.Add(this=_EPOCH_DAY.copy(), expression=exp.cast(node.this.this.copy(), "TIME"))
             node.replace(_function("STRFTIME", on_a_day, node.args["format"].copy()))
+
+
+_OFFSET_ZONE = re.compile(r"^(?P<sign>[+-])(?P<hours>\d{1,2})(:?(?P<minutes>\d{2}))?$")
+
+
+def time_zone_offsets_as_gmt_names(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """A time zone given as an offset (`'-04:30'`, `'+05'`) is the zone ICU calls `GMT-04:30`; DuckDB takes
+    zones by name only.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#time_zones
+    """
+    for literal in list(statement.find_all(exp.Literal)):
+        offset = _OFFSET_ZONE.match(literal.this) if literal.is_string and literal.arg_key == "zone" else None
+        if offset:
+            hours, minutes = int(offset["hours"]), offset["minutes"] or "00"
+            literal.replace(exp.Literal.string(f"GMT{offset['sign']}{hours:02}:{minutes}"))
+
+
+# GoogleSQL's sub-second format elements that sqlglot leaves as they are, in DuckDB's terms.
+_SUB_SECOND_ELEMENTS = {"%E3S": "%S.%g", "%E*S": "%S.%f"}
+
+
+def sub_second_format_elements(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`%E3S` (seconds and milliseconds) and `%E*S` in FORMAT_… / PARSE_… formats, and `%Ez` (`+05:30`) in
+    PARSE_TIMESTAMP.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/format-elements#format_elements_date_time
+    """
+    for node in list(statement.find_all(exp.TimeToStr, exp.StrToTime)):
+        pattern = node.args.get("format")
+        if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+            continue
+        text = pattern.this
+        for element, duckdb_element in _SUB_SECOND_ELEMENTS.items():
+            text = text.replace(element, duckdb_element)
+        if isinstance(node, exp.StrToTime):
+            text = text.replace("%Ez", "%z")
+        pattern.replace(exp.Literal.string(text))
+
+
+def _utc_offset_text(timestamp: exp.Expression, zone: exp.Expression) -> exp.Expression:
+    """`+05:30`: how far the zone's wall clock is ahead of UTC at that instant."""
+    local = exp.AtTimeZone(this=timestamp.copy(), zone=zone.copy())
+    seconds = exp.Sub(this=_function("EPOCH", local), expression=_function("EPOCH", timestamp.copy()))
+    negative = exp.LT(this=seconds.copy(), expression=exp.Literal.number(0))
+    sign = exp.case().when(negative, exp.Literal.string("-")).else_(exp.Literal.string("+"))
+    absolute = exp.Abs(this=exp.cast(seconds, _BIGINT))
+
+    def two_digits(value: exp.Expression) -> exp.Expression:
+        return exp.func("LPAD", exp.cast(value, _VARCHAR), exp.Literal.number(2), exp.Literal.string("0"))
+
+    hours = exp.IntDiv(this=absolute.copy(), expression=exp.Literal.number(3600))
+    minutes = exp.IntDiv(
+        this=exp.paren(exp.Mod(this=absolute, expression=exp.Literal.number(3600))),
+        expression=exp.Literal.number(60),
+    )
+    return _text(sign, two_digits(hours), ":", two_digits(minutes))
+
+
+def format_timestamp_in_its_time_zone(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`FORMAT_TIMESTAMP(format, ts, zone)` formats the zone's wall clock, and `%Ez` is the zone's offset
+    (`-05:00`); sqlglot drops the zone and DuckDB has no `%Ez`.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions#format_timestamp
+    """
+    for node in list(statement.find_all(exp.TimeToStr)):
+        zone, pattern = node.args.get("zone"), node.args.get("format")
+        with_offset = isinstance(pattern, exp.Literal) and "%Ez" in pattern.this
+        if zone is None and not with_offset:
+            continue
+        zone = zone or exp.Literal.string("UTC")
+        timestamp = node.this.this if isinstance(node.this, exp.TsOrDsToTimestamp) else node.this
+        local = exp.AtTimeZone(this=timestamp.copy(), zone=zone.copy())
+        if not with_offset:
+            node.set("this", local)
+            node.set("zone", None)
+            continue
+        pieces = []
+        for index, part in enumerate(pattern.this.split("%Ez")):
+            if index:
+                pieces.append(_utc_offset_text(timestamp, zone))
+            if part:
+                pieces.append(_function("STRFTIME", local.copy(), exp.Literal.string(part)))
+        text = pieces[0]
+        for piece in pieces[1:]:
+            text = exp.DPipe(this=text, expression=piece)
+        node.replace(exp.paren(text))
 
 
 def square_roots_of_negative_numbers_fail(statement: exp.Expression, columns: ColumnTypes) -> None:
@@ -807,10 +1007,16 @@ REWRITES = (
     byte_length_of_strings,
     functions_served_by_the_server,
     json_conversions_read_the_value,
+    json_lax_conversions,
+    json_keys_of_objects,
+    case_mapping_of_all_of_unicode,
     json_functions_of_strings_return_strings,
     json_type_names_like_bigquery,
     timestamp_constructors_are_timestamps,
+    sub_second_format_elements,
     time_functions_on_times,
+    time_zone_offsets_as_gmt_names,
+    format_timestamp_in_its_time_zone,
     unnest_offsets_count_from_zero,
     unnest_of_structs_exposes_their_fields,
 )
@@ -903,15 +1109,14 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
             varchar,
         ),
         ("bq_normalize", _normalize, [varchar, varchar, duckdb.sqltype("BOOLEAN")], varchar),
+        ("bq_upper", str.upper, [varchar], varchar),
+        ("bq_lower", str.lower, [varchar], varchar),
     ]
     for name, function, parameters, result in functions:
         con.create_function(name, function, parameters, result, side_effects=False)
-    # A NULL operand's JSON is `null`, so this one sees NULLs.
-    con.create_function(
-        "bq_to_json_string",
-        json_text.to_json_string,
-        [varchar, varchar],
-        varchar,
-        null_handling="special",
-        side_effects=False,
-    )
+    # These see NULLs: a NULL operand's JSON is `null`, and a NULL depth is no limit.
+    for name, function, parameters, result in [
+        ("bq_to_json_string", json_text.to_json_string, [varchar, varchar], varchar),
+        ("bq_json_keys", json_text.json_keys, [varchar, bigint], duckdb.sqltype("VARCHAR[]")),
+    ]:
+        con.create_function(name, function, parameters, result, null_handling="special", side_effects=False)

@@ -521,3 +521,42 @@ def test_to_json_string_encodes_values_like_bigquery(bq_client):
         '"n":"1.5","whole":2,"f":778,"odd":["NaN","-Infinity"],"s":"x\\"y"}'
     )
     assert row["null_"] == "null"
+
+
+def test_lax_json_conversions_and_json_keys(bq_client):
+    row = _one(
+        bq_client,
+        "SELECT LAX_BOOL(JSON '\"False\"') AS b, LAX_BOOL(JSON '0') AS zero, LAX_INT64(JSON '\"42\"') AS n, "
+        "LAX_INT64(JSON '2.5') AS rounded, LAX_FLOAT64(JSON '\"3.5\"') AS f, LAX_STRING(JSON '42') AS s, "
+        "LAX_INT64(JSON '[1]') AS not_scalar, FLOAT64(JSON '3.25') AS float_, "
+        'JSON_KEYS(JSON \'{"b": 1, "a": {"c": 2}, "d": [{"e": 1}]}\') AS keys, '
+        'JSON_KEYS(JSON \'{"a": {"c": 2}}\', 1) AS shallow',
+    )
+    assert tuple(row.values()) == (False, False, 42, 3, 3.5, "42", None, 3.25, ["a", "a.c", "b", "d"], ["a"])
+
+
+def test_time_zones_offsets_and_format_elements(bq_client):
+    row = _one(
+        bq_client,
+        "SELECT EXTRACT(HOUR FROM TIMESTAMP '2024-06-15 12:00:00+00' AT TIME ZONE '-04:30') AS hour, "
+        "EXTRACT(DATE FROM TIMESTAMP '2024-07-15 03:30:00+00' AT TIME ZONE 'America/New_York') AS day, "
+        "FORMAT_TIMESTAMP('%H:%M %Ez', TIMESTAMP '2024-01-15 12:00:00+00', 'America/New_York') AS local, "
+        "PARSE_TIMESTAMP('%Y-%m-%dT%H:%M:%S%Ez', '2024-01-15T12:34:56+05:30') AS parsed, "
+        "FORMAT_TIME('%H:%M:%E3S', TIME '12:30:45.123') AS millis",
+    )
+    assert tuple(row.values()) == (
+        7,
+        dt.date(2024, 7, 14),
+        "07:00 -05:00",
+        dt.datetime(2024, 1, 15, 7, 4, 56, tzinfo=dt.UTC),
+        "12:30:45.123",
+    )
+
+
+def test_unicode_case_mapping_and_sign_of_nan(bq_client):
+    row = _one(
+        bq_client,
+        "SELECT UPPER('groß') AS upper_, LOWER(x) AS lower_, UPPER('abc') AS ascii, "
+        "IS_NAN(SIGN(CAST('NaN' AS FLOAT64))) AS nan FROM UNNEST(['İ']) AS x",
+    )
+    assert tuple(row.values()) == ("GROSS", "i\u0307", "ABC", True)
