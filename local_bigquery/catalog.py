@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from local_bigquery.errors import Duplicate, InvalidRequest, NotFound
+from local_bigquery.errors import Duplicate, InvalidRequest, NotFound, ResourceInUse
 from local_bigquery.translate import TableRef, schema_name, validate_ids
 from local_bigquery.types import column_definitions, quote_identifier, schema_for_relation
 
@@ -147,7 +147,7 @@ class Catalog:
         self.require_dataset(project, dataset)
         contents = self.list_tables(project, dataset) + self.models.list(project, dataset)
         if contents and not delete_contents:
-            raise InvalidRequest(
+            raise ResourceInUse(
                 f"Dataset {project}:{dataset} is still in use: it holds {len(contents)} tables or models; "
                 "pass deleteContents=true to delete them too."
             )

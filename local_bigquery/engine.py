@@ -658,25 +658,34 @@ def _take_column_descriptions(statement: exp.Create) -> dict[str, str]:
     return descriptions
 
 
-def check_clustering_fields(catalog: Catalog, ref: TableRef, properties: dict) -> None:
-    """Clustering names columns of the table, as BigQuery checks when the table is created."""
+def check_clustering_fields(
+    catalog: Catalog, ref: TableRef, properties: dict, error: type[BigQueryError] = InvalidQuery
+) -> None:
+    """Clustering names columns of the table, as BigQuery checks when the table is created: a query error
+    in DDL, an `invalid` job configuration for a query's destination."""
     fields = {f["name"].lower() for f in catalog.table_schema(ref)["fields"]}
     for name in (properties.get("clustering") or {}).get("fields") or []:
         if name.lower() not in fields:
-            raise InvalidQuery(
+            raise error(
                 f"The field specified for clustering cannot be found in the schema. Invalid field: {name}."
             )
 
 
-def check_partition_column(catalog: Catalog, ref: TableRef, properties: dict) -> None:
+def check_partition_column(
+    catalog: Catalog, ref: TableRef, properties: dict, error: type[BigQueryError] = InvalidQuery
+) -> None:
     """Time partitioning names a DATE, TIMESTAMP or DATETIME column of the table (or none: ingestion time)."""
     partitioning = properties.get("timePartitioning")
     if not partitioning or "field" not in partitioning:
         return
     fields = {f["name"]: f["type"] for f in catalog.table_schema(ref)["fields"]}
     column = partitioning["field"]
-    if fields.get(column) not in ("DATE", "TIMESTAMP", "DATETIME"):
-        raise InvalidQuery(
+    if column not in fields:
+        raise error(
+            f"The field specified for partitioning cannot be found in the schema. Invalid field: {column}."
+        )
+    if fields[column] not in ("DATE", "TIMESTAMP", "DATETIME"):
+        raise error(
             f"PARTITION BY expression must be a DATE, TIMESTAMP or DATETIME column; {column} is "
             f"{fields.get(column, 'not a column of the table')}."
         )

@@ -10,13 +10,15 @@ class BigQueryError(Exception):
     reason = "invalid"
     status = "INVALID_ARGUMENT"
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, location: str | None = None):
         super().__init__(message)
         self.message = message
+        self.location = location
 
     def error_proto(self) -> dict:
         """The ErrorProto used in `errors` lists and in a failed job's `status.errorResult`."""
-        return {"reason": self.reason, "message": self.message}
+        proto = {"reason": self.reason, "message": self.message}
+        return proto | {"location": self.location} if self.location else proto
 
     def response_body(self) -> dict:
         return {
@@ -46,6 +48,12 @@ class Unsupported(InvalidQuery):
 
     def __init__(self, what: str):
         super().__init__(f"not supported by local_bigquery: {what}")
+
+
+class ResourceInUse(BigQueryError):
+    """A dataset that still holds tables, deleted without deleteContents."""
+
+    reason = "resourceInUse"
 
 
 class NotFound(BigQueryError):

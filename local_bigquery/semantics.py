@@ -168,6 +168,15 @@ def _in_window_ordering(node: exp.Expression) -> bool:
     return False
 
 
+def _number_text(number: exp.Expression, columns: ColumnTypes) -> exp.Expression:
+    """A FLOAT64 as BigQuery writes it in messages: a whole number without `.0`."""
+    if not _is_float(number, columns):
+        return number
+    whole = exp.EQ(this=number.copy(), expression=exp.func("TRUNC", number.copy()))
+    as_integer = exp.cast(exp.TryCast(this=number.copy(), to=_BIGINT.copy()), _VARCHAR)
+    return exp.case().when(whole, as_integer).else_(exp.cast(number.copy(), _VARCHAR))
+
+
 def division_by_zero_is_an_error(statement: exp.Expression, columns: ColumnTypes) -> None:
     """`x / 0` fails the query with "division by zero" (DuckDB answers ±inf); IEEE_DIVIDE and SAFE_DIVIDE
     are the GoogleSQL ways to get inf or NULL instead.
@@ -180,7 +189,11 @@ def division_by_zero_is_an_error(statement: exp.Expression, columns: ColumnTypes
         dividend, divisor = node.this, node.expression
         if isinstance(divisor, exp.Literal) and not divisor.is_string and divisor.this.strip("0.") != "":
             continue
-        failure = _error(_text("division by zero: ", dividend, " / ", divisor))
+        failure = _error(
+            _text(
+                "division by zero: ", _number_text(dividend, columns), " / ", _number_text(divisor, columns)
+            )
+        )
         guarded = exp.case().when(exp.EQ(this=divisor.copy(), expression=exp.Literal.number(0)), failure)
         node.replace(exp.paren(guarded.else_(node.copy())))
 
@@ -463,6 +476,33 @@ def integer_sums_overflow_like_int64(statement: exp.Expression, columns: ColumnT
             continue
         outer = node.parent if isinstance(node.parent, exp.Window) else node
         outer.replace(exp.cast(outer.copy(), _BIGINT))
+
+
+def unnamed_structs_match_by_position(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`STRUCT(2, 'b')`, fields unnamed, takes its field names by position where a typed struct expects it
+    (an INSERT into a STRUCT column, a UNION with a named struct): DuckDB's `ROW(…)`. sqlglot would name
+    the fields `_0`, `_1`, which no named struct matches.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#constructing_a_struct
+    """
+    for node in list(statement.find_all(exp.Struct)):
+        fields = node.expressions
+        unnamed = fields and not any(isinstance(field, exp.PropertyEQ | exp.Alias) for field in fields)
+        if unnamed and _takes_names_by_position(node):
+            node.replace(_function("ROW", *(field.copy() for field in fields)))
+
+
+def _takes_names_by_position(node: exp.Expression) -> bool:
+    """In an INSERT's VALUES or a later branch of a UNION, where the target's field names apply."""
+    while node.parent is not None:
+        if isinstance(node.parent, exp.Cast):
+            return False
+        if isinstance(node.parent, exp.Values) and isinstance(node.parent.parent, exp.Insert):
+            return True
+        if isinstance(node.parent, exp.SetOperation) and node.arg_key == "expression":
+            return True
+        node = node.parent
+    return False
 
 
 def farm_fingerprint_as_function(statement: exp.Expression, columns: ColumnTypes) -> None:
@@ -999,6 +1039,7 @@ REWRITES = (
     safe_prefix_returns_null_for_errors,
     array_first_and_last_refuse_empty_arrays,
     array_subscripts_out_of_range_fail,
+    unnamed_structs_match_by_position,
     integer_sums_overflow_like_int64,
     farm_fingerprint_as_function,
     reciprocal_trigonometry,

@@ -17,7 +17,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
 from local_bigquery import semantics
-from local_bigquery.errors import InvalidQuery, Unsupported
+from local_bigquery.errors import InvalidQuery, InvalidRequest, Unsupported
 from local_bigquery.types import quote_identifier
 
 # sqlglot logs every BigQuery-only property it drops; we read those from the AST ourselves.
@@ -88,6 +88,12 @@ class NameResolver:
             raise InvalidQuery(f'Table "{parts[0]}" must be qualified with a dataset (e.g. dataset.table).')
         else:
             raise InvalidQuery(f"Invalid table name {table.sql('bigquery')}: too many name parts.")
+        if not _DATASET_ID.match(dataset):
+            raise InvalidRequest(
+                f'Invalid dataset ID "{dataset}". Dataset IDs must be alphanumeric (plus underscores and '
+                "dashes) and must be at most 1024 characters long.",
+                location=".".join(parts),
+            )
         validate_ids(project, dataset, name)
         return TableRef(project, dataset, name)
 
@@ -203,6 +209,29 @@ def array_agg_limit_as_slice(statement: exp.Expression) -> None:
             this="LIST_SLICE", expressions=[aggregate.copy(), exp.Literal.number(1), limit.expression]
         )
         aggregate.replace(sliced)
+
+
+def string_agg_limit_as_slice(statement: exp.Expression) -> None:
+    """`STRING_AGG(x, sep ORDER BY y LIMIT n)` joins the first n non-NULL values: the ordered list of them,
+    sliced, joined. DuckDB has no LIMIT in aggregates.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/aggregate_functions#string_agg
+    """
+    for aggregate in list(statement.find_all(exp.GroupConcat)):
+        limit = aggregate.this
+        if not isinstance(limit, exp.Limit):
+            continue
+        ordered = limit.this
+        value = ordered.this if isinstance(ordered, exp.Order) else ordered
+        values = exp.Filter(
+            this=exp.ArrayAgg(this=ordered.copy()),
+            expression=exp.Where(this=exp.Not(this=exp.Is(this=value.copy(), expression=exp.null()))),
+        )
+        first = exp.Anonymous(
+            this="LIST_SLICE", expressions=[values, exp.Literal.number(1), limit.expression]
+        )
+        separator = aggregate.args.get("separator") or exp.Literal.string(",")
+        aggregate.replace(exp.Anonymous(this="ARRAY_TO_STRING", expressions=[first, separator.copy()]))
 
 
 def ieee_divide_as_double_division(statement: exp.Expression) -> None:
@@ -346,6 +375,7 @@ def _list_aggregate(subquery: exp.Subquery) -> exp.Expression | None:
 _DUCKDB_REWRITES = (
     float_literals_as_double,
     array_agg_limit_as_slice,
+    string_agg_limit_as_slice,
     ieee_divide_as_double_division,
     format_as_printf,
     timestamp_diff_as_whole_intervals,

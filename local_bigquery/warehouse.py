@@ -53,6 +53,7 @@ from local_bigquery.types import (
     encode_rows,
     query_parameter_sql_type,
     query_parameter_value,
+    quote_identifier,
     schema_for_relation,
 )
 
@@ -233,6 +234,7 @@ class Warehouse:
                     "parameterMode",
                     "defaultDataset",
                     "labels",
+                    "connectionProperties",
                 )
                 if key in body
             },
@@ -364,6 +366,9 @@ class Warehouse:
     def _run_job(self, project: str, job_id: str, config: dict, dry_run: bool) -> dict:
         if config.get("useLegacySql"):
             raise Unsupported("legacy SQL (set useLegacySql=false)")
+        if any(prop.get("key") == "session_id" for prop in config.get("connectionProperties") or []):
+            # This server creates no sessions, so every session id is one BigQuery would not know.
+            raise InvalidRequest("Invalid input session id.")
         default = config.get("defaultDataset") or {}
         resolver = NameResolver(default.get("projectId") or project, default.get("datasetId"))
         named, positional = _parameters(config)
@@ -502,6 +507,11 @@ class Warehouse:
     ) -> Outcome:
         ref, partition = destination
         disposition = config.get("writeDisposition") or "WRITE_EMPTY"
+        if config.get("schemaUpdateOptions") and not (disposition == "WRITE_APPEND" or partition):
+            raise InvalidRequest(
+                "Schema update options should only be specified with WRITE_APPEND disposition, or with "
+                "WRITE_TRUNCATE disposition on a table partition."
+            )
         create = config.get("createDisposition") or "CREATE_IF_NEEDED"
         self.catalog.require_dataset(ref.project, ref.dataset)
         existing = self.catalog.table_kind(ref)
@@ -518,9 +528,10 @@ class Warehouse:
             run_sql(self.con, f"CREATE OR REPLACE TABLE {ref.duckdb_name} AS {sql}", values or None)
             previous = self.catalog.get_table(ref) if exists else {}
             self.catalog.record_table(ref, {**previous, **table_metadata})
-            check_partition_column(self.catalog, ref, table_metadata)
-            check_clustering_fields(self.catalog, ref, table_metadata)
+            check_partition_column(self.catalog, ref, table_metadata, InvalidRequest)
+            check_clustering_fields(self.catalog, ref, table_metadata, InvalidRequest)
         elif disposition == "WRITE_APPEND":
+            self._add_or_refuse_new_fields(ref, sql, values, config.get("schemaUpdateOptions") or [])
             run_sql(self.con, f"INSERT INTO {ref.duckdb_name} BY NAME {sql}", values or None)
             self.catalog.touch_table(ref)
         elif disposition == "WRITE_EMPTY":
@@ -535,6 +546,23 @@ class Warehouse:
             column = self.catalog.get_table(ref)["timePartitioning"]["field"]
             rows_sql += f" WHERE CAST({column} AS DATE) = strptime('{partition}', '%Y%m%d')::DATE"
         return Outcome("SELECT", result=self._table_result(rows_sql), ddl_target=ref)
+
+    def _add_or_refuse_new_fields(self, ref: TableRef, sql: str, values: dict, options: list[str]) -> None:
+        """WRITE_APPEND of a query with columns the table lacks adds them (NULL in the rows already there)
+        under schemaUpdateOptions ALLOW_FIELD_ADDITION, and is an invalid schema update without it.
+
+        https://cloud.google.com/bigquery/docs/managing-table-schemas#add_columns_in_a_query_append_job
+        """
+        table_fields = {field["name"].lower() for field in self.catalog.table_schema(ref)["fields"]}
+        query_fields = self.con.execute(f"DESCRIBE SELECT * FROM ({sql})", values or None).fetchall()
+        for name, duckdb_type, *_ in query_fields:
+            if name.lower() in table_fields:
+                continue
+            if "ALLOW_FIELD_ADDITION" not in options:
+                raise InvalidRequest(f"Invalid schema update. Cannot add fields (field: {name})")
+            run_sql(
+                self.con, f"ALTER TABLE {ref.duckdb_name} ADD COLUMN {quote_identifier(name)} {duckdb_type}"
+            )
 
     def _replace_partition(
         self,
@@ -741,4 +769,5 @@ def _job_error(error: dict) -> BigQueryError:
     by_reason = {cls.reason: cls for cls in (InvalidQuery, NotFound, Duplicate, InvalidRequest)}
     failure = by_reason.get(error.get("reason"), BigQueryError)(error.get("message", "job failed"))
     failure.reason = error.get("reason", failure.reason)
+    failure.location = error.get("location", failure.location)
     return failure

@@ -415,8 +415,9 @@ def test_a_query_destination_clustered_on_an_unknown_column_is_refused(bq_client
         clustering_fields=["nowhere"],
         write_disposition="WRITE_TRUNCATE",
     )
-    with pytest.raises(exceptions.BadRequest, match="Invalid field: nowhere"):
+    with pytest.raises(exceptions.BadRequest, match="Invalid field: nowhere") as refused:
         bq_client.query("SELECT 1 AS id", job_config=config).result()
+    assert refused.value.errors[0]["reason"] == "invalid"
     assert [t.table_id for t in bq_client.list_tables(dataset)] == []
 
 
@@ -560,3 +561,70 @@ def test_unicode_case_mapping_and_sign_of_nan(bq_client):
         "IS_NAN(SIGN(CAST('NaN' AS FLOAT64))) AS nan FROM UNNEST(['İ']) AS x",
     )
     assert tuple(row.values()) == ("GROSS", "i\u0307", "ABC", True)
+
+
+def test_appending_columns_the_destination_lacks_is_an_invalid_schema_update(bq_client, dataset):
+    from google.cloud import bigquery
+
+    table = f"{PROJECT}.{dataset}.target"
+    bq_client.query_and_wait(f"CREATE TABLE `{table}` (id INT64); INSERT INTO `{table}` VALUES (1)")
+    config = bigquery.QueryJobConfig(destination=table, write_disposition="WRITE_APPEND")
+    with pytest.raises(exceptions.BadRequest, match=r"Cannot add fields \(field: extra\)"):
+        bq_client.query("SELECT 2 AS id, TRUE AS extra", job_config=config).result()
+    bq_client.query("SELECT 2 AS id", job_config=config).result()
+    assert _one(bq_client, f"SELECT COUNT(*) AS n FROM `{table}`")["n"] == 2
+
+
+def test_request_errors_name_what_is_wrong_like_bigquery(bq_client, dataset):
+    from google.cloud import bigquery
+
+    bq_client.query_and_wait(f"CREATE TABLE `{PROJECT}.{dataset}.t` (id INT64)")
+    with pytest.raises(exceptions.BadRequest, match="is still in use") as in_use:
+        bq_client.query_and_wait(f"DROP SCHEMA `{PROJECT}.{dataset}`")
+    assert in_use.value.errors[0]["reason"] == "resourceInUse"
+    with pytest.raises(exceptions.BadRequest, match='Invalid dataset ID "!!bad!!"') as bad_id:
+        bq_client.query_and_wait("SELECT * FROM `!!bad!!.t`")
+    assert bad_id.value.errors[0]["location"] == "!!bad!!.t"
+    session = bigquery.QueryJobConfig(connection_properties=[bigquery.ConnectionProperty("session_id", "x")])
+    with pytest.raises(exceptions.BadRequest, match="Invalid input session id"):
+        bq_client.query_and_wait("SELECT 1", job_config=session)
+    with pytest.raises(exceptions.BadRequest, match="division by zero: 2 / 0"):
+        bq_client.query_and_wait("SELECT (a / b) / c FROM (SELECT 4 AS a, 2 AS b, 0 AS c)")
+
+
+def test_unnamed_struct_fields_take_the_targets_names_by_position(bq_client, dataset):
+    table = f"`{PROJECT}.{dataset}.people`"
+    bq_client.query_and_wait(
+        f"CREATE TABLE {table} (person STRUCT<name STRING, age INT64>); "
+        f"INSERT INTO {table} VALUES (STRUCT('x', 30))"
+    )
+    assert tuple(_one(bq_client, f"SELECT person.name, person.age FROM {table}").values()) == ("x", 30)
+    row = _one(
+        bq_client,
+        "WITH t AS (SELECT STRUCT(1 AS id, 'a' AS label) AS s UNION ALL SELECT STRUCT(2, 'b')) "
+        "SELECT s.id, s.label FROM t WHERE s.id > 1",
+    )
+    assert tuple(row.values()) == (2, "b")
+
+
+def test_schema_update_options_of_a_query_destination(bq_client, dataset):
+    from google.cloud import bigquery
+
+    table = f"{PROJECT}.{dataset}.target"
+    bq_client.query_and_wait(f"CREATE TABLE `{table}` (a INT64); INSERT INTO `{table}` VALUES (1)")
+    adding = bigquery.QueryJobConfig(
+        destination=table, write_disposition="WRITE_APPEND", schema_update_options=["ALLOW_FIELD_ADDITION"]
+    )
+    bq_client.query("SELECT 2 AS a, FALSE AS c", job_config=adding).result()
+    rows = bq_client.query_and_wait(f"SELECT a, c FROM `{table}` ORDER BY a")
+    assert [tuple(row.values()) for row in rows] == [(1, None), (2, False)]
+    truncating = bigquery.QueryJobConfig(
+        destination=table, write_disposition="WRITE_TRUNCATE", schema_update_options=["ALLOW_FIELD_ADDITION"]
+    )
+    with pytest.raises(exceptions.BadRequest, match="Schema update options should only be specified"):
+        bq_client.query("SELECT 1 AS a", job_config=truncating).result()
+
+
+def test_string_agg_with_limit_joins_the_first_values(bq_client):
+    sql = "SELECT STRING_AGG(CAST(n AS STRING), ',' ORDER BY n LIMIT 3) AS s FROM UNNEST([4, NULL, 2, 1, 3]) AS n"
+    assert _one(bq_client, sql)["s"] == "1,2,3"
