@@ -6,7 +6,7 @@ local_bigquery serve` in its own process, then starts `python -m services.segmen
 
 - memory: the service's RSS once the snapshot is loaded, minus the RSS of the same service started on
   an empty dataset (imports, uvicorn, the client); and its peak RSS over the whole run (refresh included);
-- latency: `clients` concurrent loopback clients (aiohttp, one keep-alive connection each) each send
+- latency: `clients` concurrent loopback clients (one keep-alive connection each, on uvloop) each send
   `requests` GETs, first of `/customers/{id}` (ids drawn from the snapshot), then of `/segments`;
   p50 / p95 / p99 per request as the client sees it, and the throughput;
 - refresh: a third snapshot is published, and the time from the end of its publication until `/healthz`
@@ -32,12 +32,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
-import aiohttp
+import httptools
 import httpx
 import numpy as np
 import psutil
+import uvloop
 
 from benchmarks.pipeline import OUTPUT_PROJECT, Server, peak_rss
 from benchmarks.segment_snapshots import create_tables, customer_features, drifted, publish, segment
@@ -118,27 +120,71 @@ def own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def load(url: str, paths: list[list[str]], server_pid: int) -> dict:
-    """One client per list of paths, all at once; every answer must be a 200. Besides latencies, the CPU
-    time the server and the clients spent per request: what the machine's other load does not change."""
+class Connection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection sending one GET at a time, its answers read by httptools (the
+    C parser uvicorn uses). aiohttp's client spent ~1.5 times the service's CPU per request: on a 2-core
+    machine the clients' own work would be most of the latency measured."""
 
-    async def client(session: aiohttp.ClientSession, own: list[str], latencies: list[float]) -> None:
+    def __init__(self, host: str):
+        self.host = host
+        self.parser = httptools.HttpResponseParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.answer: asyncio.Future | None = None
+        self.body: list[bytes] = []
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed_data(data)
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        self.answer.set_result((self.parser.get_status_code(), b"".join(self.body)))
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self.answer is not None and not self.answer.done():
+            self.answer.set_exception(ConnectionError(f"the service closed the connection: {error}"))
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        self.body, self.answer = [], asyncio.get_running_loop().create_future()
+        self.transport.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+        return await self.answer
+
+
+async def load(url: str, paths: list[list[str]], server_pid: int) -> dict:
+    """One client (a connection of its own) per list of paths, all at once; every answer must be a 200.
+    Besides latencies, the CPU time the server and the clients spent per request: what the machine's
+    other load does not change."""
+
+    async def client(connection: Connection, own: list[str], latencies: list[float]) -> None:
         for path in own:
             started = time.perf_counter()
-            async with session.get(url + path) as response:
-                await response.read()
-                if response.status != 200:
-                    raise RuntimeError(f"GET {path}: {response.status}")
+            status, _ = await connection.get(path)
+            if status != 200:
+                raise RuntimeError(f"GET {path}: {status}")
             latencies.append(time.perf_counter() - started)
 
+    address = urllib.parse.urlsplit(url)
+    loop = asyncio.get_running_loop()
+    connections = [
+        (await loop.create_connection(lambda: Connection(address.netloc), address.hostname, address.port))[1]
+        for _ in paths
+    ]
     latencies: list[float] = []
-    connector = aiohttp.TCPConnector(limit=len(paths))
-    async with aiohttp.ClientSession(connector=connector) as session:
-        await client(session, paths[0][:20], [])  # warm-up: connections, first-request costs
+    try:
+        await client(connections[0], paths[0][:20], [])  # warm-up: first-request costs
         started, server_cpu, client_cpu = time.perf_counter(), cpu_seconds(server_pid), own_cpu_seconds()
-        await asyncio.gather(*(client(session, own, latencies) for own in paths))
+        await asyncio.gather(
+            *(client(connection, own, latencies) for connection, own in zip(connections, paths, strict=True))
+        )
         elapsed = time.perf_counter() - started
         server_cpu, client_cpu = cpu_seconds(server_pid) - server_cpu, own_cpu_seconds() - client_cpu
+    finally:
+        for connection in connections:
+            connection.transport.close()
     count = len(latencies)
     return {
         "requests": count,
@@ -197,9 +243,9 @@ def measure(customers: int, clients: int, requests: int, work: Path) -> dict:
         rng = np.random.default_rng(0)
         ids = snapshots[1].features.customer_id.to_numpy()
         lookups = [[f"/customers/{i}" for i in rng.choice(ids, requests)] for _ in range(clients)]
-        results["customers_endpoint"] = asyncio.run(load(service.url, lookups, service.process.pid))
+        results["customers_endpoint"] = uvloop.run(load(service.url, lookups, service.process.pid))
         print(f"/customers/{{id}}: {results['customers_endpoint']}")
-        results["segments_endpoint"] = asyncio.run(
+        results["segments_endpoint"] = uvloop.run(
             load(service.url, [["/segments"] * requests] * clients, service.process.pid)
         )
         print(f"/segments: {results['segments_endpoint']}")
