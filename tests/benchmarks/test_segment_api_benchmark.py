@@ -48,5 +48,9 @@ def test_the_benchmark_measures_every_figure_of_its_table(smoke):
     assert memory["loaded_rss"] <= memory["peak_rss"]
     refresh = results["refresh"]
     assert 0 < refresh["load_seconds"] <= refresh["wall_seconds"]
+    assert refresh["service_cpu_seconds"] > 0 and refresh["local_bigquery_cpu_seconds"] > 0
     assert results["customers"] == 1000 and len(results["machine"]["load_average"]) == 3
-    assert "| `/customers/{id}` p50 / p95 / p99 |" in printed and "| refresh: published → served |" in printed
+    assert (
+        "| `/customers/{id}` p50 / p95 / p99 |" in printed
+        and "| refresh CPU: service / local_bigquery |" in printed
+    )
