@@ -20,6 +20,17 @@ from local_bigquery.types import column_definitions, quote_identifier, schema_fo
 META = "_local_bigquery"
 LOCATION = "US"
 
+# What a dataset resource keeps. maxTimeTravelHours is only recorded: time travel queries are refused here.
+# https://cloud.google.com/bigquery/docs/reference/rest/v2/datasets#Dataset
+_DATASET_SETTINGS = (
+    "description",
+    "friendlyName",
+    "labels",
+    "defaultTableExpirationMs",
+    "maxTimeTravelHours",
+)
+_DEFAULT_TIME_TRAVEL_HOURS = "168"
+
 _METADATA_DDL = f"""
 CREATE SCHEMA IF NOT EXISTS {META};
 CREATE TABLE IF NOT EXISTS {META}.datasets (
@@ -92,10 +103,8 @@ class Catalog:
                 return self.get_dataset(project, dataset)
             raise Duplicate(f"Already Exists: Dataset {project}:{dataset}")
         stamp = str(now_ms())
-        stored = {
-            key: resource[key]
-            for key in ("description", "friendlyName", "labels", "defaultTableExpirationMs")
-            if key in resource
+        stored = {"maxTimeTravelHours": _DEFAULT_TIME_TRAVEL_HOURS} | {
+            key: resource[key] for key in _DATASET_SETTINGS if key in resource
         }
         stored |= {
             "creationTime": stamp,
@@ -126,7 +135,7 @@ class Catalog:
     def patch_dataset(self, project: str, dataset: str, changes: dict) -> dict:
         current = self.get_dataset(project, dataset)
         kept = {k: v for k, v in current.items() if k not in ("kind", "id", "datasetReference")}
-        for key in ("description", "friendlyName", "labels", "defaultTableExpirationMs"):
+        for key in _DATASET_SETTINGS:
             if key in changes:
                 kept[key] = changes[key]
         kept["lastModifiedTime"] = str(now_ms())

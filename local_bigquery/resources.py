@@ -13,7 +13,7 @@ import json
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from local_bigquery.errors import InvalidRequest
 
@@ -158,7 +158,8 @@ class Table(_Resource):
 
 
 class InsertRow(_Resource):
-    insertId: StrictStr | None = None
+    # The client sends the row ids it is given, numbers included; BigQuery takes their text.
+    insertId: StrictStr | StrictInt | None = None
     json_: dict[str, Any] | None = Field(None, alias="json")
 
 

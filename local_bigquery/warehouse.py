@@ -479,6 +479,9 @@ class Warehouse:
         affected = [o.affected_rows for o in outcomes if o.affected_rows is not None]
         if affected:
             query_statistics["numDmlAffectedRows"] = str(sum(affected))
+        dml_stats = _dml_stats(outcomes)
+        if dml_stats:
+            query_statistics["dmlStats"] = dml_stats
         if last.ddl_target and not is_script:
             query_statistics["ddlTargetTable"] = last.ddl_target.rest()
         if last.ddl_operation and not is_script:
@@ -763,6 +766,24 @@ class Warehouse:
             return data.num_rows
 
         return self.locked(load)
+
+
+_DML_STATS = {"INSERT": "insertedRowCount", "UPDATE": "updatedRowCount", "DELETE": "deletedRowCount"}
+
+
+def _dml_stats(outcomes: list[Outcome]) -> dict[str, str] | None:
+    """The rows the job's INSERT, UPDATE and DELETE statements inserted, updated and deleted. A MERGE's
+    count is not split by kind here, so a job with one reports none.
+
+    https://cloud.google.com/bigquery/docs/reference/rest/v2/Job#DmlStats
+    """
+    dml = [o for o in outcomes if o.affected_rows is not None and o.statement_type != "TRUNCATE_TABLE"]
+    if not dml or any(o.statement_type not in _DML_STATS for o in dml):
+        return None
+    counts = dict.fromkeys(_DML_STATS.values(), 0)
+    for outcome in dml:
+        counts[_DML_STATS[outcome.statement_type]] += outcome.affected_rows
+    return {field: str(count) for field, count in counts.items()}
 
 
 def _job_error(error: dict) -> BigQueryError:

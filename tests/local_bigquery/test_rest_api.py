@@ -172,3 +172,33 @@ def test_unknown_project_dataset_and_table(bq_client, dataset):
 def test_legacy_sql_is_refused(bq_client):
     with pytest.raises(exceptions.BadRequest, match="not supported by local_bigquery: legacy SQL"):
         bq_client.query("SELECT 1", job_config=bigquery.QueryJobConfig(use_legacy_sql=True)).result()
+
+
+def test_dml_jobs_report_rows_inserted_updated_and_deleted(bq_client, dataset):
+    table = f"`{PROJECT}.{dataset}.t`"
+    bq_client.query_and_wait(f"CREATE TABLE {table} (n INT64)")
+    stats = []
+    for sql in (
+        f"INSERT INTO {table} VALUES (1), (2), (3)",
+        f"UPDATE {table} SET n = n + 1 WHERE n > 1",
+        f"DELETE FROM {table} WHERE n = 1",
+    ):
+        job = bq_client.query(sql)
+        job.result()
+        counts = job.dml_stats
+        stats.append((counts.inserted_row_count, counts.updated_row_count, counts.deleted_row_count))
+    assert stats == [(3, 0, 0), (0, 2, 0), (0, 0, 1)]
+
+
+def test_datasets_keep_their_time_travel_window_and_rows_take_numeric_insert_ids(bq_client, dataset):
+    assert bq_client.get_dataset(dataset).max_time_travel_hours == "168"
+    two_days = bigquery.Dataset(f"{PROJECT}.{dataset}_travel")
+    two_days.max_time_travel_hours = 48
+    try:
+        assert int(bq_client.create_dataset(two_days).max_time_travel_hours) == 48
+    finally:
+        bq_client.delete_dataset(two_days, not_found_ok=True)
+    table = bq_client.create_table(
+        bigquery.Table(f"{PROJECT}.{dataset}.rows", schema=[bigquery.SchemaField("n", "INT64")])
+    )
+    assert bq_client.insert_rows(table, [{"n": 1}, {"n": 2}], row_ids=[0, 1]) == []
