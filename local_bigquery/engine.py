@@ -70,6 +70,10 @@ _VALUE_ERRORS = tuple(
         ),
         (r"^Type INT128 with value (?P<value>\S+) can't be cast .* type INT64", "int64 overflow: {value}"),
         (r"^Unknown TimeZone '(?P<value>[^']*)'", "Invalid time zone: {value}"),
+        (
+            r"^(?P<value>MERGE) INTO command cannot affect the same target row more than once",
+            "UPDATE/{value} must match at most one source row for each target row",
+        ),
         (r"^Date out of range: (?P<value>.*)", "Out-of-range datetime field in parsing function: {value}"),
     )
 )

@@ -262,10 +262,19 @@ def _scalar_encoder(field: dict, int64_timestamps: bool) -> Callable[[Any], Any]
 def cell_encoder(field: dict, int64_timestamps: bool = False) -> Callable[[Any], Any]:
     """A function turning a Python value of this field into BigQuery's `{"v": ...}` payload value."""
     if field["type"] == "RECORD":
-        members = [(f["name"], cell_encoder(f, int64_timestamps)) for f in field["fields"]]
+        # A NULL array in a struct is an empty one, as BigQuery has no NULL arrays.
+        members = [
+            (f["name"], cell_encoder(f, int64_timestamps), f.get("mode") == "REPEATED")
+            for f in field["fields"]
+        ]
 
         def encode_record(value):
-            return {"f": [{"v": None if value.get(n) is None else enc(value.get(n))} for n, enc in members]}
+            return {
+                "f": [
+                    {"v": ([] if repeated else None) if value.get(n) is None else enc(value.get(n))}
+                    for n, enc, repeated in members
+                ]
+            }
 
         element = encode_record
     else:

@@ -628,3 +628,16 @@ def test_schema_update_options_of_a_query_destination(bq_client, dataset):
 def test_string_agg_with_limit_joins_the_first_values(bq_client):
     sql = "SELECT STRING_AGG(CAST(n AS STRING), ',' ORDER BY n LIMIT 3) AS s FROM UNNEST([4, NULL, 2, 1, 3]) AS n"
     assert _one(bq_client, sql)["s"] == "1,2,3"
+
+
+def test_null_arrays_in_structs_are_empty_and_merge_matches_one_source_row(bq_client, dataset):
+    assert _one(bq_client, "SELECT STRUCT(CAST(NULL AS ARRAY<INT64>) AS a) AS s")["s"] == {"a": []}
+    target, source = f"`{PROJECT}.{dataset}.target`", f"`{PROJECT}.{dataset}.source`"
+    bq_client.query_and_wait(
+        f"CREATE TABLE {target} (k INT64, v STRING); CREATE TABLE {source} (k INT64, v STRING); "
+        f"INSERT INTO {target} VALUES (1, 'old'); INSERT INTO {source} VALUES (1, 'a'), (1, 'b')"
+    )
+    with pytest.raises(exceptions.BadRequest, match="must match at most one source row for each target row"):
+        bq_client.query_and_wait(
+            f"MERGE INTO {target} AS t USING {source} AS s ON s.k = t.k WHEN MATCHED THEN UPDATE SET v = s.v"
+        )
