@@ -26,8 +26,11 @@ $(INSTALLED): requirements.lock Makefile
 lock:
 	$(UV) pip compile --quiet --python-version 3.11 requirements-dev.in -o requirements.lock
 
+# Two workers, one test module each at a time (module fixtures such as the end-to-end runs stay shared);
+# the slowest tests are listed at the end so a slow-down shows in CI's log.
+TEST_WORKERS ?= 2
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -64,6 +64,7 @@ def smoke(tmp_path_factory) -> dict:
     return json.loads(output.read_text())["datasets"]["sample"]
 
 
+@pytest.mark.timeout(660)  # the benchmark subprocess has its own 600 s timeout
 def test_the_first_day_rebases_and_the_next_ones_continue_reproducibly(smoke):
     days = smoke["per_day"]
     assert [day["day"] for day in days] == ["2024-06-27", "2024-06-28", "2024-06-29"]

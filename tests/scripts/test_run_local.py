@@ -11,7 +11,8 @@ import pytest
 from local_bigquery.server import free_port
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.airflow
+# Whole `airflow dags test` runs in a subprocess: its own 600 s timeout, not the suite's 300 s, names a hang.
+pytestmark = [pytest.mark.airflow, pytest.mark.timeout(660)]
 
 
 def run_local(tmp_path, *arguments: str, **environ: str) -> subprocess.CompletedProcess:
