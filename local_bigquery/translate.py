@@ -286,6 +286,27 @@ def float_literals_as_double(statement: exp.Expression) -> None:
         literal.replace(exp.cast(literal.copy(), exp.DataType.build("DOUBLE")))
 
 
+def approx_quantiles_as_exact_quantiles(statement: exp.Expression) -> None:
+    """`APPROX_QUANTILES(x, n)` → `QUANTILE_DISC(x, [0, 1/n, …, 1])`: n + 1 boundaries, the first the minimum
+    and the last the maximum, NULLs ignored, each a value of the input (so of its type)
+    (https://cloud.google.com/bigquery/docs/reference/standard-sql/approximate_aggregate_functions#approx_quantiles).
+    BigQuery's answer is approximate; the exact one is within its error, and unlike DuckDB's t-digest
+    APPROX_QUANTILE it does not depend on the order rows arrive in.
+    """
+    for node in list(statement.find_all(exp.ApproxQuantiles)):
+        count = node.expression
+        if not (isinstance(count, exp.Literal) and count.is_int and int(count.this) > 0):
+            raise Unsupported("APPROX_QUANTILES needs a positive integer literal number of quantiles")
+        number = int(count.this)
+        fractions = exp.Array(
+            expressions=[
+                exp.cast(exp.Literal.number(repr(i / number)), exp.DataType.build("DOUBLE"))
+                for i in range(number + 1)
+            ]
+        )
+        node.replace(exp.Anonymous(this="QUANTILE_DISC", expressions=[node.this.copy(), fractions]))
+
+
 _LIST_AGGREGATES = {exp.Min: "LIST_MIN", exp.Max: "LIST_MAX", exp.Sum: "LIST_SUM", exp.Avg: "LIST_AVG"}
 # Where a subquery stands for rows rather than for one value, so it cannot become a function call.
 _ROW_CONSUMERS = (
@@ -380,6 +401,7 @@ _DUCKDB_REWRITES = (
     format_as_printf,
     timestamp_diff_as_whole_intervals,
     unnest_aggregates_as_list_functions,
+    approx_quantiles_as_exact_quantiles,
 )
 
 

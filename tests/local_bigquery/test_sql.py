@@ -384,3 +384,17 @@ def test_format_is_printf_style_inside_error(bq_client):
 def test_format_t_is_the_text_of_any_value(bq_client):
     sql = "SELECT FORMAT('%t on %t: %d%% of %T', 12, DATE '2024-01-02', 50, TIMESTAMP '2024-01-01 00:00:00+00') AS text"
     assert _rows(bq_client, sql) == [{"text": "12 on 2024-01-02: 50% of 2024-01-01 00:00:00+00"}]
+
+
+def test_approx_quantiles_are_boundaries_of_the_input_whatever_its_order(bq_client):
+    sql = """SELECT
+      APPROX_QUANTILES(x, 4) AS quartiles,
+      APPROX_QUANTILES(x, 100)[OFFSET(99)] AS p99,
+      APPROX_QUANTILES(IF(x > 50, NULL, x / 2), 2) AS halves
+    FROM UNNEST(ARRAY(SELECT v FROM UNNEST(GENERATE_ARRAY(1, 100)) AS v ORDER BY {order})) AS x"""
+    ascending, descending = (_rows(bq_client, sql.format(order=order)) for order in ("v", "-v"))
+    assert ascending == descending
+    (row,) = ascending
+    assert row["quartiles"] == [1, 25, 50, 75, 100]  # minimum, quartiles, maximum; INT64 stays INT64
+    assert row["p99"] == 99
+    assert row["halves"] == [0.5, 12.5, 25.0]  # NULLs ignored
