@@ -217,7 +217,8 @@ def _quality(run: DayRun) -> dict:
         f"SELECT customer_id, segment_id FROM `{run.config.dataset}._staging_customer_segments_{run.day:%Y%m%d}`"
     )
     rows = model_input.merge(segments, on="customer_id", validate="one_to_one")
-    matrix = standardized(rows.drop(columns=["customer_id", "segment_id"]).select_dtypes("number"))
+    left_out = run.xcoms[PLAN_TASK]["left_out_features"]  # what the model did not train on
+    matrix = standardized(rows.drop(columns=["customer_id", "segment_id", *left_out]).select_dtypes("number"))
     labels = rows.segment_id.to_numpy()
     k = len(np.unique(labels))
     best = scikit_learn_best(matrix, k)

@@ -147,6 +147,8 @@ def plan_training(params: dict[str, Any]) -> dict:
     (history,) = WarehouseJobs(config, get_current_context()).rows("training_plan.sql")
     plan = decide(config, history)
     log.info("training %s%s", plan.training, f": {plan.rebase_reason}" if plan.rebase_reason else "")
+    if plan.left_out_features:
+        log.warning("left out of the model, no spread in the snapshot: %s", ", ".join(plan.left_out_features))
     return plan.model_dump(mode="json")
 
 

@@ -5,6 +5,8 @@
 -- today's snapshot nearest to the previous snapshot's centroids (include/sql/training_seeds.sql), so the
 -- segments carry over. Rebasing: k-means++, and given k_min and k_max a grid search that tries every k in
 -- the range and predicts with the trial of the lowest Davies-Bouldin index.
+-- Numeric features clipped to the snapshot's percentile bounds (model_input.sql); those the plan found
+-- without spread are left out (EXCEPT), since a constant column separates nothing.
 -- Training runs until the loss improves by less than 0.01 % per iteration (at most 100 iterations): close
 -- to convergence, where the default (1 %, 20 iterations) stops after a few iterations.
 -- https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-kmeans
@@ -32,7 +34,7 @@ OPTIONS (
   {%- endif %}
 ) AS
 SELECT
-  training_rows.* EXCEPT (customer_id)
+  training_rows.* EXCEPT (customer_id{% for feature in plan.left_out_features %}, {{ feature }}{% endfor %})
   {%- if plan.continues %},
   training_rows.customer_id IN (
 {% include 'training_seeds.sql' %}

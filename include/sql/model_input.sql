@@ -1,13 +1,25 @@
 -- What customer_segments_kmeans sees of the run's staged customer_features (published only once every
 -- gate has passed), shared by training and prediction so both read the features identically. customer_id rides along for ML.PREDICT's output
 -- and is dropped for training.
+-- Numeric features are winsorised: clipped to the snapshot's percentile bounds (feature_bounds.sql), so a
+-- handful of extreme customers sit at the bound with the rest of the tail instead of pulling a centroid of
+-- their own; BigQuery ML then standardizes the clipped values. A feature left with no spread is left out
+-- of training by the training plan (segmentation.continuity).
+{%- macro clipped(name) -%}
+LEAST(GREATEST(features.{{ name }}, bounds.lower_{{ name }}), bounds.upper_{{ name }})
+{%- endmacro %}
 SELECT
-  customer_id,
+  features.customer_id,
   {%- for feature in features() %}
-  {%- if feature.name == 'monetary' and config().log_transform_monetary %}
-  LN(1 + monetary) AS log_monetary{{ ',' if not loop.last }}
+  {%- if not feature.is_numeric %}
+  features.{{ feature.name }}
+  {%- elif feature.name == 'monetary' and config().log_transform_monetary %}
+  LN(1 + {{ clipped('monetary') }}) AS log_monetary
   {%- else %}
-  {{ feature.name }}{{ ',' if not loop.last }}
-  {%- endif %}
+  {{ clipped(feature.name) }} AS {{ feature.name }}
+  {%- endif %}{{ ',' if not loop.last }}
   {%- endfor %}
-FROM {{ staging_table('customer_features') }}
+FROM {{ staging_table('customer_features') }} AS features
+CROSS JOIN (
+{% include 'feature_bounds.sql' %}
+) AS bounds

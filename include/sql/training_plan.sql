@@ -1,7 +1,25 @@
 -- What the training plan (segmentation.continuity.plan_training) needs to know about the snapshot before
 -- the run's date: its segments' features and count, how many of them today's customers can seed, and its
--- model's quality against the rebase it continues.
-WITH previous AS (
+-- model's quality against the rebase it continues; and which numeric features of today's model input have
+-- no spread (one value for every customer; BigQuery ML imputes NULL with the mean, so NULLs add none),
+-- which the model leaves out.
+WITH model_rows AS (
+{% include 'model_input.sql' %}
+),
+
+constant_features AS (
+  {%- for feature in model_features() %}
+  SELECT feature
+  FROM (
+    SELECT '{{ feature }}' AS feature, COALESCE(MIN({{ feature }}) = MAX({{ feature }}), TRUE) AS is_constant
+    FROM model_rows
+  )
+  WHERE is_constant
+  {{- ' UNION ALL' if not loop.last }}
+  {%- endfor %}
+),
+
+previous AS (
   SELECT MAX(snapshot_date) AS snapshot_date
   FROM {{ table('segment_centroids') }}
   WHERE snapshot_date < DATE '{{ ds }}'
@@ -44,4 +62,5 @@ SELECT
     SELECT MAX(davies_bouldin_index)
     FROM selected_quality
     WHERE snapshot_date = (SELECT snapshot_date FROM last_rebase)
-  ) AS baseline_davies_bouldin
+  ) AS baseline_davies_bouldin,
+  ARRAY(SELECT feature FROM constant_features ORDER BY feature) AS constant_features

@@ -243,6 +243,18 @@ class PipelineConfig(BaseModel):
         description="Cluster on ln(1 + monetary) instead of monetary; tables keep original units.",
         json_schema_extra=_section("Features"),
     )
+    clip_percentile: int = Field(
+        99,
+        ge=51,
+        le=100,
+        title="Clip features at percentile",
+        description=(
+            "The model clusters each numeric feature clipped to its (100 - p)th and pth percentiles over "
+            "the snapshot, so that a few extreme customers cannot own a segment. 100 clips nothing "
+            "(outlier segments allowed). Tables keep original units."
+        ),
+        json_schema_extra=_section("Features"),
+    )
     spend_categories: list[tuple[Label, Label]] = Field(
         list(THELOOK_SPEND_CATEGORIES),
         min_length=1,

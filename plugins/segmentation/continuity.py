@@ -1,6 +1,10 @@
 """Segments that last: each snapshot's model continues from the previous snapshot's centroids, and segment
 ids follow the centroids.
 
+- **Features.** The model input clips every numeric feature to the snapshot's percentile bounds
+  (include/sql/model_input.sql); a feature left without spread (one value for every customer, e.g. no
+  returns at all) is left out of training and named in the plan, and a change of the features trained on
+  is a reason to rebase like any other.
 - **Training plan.** A run continues (BigQuery ML `KMEANS_INIT_METHOD = 'CUSTOM'`, seeded with the
   customer of today's snapshot nearest to each previous centroid, include/sql/training_seeds.sql) unless it
   must rebase (k-means++ from scratch): no previous snapshot, the model features or k changed, the
@@ -34,15 +38,20 @@ PLAN_TASK = "model.plan_training"
 MATCH_TASK = "segments.match_segment_ids"
 
 
+def model_feature_name(config: PipelineConfig, column: str) -> str:
+    """The model input's name for a numeric column of customer_features (include/sql/model_input.sql)."""
+    return "log_monetary" if column == "monetary" and config.log_transform_monetary else column
+
+
 def numeric_model_features(config: PipelineConfig) -> tuple[str, ...]:
     """The numeric columns of the model input, as include/sql/model_input.sql names them."""
-    names = []
-    for feature in feature_columns(config):
-        if not feature.is_numeric:
-            continue
-        log = feature.name == "monetary" and config.log_transform_monetary
-        names.append("log_monetary" if log else feature.name)
-    return tuple(names)
+    return tuple(
+        model_feature_name(config, feature.name) for feature in feature_columns(config) if feature.is_numeric
+    )
+
+
+class NoFeatureVaries(ValueError):
+    """Every numeric feature has one value for every customer of the snapshot: nothing to cluster on."""
 
 
 class TrainingPlan(BaseModel):
@@ -56,6 +65,8 @@ class TrainingPlan(BaseModel):
     num_clusters: int | None = None  # fixed k; None when a rebase tunes k over k_min..k_max
     k_min: int | None = None
     k_max: int | None = None
+    # Numeric model features without spread in the snapshot (after clipping), not trained on.
+    left_out_features: tuple[str, ...] = ()
 
     @property
     def continues(self) -> bool:
@@ -66,7 +77,13 @@ class TrainingPlan(BaseModel):
         return self.num_clusters is None
 
     @classmethod
-    def rebase(cls, config: PipelineConfig, reason: str, previous: date | None = None) -> TrainingPlan:
+    def rebase(
+        cls,
+        config: PipelineConfig,
+        reason: str,
+        previous: date | None = None,
+        left_out: tuple[str, ...] = (),
+    ) -> TrainingPlan:
         k_range = config.k_range
         if k_range:
             return cls(
@@ -75,11 +92,13 @@ class TrainingPlan(BaseModel):
                 previous_snapshot=previous,
                 k_min=k_range[0],
                 k_max=k_range[1],
+                left_out_features=left_out,
             )
         return cls(
             training="rebased",
             rebase_reason=reason,
             previous_snapshot=previous,
+            left_out_features=left_out,
             num_clusters=config.num_clusters,
             k_min=config.num_clusters,
             k_max=config.num_clusters,
@@ -89,28 +108,47 @@ class TrainingPlan(BaseModel):
 def plan_training(config: PipelineConfig, history: Mapping[str, Any]) -> TrainingPlan:
     """The plan for a run, from what include/sql/training_plan.sql found about the previous snapshot."""
     previous = history.get("previous_snapshot")
+    left_out = left_out_features(config, history)
     if config.rebase_segments:
-        return TrainingPlan.rebase(config, "the rebase_segments param asks for it", previous)
+        return TrainingPlan.rebase(config, "the rebase_segments param asks for it", previous, left_out)
     if previous is None:
-        return TrainingPlan.rebase(config, "no earlier snapshot")
+        return TrainingPlan.rebase(config, "no earlier snapshot", left_out=left_out)
     previous_k = int(history["previous_k"])
-    problem = _rebase_reason(config, history, previous_k)
+    problem = _rebase_reason(config, history, previous_k, left_out)
     if problem:
-        return TrainingPlan.rebase(config, problem, previous)
+        return TrainingPlan.rebase(config, problem, previous, left_out)
     return TrainingPlan(
         training="continued",
         previous_snapshot=previous,
         num_clusters=previous_k,
         k_min=previous_k,
         k_max=previous_k,
+        left_out_features=left_out,
     )
 
 
-def _rebase_reason(config: PipelineConfig, history: Mapping[str, Any], previous_k: int) -> str | None:
-    features = tuple(sorted(numeric_model_features(config)))
+def left_out_features(config: PipelineConfig, history: Mapping[str, Any]) -> tuple[str, ...]:
+    """The numeric model features training_plan.sql found without spread; refuses a snapshot where that is
+    every one of them."""
+    features = numeric_model_features(config)
+    constant = set(history.get("constant_features") or ())
+    left_out = tuple(feature for feature in features if feature in constant)
+    if features and len(left_out) == len(features):
+        raise NoFeatureVaries(
+            "model_input gate failed: no numeric feature varies in the snapshot "
+            f"({', '.join(left_out)} have one value for every customer after clipping)"
+        )
+    return left_out
+
+
+def _rebase_reason(
+    config: PipelineConfig, history: Mapping[str, Any], previous_k: int, left_out: tuple[str, ...]
+) -> str | None:
+    features = tuple(sorted(set(numeric_model_features(config)) - set(left_out)))
     previous_features = tuple(sorted(history.get("previous_features") or ()))
     if features != previous_features:
-        return f"the model features changed (were {', '.join(previous_features) or 'none'})"
+        without_spread = f"; left out without spread: {', '.join(left_out)}" if left_out else ""
+        return f"the model features changed (were {', '.join(previous_features) or 'none'}{without_spread})"
     k_range = config.k_range
     if k_range and not k_range[0] <= previous_k <= k_range[1]:
         return f"k {previous_k} of the previous snapshot is outside k_min..k_max"

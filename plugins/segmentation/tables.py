@@ -45,6 +45,14 @@ PREVIOUS_SEGMENT_ID = Column(
     "The segment in the previous snapshot (the latest before this one); NULL: the customer was not in it.",
 )
 
+FEATURE_PREPARATION = Column(
+    "feature_preparation",
+    "ARRAY<STRUCT<feature STRING, clustered BOOL, lower_bound FLOAT64, upper_bound FLOAT64, "
+    "clipped_customers INT64>>",
+    "Per numeric feature: whether the model clustered it (false: no spread in the snapshot, left out), "
+    "the percentile bounds it was clipped to and how many customers were clipped.",
+)
+
 
 @dataclass(frozen=True)
 class Table:
@@ -95,8 +103,11 @@ def partitioned_tables(config: PipelineConfig) -> tuple[Table, ...]:
                 Column("training_rows", "INT64", "Customers in the training input.", True),
                 Column("is_selected", "BOOL", "Whether this k is the one the model predicts with.", True),
                 Column("iterations", "INT64", "Lloyd iterations the training ran (ML.TRAINING_INFO)."),
+                FEATURE_PREPARATION,
             ),
             ("k",),
+            # Added to tables created before features were clipped.
+            (FEATURE_PREPARATION,),
         ),
         Table(
             "segment_id_mapping",

@@ -20,6 +20,7 @@ from segmentation.continuity import (
     PLAN_TASK,
     SegmentMatch,
     TrainingPlan,
+    model_feature_name,
     numeric_model_features,
 )
 from segmentation.features import (
@@ -209,6 +210,13 @@ def model_features(context: Any) -> tuple[str, ...]:
     return numeric_model_features(_config(context))
 
 
+@pass_context
+def model_feature(context: Any, column: str) -> str:
+    """The model input's name for a numeric column of customer_features (log_monetary for monetary when
+    log_transform_monetary is set)."""
+    return model_feature_name(_config(context), column)
+
+
 def sql_float(value: float | None) -> str:
     """A FLOAT64 literal (NULL for None); refuses anything that is not a finite number."""
     if value is None:
@@ -260,4 +268,5 @@ MACROS = {
     "training_plan": training_plan,
     "segment_matches": segment_matches,
     "model_features": model_features,
+    "model_feature": model_feature,
 }

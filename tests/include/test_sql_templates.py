@@ -184,9 +184,11 @@ def test_tables_are_created_partitioned_by_snapshot_date_only_if_missing(rendere
     assert len(alters) == len(set(alters)) and {alter.split(".")[-1].strip("`") for alter in alters} <= set(
         evolving
     )
-    # The base feature set adds no feature columns, only the value columns profiles gained later.
+    # The base feature set adds no feature columns, only columns tables gained later: the value columns of
+    # profiles, how model_evaluations prepared features.
     base = rendered["base", "setup.create_tables"]
-    assert base.count("ALTER TABLE") == 1 and "ADD COLUMN IF NOT EXISTS avg_predicted_value" in base
+    assert base.count("ALTER TABLE") == 2 and "ADD COLUMN IF NOT EXISTS avg_predicted_value" in base
+    assert "ADD COLUMN IF NOT EXISTS feature_preparation ARRAY<STRUCT<" in base
 
 
 def test_tuned_k_uses_a_grid_search_over_the_range_and_fixed_k_does_not(rendered):
@@ -195,7 +197,13 @@ def test_tuned_k_uses_a_grid_search_over_the_range_and_fixed_k_does_not(rendered
     assert "num_trials = 6" in tuned
     assert "hparam_tuning_algorithm = 'GRID_SEARCH'" in tuned, "only a grid search promises every k"
     assert "hparam_tuning_objectives = ['DAVIES_BOULDIN_INDEX']" in tuned
-    assert "LN(1 + monetary) AS log_monetary" in tuned
+    assert (
+        "LN(1 + LEAST(GREATEST(features.monetary, bounds.lower_monetary), bounds.upper_monetary)) AS log_monetary"
+        in tuned
+    )
+    assert "APPROX_QUANTILES(monetary, 100) AS quantiles_monetary" in tuned
+    assert "quantiles_monetary[OFFSET(1)] AS lower_monetary" in tuned
+    assert "quantiles_monetary[OFFSET(99)] AS upper_monetary" in tuned
     fixed = rendered["base", "model.train_customer_segments_kmeans"]
     assert "num_clusters = 5\n" in fixed and "HPARAM" not in fixed
     for sql in (tuned, fixed):

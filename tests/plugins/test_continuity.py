@@ -7,7 +7,14 @@ from datetime import date
 import pytest
 
 from segmentation.config import PipelineConfig
-from segmentation.continuity import match_segments, matching_input, numeric_model_features, plan_training
+from segmentation.continuity import (
+    NoFeatureVaries,
+    match_segments,
+    matching_input,
+    numeric_model_features,
+    plan_training,
+)
+from segmentation.retries import GATE_FAILED
 
 FEATURES = sorted(numeric_model_features(PipelineConfig()))
 HISTORY = {
@@ -54,6 +61,27 @@ def test_a_drift_within_the_threshold_continues():
     assert plan_training(
         PipelineConfig(max_quality_drift_pct=30), HISTORY | {"previous_davies_bouldin": 1.2}
     ).continues
+
+
+def test_a_feature_without_spread_is_left_out_named_and_a_change_of_features_rebases():
+    constant = HISTORY | {"constant_features": ["return_ratio"]}
+    plan = plan_training(PipelineConfig(), constant)
+    assert plan.left_out_features == ("return_ratio",)
+    assert plan.training == "rebased"  # yesterday clustered return_ratio
+    assert "left out without spread: return_ratio" in plan.rebase_reason
+    settled = constant | {"previous_features": [f for f in FEATURES if f != "return_ratio"]}
+    assert plan_training(PipelineConfig(), settled).continues
+    assert plan_training(PipelineConfig(), settled | {"previous_snapshot": None}).left_out_features == (
+        "return_ratio",
+    )
+    # Only the model's own features can be left out: nothing else from the query reaches the SQL.
+    assert plan_training(PipelineConfig(), HISTORY | {"constant_features": ["x; DROP"]}).continues
+
+
+def test_a_snapshot_where_no_feature_varies_fails_like_a_gate():
+    with pytest.raises(NoFeatureVaries, match="no numeric feature varies") as failure:
+        plan_training(PipelineConfig(), HISTORY | {"constant_features": FEATURES})
+    assert GATE_FAILED in str(failure.value)
 
 
 def test_ids_follow_the_nearest_previous_centroid_whatever_the_models_numbering():
