@@ -185,9 +185,7 @@ def write_personas(client: bigquery.Client, project_id: str, dataset: str, snaps
     draft = draft_personas(profiles_from_rows(snapshot.profiles.to_dict("records")), OfflineWriter())
     warehouse = PersonaWarehouse("unused", project_id, dataset)
     generated_at = dt.datetime.combine(snapshot.snapshot_date, dt.time(6), dt.UTC)
-    parameters = merge_parameters(
-        snapshot.snapshot_date, draft.personas, draft.generation, draft.prompt, generated_at
-    )
+    parameters = merge_parameters(snapshot.snapshot_date, draft, generated_at)
     client.query_and_wait(
         sql_file("segment_personas.sql", warehouse),
         job_config=bigquery.QueryJobConfig(query_parameters=parameters),

@@ -24,7 +24,9 @@ data (default `bigquery-public-data.thelook_ecommerce`).
    gate has passed; **publish_customer_value_model** then serves the run's value model, and
    **publish_model** makes the run's k-means model the served `customer_segments_kmeans` when its date is
    the latest snapshot.
-10. **personas** describes each segment for marketing (`segment_personas`).
+10. **personas** describes each segment for marketing (`segment_personas`): a segment keeps its previous
+    persona (`written_for_snapshot` says which snapshot it describes) unless it is new or moved past
+    `persona_refresh_shift` / `persona_refresh_size_pct`; only those go to Gemini.
 11. **publish_current_view** points `customer_segments_current` at the latest snapshot.
 12. **record_costs** writes what the run cost to `run_costs`: every BigQuery job's bytes processed and
     billed and slot time, and Gemini's tokens. Every job carries the labels dag_id, task_id, snapshot_date
@@ -196,9 +198,11 @@ def publish_model(params: dict[str, Any], ds: str | None = None, ds_nodash: str 
 
 @task(multiple_outputs=False, outlets=[table_asset(PERSONAS)], post_execute=record_snapshot_date)
 def generate_personas(params: dict[str, Any], ds: str | None = None) -> dict:
-    """Writes segment_personas for the snapshot from its segment_profiles."""
+    """Writes segment_personas for the snapshot from its segment_profiles: new personas for the segments
+    that are new or moved past the refresh thresholds, the previous ones carried over for the others."""
     # Imported at run time: the persona step's client libraries are not needed to parse the DAG.
     from segmentation.personas import generate_personas as write_personas
+    from segmentation.personas.refresh import RefreshThresholds
 
     config = PipelineConfig.from_params(params)
     return write_personas(
@@ -210,6 +214,7 @@ def generate_personas(params: dict[str, Any], ds: str | None = None) -> dict:
         backend=config.persona_backend,
         gemini_conn_id=config.gemini_conn_id,
         gemini=config.gemini,
+        thresholds=RefreshThresholds(config.persona_refresh_shift, config.persona_refresh_size_pct),
     )
 
 

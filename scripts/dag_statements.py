@@ -122,6 +122,7 @@ def python_task_jobs(config: Any, day: dt.date) -> list[Job]:
     persona_jobs = {
         "personas.generate_personas:profiles": (store.render_sql(store._PROFILES_QUERY, warehouse), on_day),
         "personas.generate_personas:table": (store.sql_file("segment_personas_table.sql", warehouse), ()),
+        "personas.generate_personas:refresh": (store.sql_file("persona_refresh.sql", warehouse), on_day),
         "personas.generate_personas:merge": (
             store.sql_file("segment_personas.sql", warehouse),
             tuple(parameter.to_api_repr() for parameter in _merge_parameters(day)),
@@ -180,7 +181,7 @@ def _merge_parameters(day: dt.date) -> list[Any]:
     """The persona MERGE's parameters for one example persona, built by the persona step's own code."""
     from segmentation.personas.prompt import Prompt
     from segmentation.personas.response import Persona
-    from segmentation.personas.store import merge_parameters
+    from segmentation.personas.store import Draft, merge_parameters
     from segmentation.personas.writer import Generation
 
     persona = Persona(
@@ -194,4 +195,5 @@ def _merge_parameters(day: dt.date) -> list[Any]:
     generation = Generation("offline", "rules-1", "{}", {}, latency_ms=1)
     prompt = Prompt(text="profiles", version="1", segment_ids=(1,), figures={})
     generated_at = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    return merge_parameters(day, [persona], generation, prompt, generated_at)
+    carried_from = day - dt.timedelta(days=1)
+    return merge_parameters(day, Draft(prompt, generation, [persona]), generated_at, carried_from, [2])

@@ -395,6 +395,29 @@ class PipelineConfig(BaseModel):
         ),
         json_schema_extra=_section("Personas"),
     )
+    persona_refresh_shift: float = Field(
+        0.5,
+        gt=0,
+        le=100,
+        title="Centroid shift that rewrites a persona",
+        description=(
+            "A segment keeps its previous persona until its centroid has moved further than this (Euclidean, "
+            "in standardized units of the snapshot's features) from where it was on the snapshot the persona "
+            "was written for; new segments always get a new one."
+        ),
+        json_schema_extra=_section("Personas"),
+    )
+    persona_refresh_size_pct: float = Field(
+        20.0,
+        ge=0,
+        le=10_000,
+        title="Size change that rewrites a persona (%)",
+        description=(
+            "A segment keeps its previous persona until its customer count has changed by more than this "
+            "many percent since the snapshot the persona was written for."
+        ),
+        json_schema_extra=_section("Personas"),
+    )
     report_destination: str = Field(
         DEFAULT_REPORT_DESTINATION,
         title="Report destination",

@@ -497,6 +497,7 @@ def test_the_offline_writer_describes_every_segment_once(published, bq_client, o
     assert set(personas.prompt_version) == {PROMPT_VERSION}
     assert personas.title.str.len().gt(0).all() and personas.persona.str.len().gt(0).all()
     assert all(len(steps) == 3 for steps in personas.next_marketing_steps)
+    assert (personas.written_for_snapshot.astype(str) == date).all(), "no earlier persona to carry over"
 
 
 def _gemini_persona(segment_id: int) -> dict:
@@ -638,6 +639,16 @@ def test_the_next_day_continues_the_segments_and_keeps_their_ids(published, dag,
     assert str(stability["previous_snapshot_date"]) == LATEST
     assert stability["kept_share"] == pytest.approx(kept)
     assert stability["unchanged_kept_share"] >= kept
+    personas = _personas(bq_client, output)
+    before = on(personas, LATEST).set_index("segment_id")
+    for persona in on(personas, next_day).itertuples():
+        if str(persona.written_for_snapshot) != next_day:  # carried over: the latest snapshot's, unchanged
+            kept_persona = before.loc[persona.segment_id]
+            assert (persona.title, persona.persona, str(persona.written_for_snapshot)) == (
+                kept_persona.title,
+                kept_persona.persona,
+                str(kept_persona.written_for_snapshot),
+            )
     assert stability["new_segments"] == 0
     mapping = _query(
         bq_client, f"SELECT * FROM `{output}.segment_id_mapping` WHERE snapshot_date = '{next_day}'"

@@ -103,9 +103,10 @@ def value_training_tables(config: PipelineConfig) -> dict[str, list[list[str]]]:
 
 def ddl_columns(file_name: str, table: str) -> list[list[str]]:
     """A table created by its own DDL file (the persona step's, the cost ledger's), as the DDL declares it."""
-    (create,) = sqlglot.parse(
+    statements = sqlglot.parse(
         (sql_dir() / file_name).read_text().replace(f"{{{{ table('{table}') }}}}", "t"), read="bigquery"
     )
+    create = next(statement for statement in statements if isinstance(statement, exp.Create))
     return [[column.name, column.args["kind"].sql("bigquery")] for column in create.find_all(exp.ColumnDef)]
 
 

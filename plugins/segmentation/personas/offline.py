@@ -265,9 +265,12 @@ def archetype_of(profile: SegmentProfile) -> Archetype:
     return next(archetype for archetype in ARCHETYPES if archetype.fits(position))
 
 
-def assign_archetypes(profiles: Sequence[SegmentProfile]) -> list[Archetype]:
+def assign_archetypes(
+    profiles: Sequence[SegmentProfile], titles_taken: frozenset[str] = frozenset()
+) -> list[Archetype]:
     """An archetype per segment: each in turn goes to the strongest of the unassigned segments it fits
-    (ties to the lower segment id); a catch-all archetype goes to all of them.
+    (ties to the lower segment id); a catch-all archetype goes to all of them. An archetype whose title a
+    segment outside `profiles` keeps is not handed out again.
 
     A segment left with only the catch-all keeps the archetype it fits first, shared, rather than being
     called average.
@@ -280,6 +283,8 @@ def assign_archetypes(profiles: Sequence[SegmentProfile]) -> list[Archetype]:
             for index, position in enumerate(positions)
             if index not in assigned and archetype.fits(position)
         ]
+        if archetype.leans and archetype.title in titles_taken:
+            continue
         if not archetype.leans:
             assigned.update({index: archetype_of(profiles[index]) for index in candidates})
         elif candidates:
@@ -313,12 +318,15 @@ def _persona(profile: SegmentProfile, archetype: Archetype, title: str) -> dict[
     }
 
 
-def _titles(profiles: Sequence[SegmentProfile], archetypes: list[Archetype]) -> list[str]:
-    """Archetype titles, made distinct with the segment id where segments share an archetype."""
+def _titles(
+    profiles: Sequence[SegmentProfile], archetypes: list[Archetype], titles_taken: frozenset[str]
+) -> list[str]:
+    """Archetype titles, made distinct with the segment id where segments share an archetype or another
+    segment keeps its title."""
     counts = Counter(archetype.title for archetype in archetypes)
     return [
         archetype.title
-        if counts[archetype.title] == 1
+        if counts[archetype.title] == 1 and archetype.title not in titles_taken
         else f"{archetype.title} (Segment {profile.segment_id})"
         for profile, archetype in zip(profiles, archetypes, strict=True)
     ]
@@ -329,11 +337,13 @@ class OfflineWriter:
 
     def write(self, prompt: Prompt, profiles: Sequence[SegmentProfile]) -> Generation:
         started = time.monotonic()
-        archetypes = assign_archetypes(profiles)
+        described = [profile for profile in profiles if profile.segment_id in prompt.segment_ids]
+        taken = frozenset(prompt.titles_taken)
+        archetypes = assign_archetypes(described, taken)
         personas = [
             _persona(profile, archetype, title)
             for profile, archetype, title in zip(
-                profiles, archetypes, _titles(profiles, archetypes), strict=True
+                described, archetypes, _titles(described, archetypes, taken), strict=True
             )
         ]
         document = {"personas": personas}

@@ -1,4 +1,8 @@
-"""The one prompt per run: every segment's profile, and the rules the answer is checked against.
+"""The one prompt per run: the profiles of the segments to describe, and the rules the answer is checked against.
+
+The customer-base figures always cover every segment of the snapshot, also when only some segments are
+described (the others keep their personas): then the prompt names the titles those keep, so the new ones
+differ.
 
 While a profile is rendered, every number shown is recorded, so the validator can later hold the answer
 to exactly what the model saw: a persona may quote its own segment's figures and the customer-base figures
@@ -52,6 +56,7 @@ class Prompt:
     version: str
     segment_ids: tuple[int, ...]
     figures: Mapping[int, frozenset[Decimal]]
+    titles_taken: tuple[str, ...] = ()
 
     @property
     def sha256(self) -> str:
@@ -137,19 +142,39 @@ def _base_block(profiles: Sequence[SegmentProfile], sheet: FigureSheet) -> str:
     return "\n".join(lines)
 
 
-def build_prompt(profiles: Sequence[SegmentProfile]) -> Prompt:
-    """One prompt holding every segment's profile; deterministic for the same profiles."""
+def _titles_block(titles_taken: Sequence[str]) -> list[str]:
+    if not titles_taken:
+        return []
+    listed = "; ".join(titles_taken)
+    return [f"The other segments keep their personas; do not reuse their titles: {listed}."]
+
+
+def build_prompt(
+    profiles: Sequence[SegmentProfile],
+    segment_ids: Sequence[int] | None = None,
+    titles_taken: Sequence[str] = (),
+) -> Prompt:
+    """One prompt describing the segments `segment_ids` (all when None) against the customer base of all
+    `profiles`; deterministic for the same arguments."""
     base_sheet = FigureSheet()
     base = _base_block(profiles, base_sheet)
-    segment_ids = tuple(profile.segment_id for profile in profiles)
-    base_sheet.numbers.update(Decimal(segment_id) for segment_id in segment_ids)
+    wanted = None if segment_ids is None else set(segment_ids)
+    described = [profile for profile in profiles if wanted is None or profile.segment_id in wanted]
+    described_ids = tuple(profile.segment_id for profile in described)
+    base_sheet.numbers.update(Decimal(segment_id) for segment_id in described_ids)
     blocks, figures = [], {}
-    for profile in profiles:
+    for profile in described:
         sheet = FigureSheet()
         blocks.append(_segment_block(profile, sheet))
         figures[profile.segment_id] = frozenset(sheet.numbers | base_sheet.numbers)
     instructions = _INSTRUCTIONS.format(
-        segment_ids=", ".join(map(str, segment_ids)), channels=", ".join(CHANNELS), **LIMITS
+        segment_ids=", ".join(map(str, described_ids)), channels=", ".join(CHANNELS), **LIMITS
     )
-    text = "\n\n".join([instructions, base, *blocks]) + "\n"
-    return Prompt(text=text, version=PROMPT_VERSION, segment_ids=segment_ids, figures=figures)
+    text = "\n\n".join([instructions, *_titles_block(titles_taken), base, *blocks]) + "\n"
+    return Prompt(
+        text=text,
+        version=PROMPT_VERSION,
+        segment_ids=described_ids,
+        figures=figures,
+        titles_taken=tuple(titles_taken),
+    )

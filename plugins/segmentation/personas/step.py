@@ -1,15 +1,17 @@
-"""The persona step end to end: profiles in, one model call, full validation, one MERGE out.
+"""The persona step end to end: profiles in, at most one model call, full validation, one MERGE out.
 
-Nothing is written unless the whole answer validated, so a misbehaving model fails the task with the
-reasons and writes nothing: publishing the snapshot already removed the personas of the segments it
-replaced, so a snapshot never shows another clustering's personas.
+Personas follow change, not the calendar (segmentation.personas.refresh): a segment keeps its previous
+persona unless it is new or moved past the refresh thresholds, and only the segments that changed go to the
+writer — none at all on a quiet day, so no model call. Nothing is written unless the whole answer
+validated, so a misbehaving model fails the task with the reasons and writes nothing: publishing the
+snapshot already removed the personas of the segments it replaced, so a snapshot never shows another
+clustering's personas.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,11 +22,17 @@ from segmentation.gemini_settings import GeminiOptions, GeminiSettings, gemini_s
 from segmentation.personas.gemini import GeminiWriter
 from segmentation.personas.offline import OfflineWriter
 from segmentation.personas.profile import ProfileError, SegmentProfile, profiles_from_rows
-from segmentation.personas.prompt import Prompt, build_prompt
-from segmentation.personas.response import Persona
-from segmentation.personas.store import PersonaStore, Warehouse
+from segmentation.personas.prompt import build_prompt
+from segmentation.personas.refresh import (
+    RefreshPlan,
+    RefreshThresholds,
+    SegmentHistory,
+    default_thresholds,
+    plan_refresh,
+)
+from segmentation.personas.store import Draft, PersonaStore, Warehouse
 from segmentation.personas.validation import PersonaValidationError, validate_answer
-from segmentation.personas.writer import Generation, PersonaWriter
+from segmentation.personas.writer import PersonaWriter
 from segmentation.preflight import PERSONA_BACKEND_VARIABLE as BACKEND_VARIABLE
 from segmentation.preflight import PERSONA_BACKENDS as BACKENDS
 
@@ -57,18 +65,16 @@ def make_writer(
     return GeminiWriter(gemini_conn_id, gemini_settings(gemini))
 
 
-@dataclass(frozen=True)
-class Draft:
-    """Validated personas with the prompt and the generation they came from, ready to store."""
-
-    prompt: Prompt
-    generation: Generation
-    personas: list[Persona]
-
-
-def draft_personas(profiles: Sequence[SegmentProfile], writer: PersonaWriter) -> Draft:
-    """One prompt, one backend call, and the answer validated in full (PersonaValidationError otherwise)."""
-    prompt = build_prompt(profiles)
+def draft_personas(
+    profiles: Sequence[SegmentProfile],
+    writer: PersonaWriter,
+    segment_ids: Sequence[int] | None = None,
+    titles_taken: Sequence[str] = (),
+) -> Draft:
+    """One prompt for the segments `segment_ids` (all when None) against the whole base of `profiles`, one
+    backend call, and the answer validated in full (PersonaValidationError otherwise); the new titles must
+    differ from `titles_taken`, those the other segments keep."""
+    prompt = build_prompt(profiles, segment_ids, titles_taken)
     log.info(
         "Persona prompt %s (sha256 %s) for segments %s", prompt.version, prompt.sha256, prompt.segment_ids
     )
@@ -84,21 +90,43 @@ def draft_personas(profiles: Sequence[SegmentProfile], writer: PersonaWriter) ->
     return Draft(prompt, generation, personas)
 
 
-def _summary(snapshot_date: date, draft: Draft, generated_at: datetime) -> dict[str, Any]:
-    generation = draft.generation
+def _summary(
+    snapshot_date: date, plan: RefreshPlan, draft: Draft | None, generated_at: datetime
+) -> dict[str, Any]:
+    generation = draft.generation if draft else None
+    titles = {segment_id: segment.title for segment_id, segment in plan.carried.items()}
+    titles |= {persona.segment_id: persona.title for persona in draft.personas} if draft else {}
     return {
         "snapshot_date": snapshot_date.isoformat(),
-        "segments": len(draft.personas),
-        "titles": {str(persona.segment_id): persona.title for persona in draft.personas},
-        "backend": generation.backend,
-        "model": generation.model,
-        "prompt_version": draft.prompt.version,
-        "prompt_sha256": draft.prompt.sha256,
-        "input_tokens": generation.input_tokens,
-        "output_tokens": generation.output_tokens,
-        "latency_ms": generation.latency_ms,
+        "segments": len(titles),
+        "titles": {str(segment_id): titles[segment_id] for segment_id in sorted(titles)},
+        "refreshed": {str(segment_id): reason for segment_id, reason in sorted(plan.refresh.items())},
+        "carried": {
+            str(segment_id): segment.written_for_snapshot.isoformat()
+            for segment_id, segment in sorted(plan.carried.items())
+        },
+        "backend": generation.backend if generation else None,
+        "model": generation.model if generation else None,
+        "prompt_version": draft.prompt.version if draft else None,
+        "prompt_sha256": draft.prompt.sha256 if draft else None,
+        "input_tokens": generation.input_tokens if generation else None,
+        "output_tokens": generation.output_tokens if generation else None,
+        "latency_ms": generation.latency_ms if generation else None,
         "generated_at": generated_at.isoformat(),
     }
+
+
+def _log_plan(snapshot: date, plan: RefreshPlan) -> None:
+    for segment_id, reason in sorted(plan.refresh.items()):
+        log.info("%s segment %d gets a new persona: %s", snapshot, segment_id, reason)
+    for segment_id, segment in sorted(plan.carried.items()):
+        log.info(
+            "%s segment %d keeps its persona %r, written for %s",
+            snapshot,
+            segment_id,
+            segment.title,
+            segment.written_for_snapshot,
+        )
 
 
 def generate_personas(
@@ -111,6 +139,7 @@ def generate_personas(
     backend: str | None = None,
     gemini_conn_id: str | None = None,
     gemini: GeminiSettings | GeminiOptions | Mapping[str, Any] | None = None,
+    thresholds: RefreshThresholds | None = None,
 ) -> dict[str, Any]:
     """Write `segment_personas` for one snapshot from its `segment_profiles`; returns a summary for XCom.
 
@@ -122,27 +151,37 @@ def generate_personas(
     :param gemini_conn_id: Airflow connection for Vertex AI; defaults to `gcp_conn_id`.
     :param gemini: GeminiSettings fields (model, location, temperature, timeout_seconds, max_attempts, ...)
         over those of the `segmentation_gemini` Variable (a JSON object).
+    :param thresholds: how far a segment may move before its persona is rewritten; None: the params'
+        defaults (persona_refresh_shift, persona_refresh_size_pct).
     """
     snapshot = snapshot_date if isinstance(snapshot_date, date) else date.fromisoformat(snapshot_date)
     store = PersonaStore(Warehouse(gcp_conn_id, project_id, dataset, location))
-    rows = store.profile_rows(snapshot)
-    if not rows:
+    store.create_table()
+    histories = [SegmentHistory.from_row(row) for row in store.segment_histories(snapshot)]
+    if not histories:
         raise ProfileError(
             f"no rows in {store.warehouse.table('segment_profiles')} for snapshot_date {snapshot}; "
             "the profiles step must run first"
         )
     requested = backend or Variable.get(BACKEND_VARIABLE, default="auto")
     chosen = resolve_backend(requested, gemini_conn_id or gcp_conn_id)
-    draft = draft_personas(
-        profiles_from_rows(rows), make_writer(chosen, gemini_conn_id or gcp_conn_id, gemini)
-    )
+    plan = plan_refresh(histories, thresholds or default_thresholds(), chosen)
+    _log_plan(snapshot, plan)
+    draft = None
+    if plan.refresh:  # a quiet day reads no profile and calls no model
+        profiles = profiles_from_rows(store.profile_rows(snapshot))
+        writer = make_writer(chosen, gemini_conn_id or gcp_conn_id, gemini)
+        draft = draft_personas(profiles, writer, sorted(plan.refresh), plan.carried_titles)
     generated_at = datetime.now(UTC)
-    store.replace_personas(snapshot, draft.personas, draft.generation, draft.prompt, generated_at)
-    summary = _summary(snapshot, draft, generated_at)
+    store.replace_personas(snapshot, draft, generated_at, plan.carried_from, sorted(plan.carried))
+    summary = _summary(snapshot, plan, draft, generated_at)
     log.info(
-        "Wrote %d personas for %s with backend=%s model=%s (input tokens %s, output tokens %s, %d ms)",
+        "Wrote %d personas for %s (%d new, %d carried over) with backend=%s model=%s "
+        "(input tokens %s, output tokens %s, %s ms)",
         summary["segments"],
         snapshot,
+        len(plan.refresh),
+        len(plan.carried),
         summary["backend"],
         summary["model"],
         summary["input_tokens"],

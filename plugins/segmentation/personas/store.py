@@ -1,8 +1,10 @@
 """BigQuery side of the persona step, through the Google provider's `BigQueryHook`.
 
-Reads one snapshot's `segment_profiles` and replaces that snapshot's `segment_personas` with a single
-MERGE. Table names are the only things rendered into SQL text (checked to be plain identifiers); every
-value, above all the model's text, travels as a typed query parameter.
+Reads one snapshot's `segment_profiles` and what include/sql/persona_refresh.sql says about each
+segment's previous persona, and replaces that snapshot's `segment_personas` with a single MERGE of the
+personas written this run and the ones carried over. Table names are the only things rendered into SQL
+text (checked to be plain identifiers); every value, above all the model's text, travels as a typed query
+parameter.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from typing import Any
 
 import jinja2
 from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
-from google.cloud.bigquery import ArrayQueryParameter, ScalarQueryParameter, StructQueryParameter
+from google.cloud.bigquery import (
+    ArrayQueryParameter,
+    ArrayQueryParameterType,
+    ScalarQueryParameter,
+    ScalarQueryParameterType,
+    StructQueryParameter,
+    StructQueryParameterType,
+)
 
 from segmentation.config import DATASET_PATTERN, OPTIONAL_PROJECT_ID_PATTERN
 from segmentation.paths import sql_dir
@@ -66,6 +75,17 @@ def sql_file(file_name: str, warehouse: Warehouse) -> str:
     return render_sql((sql_dir() / file_name).read_text(), warehouse)
 
 
+# Declared, not inferred from the values: a run that carries every persona over sends an empty array.
+PERSONA_TYPE = StructQueryParameterType(
+    ScalarQueryParameterType("INT64", name="segment_id"),
+    ScalarQueryParameterType("STRING", name="title"),
+    ScalarQueryParameterType("STRING", name="persona"),
+    ScalarQueryParameterType("STRING", name="summary"),
+    ArrayQueryParameterType(ScalarQueryParameterType("STRING"), name="next_marketing_steps"),
+    ScalarQueryParameterType("STRING", name="recommended_channel"),
+)
+
+
 def _persona_parameter(persona: Persona) -> StructQueryParameter:
     return StructQueryParameter(
         None,
@@ -78,25 +98,67 @@ def _persona_parameter(persona: Persona) -> StructQueryParameter:
     )
 
 
+@dataclass(frozen=True)
+class Draft:
+    """Validated personas with the prompt and the generation they came from, ready to store."""
+
+    prompt: Prompt
+    generation: Generation
+    personas: Sequence[Persona]
+
+
+# The columns a written persona takes from its run's one backend call, with their query parameter types.
+PROVENANCE_TYPES = {
+    "backend": "STRING",
+    "model": "STRING",
+    "prompt_version": "STRING",
+    "prompt_sha256": "STRING",
+    "input_tokens": "INT64",
+    "output_tokens": "INT64",
+    "latency_ms": "INT64",
+    "raw_response": "STRING",
+}
+
+
+def _provenance(draft: Draft) -> dict[str, Any]:
+    generation, prompt = draft.generation, draft.prompt
+    return {
+        "backend": generation.backend,
+        "model": generation.model,
+        "prompt_version": prompt.version,
+        "prompt_sha256": prompt.sha256,
+        "input_tokens": generation.input_tokens,
+        "output_tokens": generation.output_tokens,
+        "latency_ms": generation.latency_ms,
+        "raw_response": json.dumps(generation.raw_response),
+    }
+
+
+def _written_parameters(draft: Draft | None) -> list[QueryParameter]:
+    """The personas written this run and their provenance; an empty array and NULLs when none was."""
+    personas = [_persona_parameter(persona) for persona in draft.personas] if draft else []
+    values = _provenance(draft) if draft else {}
+    return [
+        ArrayQueryParameter("personas", PERSONA_TYPE, personas),
+        *(ScalarQueryParameter(name, kind, values.get(name)) for name, kind in PROVENANCE_TYPES.items()),
+    ]
+
+
 def merge_parameters(
     snapshot_date: date,
-    personas: Sequence[Persona],
-    generation: Generation,
-    prompt: Prompt,
+    draft: Draft | None,
     generated_at: datetime,
+    carried_from: date | None = None,
+    carried_segment_ids: Sequence[int] = (),
 ) -> list[QueryParameter]:
+    """The MERGE's parameters: the personas of `draft` (None when every persona carries over) and the segments whose
+    personas are copied unchanged from `carried_from`."""
     return [
         ScalarQueryParameter("snapshot_date", "DATE", snapshot_date),
-        ArrayQueryParameter("personas", "STRUCT", [_persona_parameter(persona) for persona in personas]),
-        ScalarQueryParameter("backend", "STRING", generation.backend),
-        ScalarQueryParameter("model", "STRING", generation.model),
-        ScalarQueryParameter("prompt_version", "STRING", prompt.version),
-        ScalarQueryParameter("prompt_sha256", "STRING", prompt.sha256),
-        ScalarQueryParameter("input_tokens", "INT64", generation.input_tokens),
-        ScalarQueryParameter("output_tokens", "INT64", generation.output_tokens),
-        ScalarQueryParameter("latency_ms", "INT64", generation.latency_ms),
+        *_written_parameters(draft),
         ScalarQueryParameter("generated_at", "TIMESTAMP", generated_at),
-        ScalarQueryParameter("raw_response", "STRING", json.dumps(generation.raw_response)),
+        ScalarQueryParameter("carried_from", "DATE", carried_from),
+        ArrayQueryParameter("carried_segment_ids", "INT64", list(carried_segment_ids)),
     ]
 
 
@@ -127,15 +189,25 @@ class PersonaStore:
         job = self._query(sql, [ScalarQueryParameter("snapshot_date", "DATE", snapshot_date)])
         return [dict(row.items()) for row in job.result()]
 
+    def create_table(self) -> None:
+        """segment_personas when missing (the DAG's setup creates it too), with today's columns."""
+        self._query(sql_file("segment_personas_table.sql", self.warehouse))
+
+    def segment_histories(self, snapshot_date: date) -> list[dict[str, Any]]:
+        """include/sql/persona_refresh.sql for the snapshot: each segment and its previous persona."""
+        sql = sql_file("persona_refresh.sql", self.warehouse)
+        job = self._query(sql, [ScalarQueryParameter("snapshot_date", "DATE", snapshot_date)])
+        return [dict(row.items()) for row in job.result()]
+
     def replace_personas(
         self,
         snapshot_date: date,
-        personas: Sequence[Persona],
-        generation: Generation,
-        prompt: Prompt,
+        draft: Draft | None,
         generated_at: datetime,
+        carried_from: date | None = None,
+        carried_segment_ids: Sequence[int] = (),
     ) -> None:
-        """One atomic MERGE: the snapshot's rows become exactly `personas`; other snapshots are untouched."""
-        self._query(sql_file("segment_personas_table.sql", self.warehouse))
-        parameters = merge_parameters(snapshot_date, personas, generation, prompt, generated_at)
+        """One atomic MERGE: the snapshot's rows become exactly the written personas and the carried ones;
+        other snapshots are untouched. The table must exist (`create_table`)."""
+        parameters = merge_parameters(snapshot_date, draft, generated_at, carried_from, carried_segment_ids)
         self._query(sql_file("segment_personas.sql", self.warehouse), parameters)

@@ -53,10 +53,15 @@ def _id_problems(personas: list[Persona], expected: tuple[int, ...]) -> list[str
     return problems
 
 
-def _title_problems(personas: list[Persona]) -> list[str]:
+def _title_problems(personas: list[Persona], titles_taken: tuple[str, ...]) -> list[str]:
     counts = Counter(persona.title.casefold() for persona in personas)
     repeated = sorted({persona.title for persona in personas if counts[persona.title.casefold()] > 1})
-    return [f"titles must be distinct; repeated: {repeated}"] if repeated else []
+    taken = {title.casefold() for title in titles_taken}
+    reused = sorted({persona.title for persona in personas if persona.title.casefold() in taken})
+    problems = [f"titles must be distinct; repeated: {repeated}"] if repeated else []
+    if reused:
+        problems.append(f"title(s) {reused} belong to segments that keep their personas")
+    return problems
 
 
 def _grounding_problems(personas: list[Persona], prompt: Prompt) -> list[str]:
@@ -75,7 +80,7 @@ def _grounding_problems(personas: list[Persona], prompt: Prompt) -> list[str]:
 def validate_answer(answer: str, prompt: Prompt, backend: str) -> list[Persona]:
     """The personas of a JSON answer, ordered by segment id, or PersonaValidationError listing every problem."""
     personas = _parse(answer, backend).personas
-    problems = _id_problems(personas, prompt.segment_ids) + _title_problems(personas)
+    problems = _id_problems(personas, prompt.segment_ids) + _title_problems(personas, prompt.titles_taken)
     problems += _grounding_problems(personas, prompt)
     if problems:
         raise PersonaValidationError(backend, problems)

@@ -39,6 +39,10 @@ def warehouse(bq_client, dataset, profile_rows):
     bq_client.query_and_wait(
         f"CREATE TABLE {dataset}.segment_profiles ({columns}) PARTITION BY snapshot_date CLUSTER BY segment_id"
     )
+    bq_client.query_and_wait(
+        f"CREATE TABLE {dataset}.segment_centroids (snapshot_date DATE, segment_id INT64, feature STRING, "
+        "numerical_value FLOAT64, feature_mean FLOAT64, feature_stddev FLOAT64) PARTITION BY snapshot_date"
+    )
     rows = [{**row, "snapshot_date": day} for day in (DAY, NEXT_DAY) for row in profile_rows]
     assert bq_client.insert_rows_json(f"{PROJECT}.{dataset}.segment_profiles", rows) == []
     return dataset
