@@ -3,13 +3,16 @@
 Each day runs the DAG's BigQuery work in the DAG's order (`DAY`), its SQL files rendered as Airflow renders
 them, against local_bigquery over HTTP with the official client; the DAG's Python tasks that decide
 something (planning the training, matching segment ids, publishing the model) run their own functions,
-and what they return reaches the templates as XCom does. Personas and the report are left out: they do
-not change segments. Each day is then run a second time to check that a rerun reproduces it.
+and what they return reaches the templates as XCom does. The persona step runs too (its own function, the
+offline writer standing in for Gemini), to count the days a model call would be made: personas follow
+change, so only days on which a segment is new or moved past the refresh thresholds call the writer. The
+report is left out. Each day is then run a second time to check that a rerun reproduces it.
 
 Printed per day: whether the model continued or rebased, the share of customers keeping their segment id
 (all, and those without an order since the previous day), the smallest segment's share of customers, the
 Davies-Bouldin index against scikit-learn's best of `KMeans(n_init=10)` on the same standardized matrix,
-the inertia against scikit-learn's, and whether the rerun was identical.
+the inertia against scikit-learn's, whether the rerun was identical, and how many segments got a new
+persona (a model call on that day when any did).
 
     PYTHONPATH=.:plugins .venv/bin/python benchmarks/stability.py [--users 100000] [--days 30]
         [--datasets sample,retail] [--output benchmarks/results/stability.json]
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +56,7 @@ from segmentation.continuity import (
     matching_input,
     plan_training,
 )
+from segmentation.personas.step import generate_personas
 from segmentation.tables import MODEL
 from segmentation.templating import MACROS
 
@@ -196,6 +201,9 @@ def run_day(client: bigquery.Client, config: PipelineConfig, day: dt.date) -> di
     smallest = run.frame(
         f"SELECT MIN(customer_share) AS share FROM `{config.dataset}.segment_profiles` WHERE snapshot_date = '{day}'"
     ).share[0]
+    personas = generate_personas(
+        snapshot_date=day, project_id=PROJECT, dataset=config.dataset, backend=config.persona_backend
+    )
     return measured | {
         "day": day.isoformat(),
         "training": stability["training"],
@@ -204,6 +212,7 @@ def run_day(client: bigquery.Client, config: PipelineConfig, day: dt.date) -> di
         "unchanged_kept_share": _number(stability["unchanged_kept_share"]),
         "new_segments": int(stability["new_segments"]),
         "smallest_segment_share": float(smallest),
+        "persona_refreshes": len(personas["refreshed"]),
     }
 
 
@@ -267,7 +276,8 @@ def _line(label: str, f: dict) -> str:
         f"unchanged kept {share(f['unchanged_kept_share'])} smallest {f['smallest_segment_share']:6.2%} "
         f"DB {f['davies_bouldin']:.3f} vs sklearn {f['davies_bouldin_sklearn']:.3f} "
         f"({f['davies_bouldin'] / f['davies_bouldin_sklearn']:.3f}) inertia x{f['inertia_ratio']:.3f} "
-        f"rerun {'identical' if f['rerun_identical'] else 'DIFFERENT'}"
+        f"rerun {'identical' if f['rerun_identical'] else 'DIFFERENT'} "
+        f"new personas {f['persona_refreshes']}"
     )
 
 
@@ -319,6 +329,7 @@ def summary(results: list[dict]) -> dict:
         "max_inertia_ratio": max(r["inertia_ratio"] for r in results),
         "reruns_identical": all(r["rerun_identical"] for r in results),
         "rebases": sum(r["training"] == "rebased" for r in results),
+        "persona_calls": sum(r["persona_refreshes"] > 0 for r in results),
     }
 
 
@@ -353,6 +364,15 @@ def main(argv: list[str] | None = None) -> int:
     wanted = args.datasets.split(",")
     report: dict = {"days": args.days, "users": args.users, "datasets": {}}
     with BackgroundServer(Warehouse()) as server:
+        # The persona step reaches BigQuery through the provider's hook, as in the DAG: an anonymous
+        # connection to this server.
+        os.environ["BIGQUERY_EMULATOR_HOST"] = server.url
+        os.environ.setdefault(
+            "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT",
+            json.dumps(
+                {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True, "project": PROJECT}}
+            ),
+        )
         client = bigquery.Client(
             project=PROJECT, credentials=AnonymousCredentials(), client_options={"api_endpoint": server.url}
         )

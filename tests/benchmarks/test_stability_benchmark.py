@@ -77,3 +77,10 @@ def test_the_first_day_rebases_and_the_next_ones_continue_reproducibly(smoke):
         assert day["davies_bouldin"] > 0 and day["davies_bouldin_sklearn"] > 0
         assert day["inertia_ratio"] > 0.99, "scikit-learn's best of ten is the reference"
     assert smoke["summary"]["days"] == 3 and smoke["summary"]["reruns_identical"]
+
+
+def test_personas_are_written_on_the_first_day_and_then_only_for_what_moved(smoke):
+    days = smoke["per_day"]
+    assert days[0]["persona_refreshes"] == days[0]["k"], "every segment is new on the first day"
+    assert all(day["new_segments"] <= day["persona_refreshes"] <= day["k"] for day in days[1:])
+    assert smoke["summary"]["persona_calls"] == sum(day["persona_refreshes"] > 0 for day in days)
