@@ -418,6 +418,15 @@ class ScriptRun:
             return Outcome("CREATE_VIEW", ddl_target=ref, ddl_operation="SKIP")
         properties = self.table_properties(statement)
         properties["view"] = {"query": statement.expression.sql("bigquery"), "useLegacySql": False}
+        # `CREATE VIEW v (column OPTIONS (description = …), …)`: the view's own column names, each
+        # described like a table's column; BigQuery shows them in the view's schema.
+        # https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#view_column_name_list
+        named = _view_column_names(statement)
+        descriptions = _take_column_descriptions(statement)
+        if named:
+            properties["view"]["useExplicitColumnNames"] = True
+        if named:
+            self._check_view_column_count(ref, named, statement.expression)
         sql, values = self.prepare(statement)
         if values:
             raise InvalidQuery("Views cannot reference query parameters or script variables.")
@@ -425,12 +434,23 @@ class ScriptRun:
             self.catalog.drop_table(ref)
         run_sql(self.con, sql)
         self.catalog.record_table(ref, properties, kind="VIEW")
+        if descriptions:
+            self.catalog.describe_columns(ref, descriptions)
         return Outcome(
             "CREATE_VIEW",
             result=self._empty_result(ref),
             ddl_target=ref,
             ddl_operation="REPLACE" if statement.args.get("replace") else "CREATE",
         )
+
+    def _check_view_column_count(self, ref: TableRef, named: list[str], query: exp.Expression) -> None:
+        """A view's column name list names every column of its query, no more and no fewer."""
+        rows_sql, _ = self.prepare(query.copy())
+        produced = len(self.con.sql(f"SELECT * FROM ({rows_sql}) LIMIT 0").columns)
+        if produced != len(named):
+            raise InvalidQuery(
+                f"The view {ref} names {len(named)} columns, but its query produces {produced}."
+            )
 
     def _schema_name(self, table: exp.Table) -> tuple[str, str]:
         parts = [part.name for part in table.parts]
@@ -646,8 +666,14 @@ def _target_table(statement: exp.Expression) -> exp.Table:
     return this if isinstance(this, exp.Table) else this.find(exp.Table)
 
 
+def _view_column_names(statement: exp.Create) -> list[str]:
+    """The names of a CREATE VIEW's column list (empty without one)."""
+    schema = statement.this
+    return [column.name for column in schema.expressions] if isinstance(schema, exp.Schema) else []
+
+
 def _take_column_descriptions(statement: exp.Create) -> dict[str, str]:
-    """Remove the columns' `OPTIONS(description = …)` from a CREATE TABLE, returned by column name."""
+    """Remove the columns' `OPTIONS(description = …)` from a CREATE TABLE or VIEW, by column name."""
     schema = statement.this
     descriptions = {}
     for column in schema.expressions if isinstance(schema, exp.Schema) else []:

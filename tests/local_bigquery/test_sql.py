@@ -286,6 +286,32 @@ def test_views_and_default_dataset(bq_client, dataset):
     assert "n * 2" in view.view_query
 
 
+def test_a_views_column_list_names_and_describes_its_columns(bq_client, dataset):
+    bq_client.query_and_wait(f"CREATE TABLE {dataset}.described AS SELECT 1 AS n, 'a' AS label")
+    bq_client.query_and_wait(
+        f"""CREATE OR REPLACE VIEW {dataset}.described_view (
+          number OPTIONS (description = 'How many.'), label
+        ) AS SELECT n, label FROM {dataset}.described"""
+    )
+    view = bq_client.get_table(f"{dataset}.described_view")
+    assert [(field.name, field.description) for field in view.schema] == [
+        ("number", "How many."),
+        ("label", None),
+    ]
+    assert view._properties["view"]["useExplicitColumnNames"] is True
+    assert _rows(bq_client, f"SELECT number, label FROM {dataset}.described_view") == [
+        {"number": 1, "label": "a"}
+    ]
+    with pytest.raises(exceptions.BadRequest, match="names 1 columns, but its query produces 2"):
+        bq_client.query_and_wait(
+            f"CREATE OR REPLACE VIEW {dataset}.described_view (number) AS SELECT n, label FROM {dataset}.described"
+        )
+    bq_client.query_and_wait(
+        f"CREATE OR REPLACE VIEW {dataset}.described_view AS SELECT n FROM {dataset}.described"
+    )
+    assert [field.description for field in bq_client.get_table(f"{dataset}.described_view").schema] == [None]
+
+
 def test_unqualified_table_without_default_dataset_is_explained(bq_client):
     with pytest.raises(exceptions.BadRequest, match="must be qualified with a dataset"):
         bq_client.query_and_wait("SELECT * FROM lonely")
