@@ -444,12 +444,14 @@ class ScriptRun:
         )
 
     def _check_view_column_count(self, ref: TableRef, named: list[str], query: exp.Expression) -> None:
-        """A view's column name list names every column of its query, no more and no fewer."""
+        """A view's column name list names every column of its query, no more and no fewer (in the words of
+        ZetaSQL's analyzer)."""
         rows_sql, _ = self.prepare(query.copy())
         produced = len(self.con.sql(f"SELECT * FROM ({rows_sql}) LIMIT 0").columns)
         if produced != len(named):
             raise InvalidQuery(
-                f"The view {ref} names {len(named)} columns, but its query produces {produced}."
+                f"The number of view column names ({len(named)}) must be equal to the number of columns "
+                f"from the view query ({produced}) of {ref}."
             )
 
     def _schema_name(self, table: exp.Table) -> tuple[str, str]:

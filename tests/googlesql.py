@@ -59,6 +59,10 @@ LANGUAGE_FEATURES = (
     "FEATURE_CREATE_TABLE_NOT_NULL",
     "FEATURE_CREATE_TABLE_PARTITION_BY",
     "FEATURE_CREATE_VIEW_WITH_COLUMN_LIST",
+    # Not in the toolkit's list, but BigQuery's view column list takes OPTIONS (description = ...) per
+    # column ("view_column := column_name [OPTIONS(view_column_option_list)]":
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#view_column_name_list).
+    "FEATURE_CREATE_VIEWS_WITH_COLUMN_OPTIONS",
     "FEATURE_DML_UPDATE_WITH_JOIN",
     "FEATURE_ENCRYPTION",
     "FEATURE_FOREIGN_KEYS",

@@ -267,3 +267,50 @@ def partitioned_table(config: PipelineConfig, name: str) -> Table:
     if name not in tables:
         raise KeyError(f"{name!r} is no partitioned table of the pipeline; known: {sorted(tables)}")
     return tables[name]
+
+
+@dataclass(frozen=True)
+class ViewColumn:
+    """A column of a view: the expression its query selects, and its data dictionary entry."""
+
+    source: str
+    column: Column
+
+
+# The persona columns of customer_segments_current, from segment_personas (segment_personas_table.sql).
+_VIEW_PERSONA_COLUMNS = (
+    ("title", Column("persona_title", "STRING", "Short name of the segment for marketers.")),
+    ("persona", Column("persona", "STRING", "Who the segment's customers are and how they buy.")),
+    ("summary", Column("persona_summary", "STRING", "The segment's value and risk in a sentence or two.")),
+    (
+        "next_marketing_steps",
+        Column("next_marketing_steps", "ARRAY<STRING>", "Exactly three concrete next marketing actions."),
+    ),
+    (
+        "recommended_channel",
+        Column(
+            "recommended_channel",
+            "STRING",
+            "email, sms, push, in_app, paid_social, paid_search, display, direct_mail or loyalty_program.",
+        ),
+    ),
+    (
+        "backend",
+        Column(
+            "persona_backend", "STRING", "Writer of the persona: gemini, or offline (deterministic rules)."
+        ),
+    ),
+)
+_NO_PERSONA = " NULL when the snapshot's persona step failed."
+
+
+def current_view_columns(config: PipelineConfig) -> tuple[ViewColumn, ...]:
+    """The columns of customer_segments_current in order: each customer's segment, its persona and the
+    features it was assigned on, each with the description BigQuery shows in the view's schema."""
+    segments = partitioned_table(config, "customer_segments").columns
+    personas = tuple(
+        ViewColumn(f"personas.{source}", Column(c.name, c.type, c.description + _NO_PERSONA))
+        for source, c in _VIEW_PERSONA_COLUMNS
+    )
+    features = tuple(ViewColumn(f"features.{column.name}", column) for column in feature_columns(config))
+    return (*(ViewColumn(f"segments.{column.name}", column) for column in segments), *personas, *features)

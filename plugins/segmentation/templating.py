@@ -42,6 +42,8 @@ from segmentation.tables import (
     VALUE_MODEL,
     VALUE_TRAINING_TABLES,
     Table,
+    ViewColumn,
+    current_view_columns,
     partitioned_table,
     partitioned_tables,
 )
@@ -153,6 +155,11 @@ def all_tables(context: Any) -> tuple[Table, ...]:
 
 
 @pass_context
+def current_view_schema(context: Any) -> tuple[ViewColumn, ...]:
+    return current_view_columns(_config(context))
+
+
+@pass_context
 def features(context: Any) -> tuple[Column, ...]:
     return feature_columns(_config(context))
 
@@ -257,6 +264,7 @@ MACROS = {
     "transactions_column": transactions_column,
     "table_schema": table_schema,
     "all_tables": all_tables,
+    "current_view_schema": current_view_schema,
     "features": features,
     "spend_features": spend_features,
     "spend_windows_months": SPEND_WINDOWS_MONTHS,

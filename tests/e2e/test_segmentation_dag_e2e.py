@@ -22,7 +22,14 @@ from google.cloud import bigquery
 from local_bigquery.samples import thelook
 from segmentation.config import PipelineConfig
 from segmentation.personas.prompt import PROMPT_VERSION
-from segmentation.tables import CURRENT_VIEW, MODEL, PERSONAS, VALUE_MODEL, partitioned_tables
+from segmentation.tables import (
+    CURRENT_VIEW,
+    MODEL,
+    PERSONAS,
+    VALUE_MODEL,
+    current_view_columns,
+    partitioned_tables,
+)
 from tests.conftest import PROJECT, ROOT, run_dag
 from tests.fakes.gemini_server import FakeGemini, error, json_answer
 
@@ -175,6 +182,13 @@ def test_the_model_and_the_analysts_view_exist(published, bq_client, output):
     columns = [field.name for field in view.schema]
     assert columns[:4] == ["snapshot_date", "customer_id", "segment_id", "distance"]
     assert {"persona_title", "recommended_channel", *FEATURES} <= set(columns)
+    # Analysts read the data dictionary in the view's schema itself.
+    described = {field.name: field.description for field in view.schema}
+    assert described == {
+        view_column.column.name: view_column.column.description
+        for view_column in current_view_columns(PipelineConfig())
+    }
+    assert all(described.values())
 
 
 def test_one_partition_per_date_and_no_duplicates_after_reruns_and_backfills(published):

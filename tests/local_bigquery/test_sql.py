@@ -302,7 +302,10 @@ def test_a_views_column_list_names_and_describes_its_columns(bq_client, dataset)
     assert _rows(bq_client, f"SELECT number, label FROM {dataset}.described_view") == [
         {"number": 1, "label": "a"}
     ]
-    with pytest.raises(exceptions.BadRequest, match="names 1 columns, but its query produces 2"):
+    with pytest.raises(
+        exceptions.BadRequest,
+        match=r"number of view column names \(1\) must be equal to the number of columns from the view query \(2\)",
+    ):
         bq_client.query_and_wait(
             f"CREATE OR REPLACE VIEW {dataset}.described_view (number) AS SELECT n, label FROM {dataset}.described"
         )
