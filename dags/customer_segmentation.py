@@ -33,8 +33,10 @@ data (default `bigquery-public-data.thelook_ecommerce`).
     and run_id, and `maximum_bytes_billed` caps each.
 13. **report** renders the run's report (HTML with plots) to `report_destination`.
 
-**Dates.** The snapshot is the run's logical date (`snapshot_date`). Only orders before the run's data
-interval end count and recency is measured to that instant, so a backfill reproduces what its day saw.
+**Dates.** The snapshot is the run's logical date (`snapshot_date`). Only orders before the cut-off count
+and recency is measured to it: 00:00 UTC of the day the run's data interval ends in, which for a scheduled
+run is the interval end itself. A manual run triggered at any hour of day D (the trigger form's "now")
+snapshots D exactly as the scheduled run of D does, and a backfill reproduces what its day saw.
 Backfills can reach back to the DAG's start date: `SEGMENTATION_START_DATE` (YYYY-MM-DD), default
 1990-01-01. A logical date before it runs no task at all.
 
@@ -66,7 +68,7 @@ from segmentation.jobs import GoogleSqlJobOperator, job_doc
 from segmentation.paths import sql_dir
 from segmentation.retries import FailFastOnBadInput
 from segmentation.tables import CURRENT_VIEW, MODEL, PERSONAS, VALUE_MODEL, partitioned_tables
-from segmentation.templating import MACROS
+from segmentation.templating import MACROS, snapshot_cut_off
 
 DEPLOYMENT = PipelineConfig.from_environment()
 log = logging.getLogger(__name__)
@@ -116,6 +118,9 @@ def validate_config(params: dict[str, Any], dag_run: Any = None, data_interval_e
         raise ConfigError(f"unknown settings in the run's conf: {unknown}; known: {sorted(params)}")
     if data_interval_end is None:
         raise ConfigError("the run has no data interval: trigger it with a logical date")
+    cut_off = snapshot_cut_off(data_interval_end)
+    moved = "" if cut_off == data_interval_end else f" (the run's interval ends at {data_interval_end})"
+    log.info("the snapshot counts the orders before %s%s", cut_off, moved)
     config = PipelineConfig.from_params(params)
     # Imported at run time: the deployment's Variables and connections are looked up only when a run starts.
     from segmentation.preflight import check_deployment

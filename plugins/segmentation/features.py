@@ -1,7 +1,8 @@
 """The customer features: what each one means, and which of them a feature set holds.
 
-Every feature is measured as of the run's data interval end ("the cut-off"): only order lines placed
-before it count, and returns count once their `returned_at` is before it.
+Every feature is measured as of the snapshot's cut-off, 00:00 UTC of the day the run's data interval ends in
+(segmentation.templating.snapshot_cut_off): only order lines placed before it count, and returns count once
+their `returned_at` is before it.
 """
 
 from __future__ import annotations

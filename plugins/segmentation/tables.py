@@ -86,7 +86,7 @@ def partitioned_tables(config: PipelineConfig) -> tuple[Table, ...]:
     return (
         Table(
             "customer_features",
-            "One row per customer with an order before the snapshot's cut-off (the data interval end).",
+            "One row per customer with an order before the snapshot's cut-off (00:00 UTC of the snapshot date).",
             (SNAPSHOT_DATE, CUSTOMER_ID, *features),
             ("customer_id",),
             tuple(column for column in features if column.name not in base_names),

@@ -106,13 +106,27 @@ def staging_model(context: Any, name: str) -> str:
     return _dataset_object(_config(context), f"_staging_{name}_{context['ds_nodash']}")
 
 
+def snapshot_cut_off(data_interval_end: datetime) -> datetime:
+    """The instant a snapshot counts orders up to: the start (00:00 UTC) of the day its run's data interval
+    ends in. A scheduled run's interval ends there already; a manual run triggered at 13:47 on day D is
+    cut off at D 00:00 like the scheduled run of D, so it reproduces that snapshot instead of replacing it
+    with a partial day."""
+    return data_interval_end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@pass_context
+def cut_off_at(context: Any) -> datetime:
+    """The run's cut-off instant (see snapshot_cut_off), for messages and TIMESTAMP literals."""
+    return snapshot_cut_off(context["data_interval_end"])
+
+
 @pass_context
 def cut_off(context: Any, days_before: int = 0) -> str:
-    """The instant features are measured at, as a TIMESTAMP literal: the run's data interval end, or whole
-    days before it (the value model trains on features as of the cut-off minus its horizon)."""
+    """The instant features are measured at, as a TIMESTAMP literal: the run's cut-off, or whole days
+    before it (the value model trains on features as of the cut-off minus its horizon)."""
     if isinstance(days_before, bool) or not isinstance(days_before, int) or days_before < 0:
         raise ValueError(f"cut_off takes a whole number of days >= 0, got {days_before!r}")
-    return f"TIMESTAMP '{context['data_interval_end'] - timedelta(days=days_before)}'"
+    return f"TIMESTAMP '{cut_off_at(context) - timedelta(days=days_before)}'"
 
 
 def staging_expiration() -> str:
@@ -258,6 +272,7 @@ MACROS = {
     "staging_expiration": staging_expiration,
     "staging_model": staging_model,
     "cut_off": cut_off,
+    "cut_off_at": cut_off_at,
     "value_label_power": VALUE_LABEL_POWER,
     "source_table": source_table,
     "transactions_table": transactions_table,

@@ -39,6 +39,8 @@ USERS = 2_000
 NUM_CLUSTERS = 4
 LATEST = "2024-06-01"  # the sample's history ends 2024-06-30 and starts four years earlier
 BACKFILLS = ("2024-05-01", "2024-04-01")
+# A manual run of LATEST triggered mid-afternoon: it snapshots LATEST as the scheduled run does.
+MANUAL_TRIGGER = f"{LATEST}T13:47:00+00:00"
 DATES = (LATEST, *BACKFILLS)
 BEFORE_ANY_ORDER = "2020-01-01"
 TABLES = partitioned_tables(PipelineConfig())
@@ -135,10 +137,11 @@ def contents(client: bigquery.Client, dataset: str) -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def runs(dag, conf, bq_client, output):
-    """The latest date run three times, then two backfills; the features after the first run, too."""
+    """The latest date run three times, the last one triggered by hand in the afternoon (its logical date
+    13:47 on that day), then two backfills; the features after the first run, too."""
     states = [run(dag, LATEST, conf).state]
     first = contents(bq_client, output)
-    states += [run(dag, LATEST, conf).state for _ in range(2)]
+    states += [run(dag, date, conf).state for date in (LATEST, MANUAL_TRIGGER)]
     states += [run(dag, date, conf).state for date in BACKFILLS]
     return {
         "states": states,
@@ -198,6 +201,8 @@ def test_one_partition_per_date_and_no_duplicates_after_reruns_and_backfills(pub
 
 
 def test_rerunning_a_date_reproduces_its_features(runs, published):
+    """The last rerun was a manual trigger at 13:47: it is cut off at the start of its day as the first
+    run was, not at the moment it was triggered."""
     latest = on(published["customer_features"], LATEST).reset_index(drop=True)
     pd.testing.assert_frame_equal(latest, runs["first_features"].reset_index(drop=True))
 

@@ -117,6 +117,24 @@ def test_features_are_cut_off_at_the_data_interval_end(rendered):
     )
 
 
+def test_a_manual_run_in_the_afternoon_is_cut_off_at_the_start_of_its_day(dag):
+    """A run triggered by hand at 13:47 (the trigger form's "now") snapshots its day as the scheduled run
+    of that day does: every cut-off, the gates' included, is 00:00 UTC."""
+    afternoon = CUT_OFF.add(hours=13, minutes=47)
+    for task_id in ("features.stage_customer_features", "source.check_freshness", "source.check_values"):
+        task = dag.get_task(task_id)
+        context = {
+            "params": {name: task.params[name] for name in task.params},
+            "ds": afternoon.to_date_string(),
+            "ds_nodash": afternoon.format("YYYYMMDD"),
+            "data_interval_start": afternoon,
+            "data_interval_end": afternoon,
+        }
+        sql = task.render_template(task.configuration["query"]["query"], context, dag.get_template_env())
+        assert "2024-03-01 00:00:00+00:00" in sql, task_id
+        assert "13:47" not in sql, task_id
+
+
 def _tables(sql: str) -> set[tuple[str, str, str]]:
     statements = dialect.parse(sql)
     ctes = {cte.alias for statement in statements for cte in statement.find_all(exp.CTE)}

@@ -4,7 +4,7 @@
 SELECT IF(
   COUNT(*) > 0,
   'ok',
-  ERROR('customer_features gate failed: no customers with orders before {{ data_interval_end }}')
+  ERROR('customer_features gate failed: no customers with orders before {{ cut_off_at() }}')
 ) AS has_customers
 FROM {{ staged }};
 

@@ -5,13 +5,13 @@ WITH order_lines AS (
 )
 
 SELECT IF(
-  COUNTIF(ordered_at >= TIMESTAMP_SUB(TIMESTAMP '{{ data_interval_end }}', INTERVAL {{ config().freshness_days }} DAY)) > 0,
+  COUNTIF(ordered_at >= TIMESTAMP_SUB(TIMESTAMP '{{ cut_off_at() }}', INTERVAL {{ config().freshness_days }} DAY)) > 0,
   'ok',
   ERROR(FORMAT(
     'source freshness gate failed: no orders in %s during the %d days before %t (freshness_days); latest earlier order: %s',
     {{ sql_string(config().source_project ~ '.' ~ config().source_dataset) }},
     {{ config().freshness_days }},
-    TIMESTAMP '{{ data_interval_end }}',
+    TIMESTAMP '{{ cut_off_at() }}',
     -- CAST, not a nested FORMAT: the canonical 'YYYY-MM-DD HH:MM:SS+00' text of a TIMESTAMP
     -- (https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast_as_string).
     IFNULL(CAST(MAX(ordered_at) AS STRING), 'none')

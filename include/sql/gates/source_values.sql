@@ -43,7 +43,7 @@ SELECT IF(
     STRING_AGG(FORMAT('%d order lines %s', line_count, problem), '; ' ORDER BY problem),
     ' in ',
     {{ sql_string(settings.source_project ~ '.' ~ settings.source_dataset) }},
-    ' before {{ data_interval_end }}'
+    ' before {{ cut_off_at() }}'
   ))
 ) AS source_values
 FROM problems
