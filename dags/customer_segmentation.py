@@ -31,7 +31,10 @@ data (default `bigquery-public-data.thelook_ecommerce`).
 12. **record_costs** writes what the run cost to `run_costs`: every BigQuery job's bytes processed and
     billed and slot time, and Gemini's tokens. Every job carries the labels dag_id, task_id, snapshot_date
     and run_id, and `maximum_bytes_billed` caps each.
-13. **report** renders the run's report (HTML with plots) to `report_destination`.
+13. **report** renders the run's report (HTML with plots) to `report_destination` (on Cloud Composer the
+    environment bucket's `data/reports`); the task's "Run report" link opens it.
+14. **check_run_outputs** fails the run when its personas or its report are missing: when the persona step
+    fails, the view, the costs and the report still go out, and this task keeps the run from ending green.
 
 **Dates.** The snapshot is the run's logical date (`snapshot_date`). Only orders before the cut-off count
 and recency is measured to it: 00:00 UTC of the day the run's data interval ends in, which for a scheduled
@@ -59,7 +62,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import Asset, TaskGroup, chain, dag, get_current_context, task
+from airflow.sdk import Asset, TaskGroup, TriggerRule, chain, dag, get_current_context, task
 
 from segmentation.alerts import on_task_failure, run_deadline
 from segmentation.config import ConfigError, PipelineConfig, dag_params, dag_start_date, unknown_settings
@@ -67,6 +70,7 @@ from segmentation.costs import prepare_query_job
 from segmentation.jobs import GoogleSqlJobOperator, job_doc
 from segmentation.paths import sql_dir
 from segmentation.retries import FailFastOnBadInput
+from segmentation.run_outputs import RUN_OUTPUT_TASKS, RunReportOperator, check_outputs
 from segmentation.tables import CURRENT_VIEW, MODEL, PERSONAS, VALUE_MODEL, partitioned_tables
 from segmentation.templating import MACROS, snapshot_cut_off
 
@@ -243,9 +247,9 @@ def record_costs(
     )
 
 
-@task(multiple_outputs=False)
-def report(params: dict[str, Any], ds: str | None = None) -> str:
-    """Renders the snapshot's run report (HTML and PNGs) and returns where it was published."""
+def publish_report(params: dict[str, Any], ds: str | None = None) -> str:
+    """Renders the snapshot's run report (HTML and PNGs) and returns where it was published; the task's
+    "Run report" link opens it."""
     from segmentation.report import build_report
 
     config = PipelineConfig.from_params(params)
@@ -258,6 +262,16 @@ def report(params: dict[str, Any], ds: str | None = None) -> str:
         location=config.location,
         log_transform_monetary=config.log_transform_monetary,
     )
+
+
+@task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
+def check_run_outputs(ti: Any = None, ds: str | None = None) -> None:
+    """Fails the run when its personas or its report are missing.
+
+    The view, the cost ledger and the report go out without personas when the persona step failed, so
+    that the snapshot's segments are still reported; this last task keeps such a run from ending green.
+    """
+    check_outputs(ds, {task_id: ti.xcom_pull(task_ids=task_id) for task_id in RUN_OUTPUT_TASKS})
 
 
 @dag(
@@ -354,9 +368,19 @@ def customer_segmentation():
     with TaskGroup("personas") as personas:
         generate_personas()
 
+    # The view, the cost ledger and the report go out once the snapshot is published, whether or not the
+    # persona step succeeded (the trigger rule waits for personas without needing them):
+    # check_run_outputs then fails a run that lacks them.
     current_view = bigquery_job(
-        "publish_current_view", f"{CURRENT_VIEW}.sql", outlets=[table_asset(CURRENT_VIEW)]
+        "publish_current_view",
+        f"{CURRENT_VIEW}.sql",
+        outlets=[table_asset(CURRENT_VIEW)],
+        trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS,
     )
+    run_report = RunReportOperator(
+        task_id="report", python_callable=publish_report, doc_md=publish_report.__doc__
+    )
+    outputs = check_run_outputs()
 
     chain(
         settings,
@@ -374,8 +398,11 @@ def customer_segmentation():
         personas,
         current_view,
         record_costs(),
-        report(),
+        run_report,
+        outputs,
     )
+    chain(model_published, current_view)
+    chain(personas, outputs)
 
 
 customer_segmentation()

@@ -48,6 +48,9 @@ os.environ.update(
     AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT=json.dumps(
         {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True, "project": PROJECT}}
     ),
+    # A local run keeps its reports under the checkout's .local (the default .local/reports): a report root
+    # the deployment names, which validate_config asks for before it accepts a local destination.
+    SEGMENTATION_REPORT_ROOT=".local",
     **DAGS_TEST_ENVIRONMENT,
 )
 

@@ -94,19 +94,57 @@ ENVIRONMENT_VARIABLES: dict[str, tuple[str, ...]] = {
 
 # Local report destinations must lie inside this folder: the deployment's own destination unless set.
 REPORT_ROOT_VARIABLE = "SEGMENTATION_REPORT_ROOT"
+REPORT_DESTINATION_VARIABLE = "SEGMENTATION_REPORT_DESTINATION"
 DEFAULT_REPORT_DESTINATION = ".local/reports"
 GCS_SCHEME = "gs://"
+# Cloud Composer names the environment's bucket in the reserved variable GCS_BUCKET
+# (https://cloud.google.com/composer/docs/composer-3/set-environment-variables); reports default to its
+# data/ folder, which outlives every worker, where a worker's local folder does not.
+COMPOSER_BUCKET_VARIABLE = "GCS_BUCKET"
+COMPOSER_REPORT_PREFIX = "data/reports"
 # GCS bucket naming rules (https://cloud.google.com/storage/docs/buckets#naming), the dotted form included.
 GCS_BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 
 
+def _local_deployment_destination(environ: Mapping[str, str]) -> str:
+    """The deployment's own destination when it is a local folder, else ''."""
+    destination = environ.get(REPORT_DESTINATION_VARIABLE, "")
+    return "" if destination.startswith(GCS_SCHEME) else destination
+
+
 def report_root(environ: Mapping[str, str] = os.environ) -> Path:
     """The folder local reports must stay in: SEGMENTATION_REPORT_ROOT, else the deployment's destination."""
-    deployment_destination = environ.get("SEGMENTATION_REPORT_DESTINATION", "")
-    if deployment_destination.startswith(GCS_SCHEME):
-        deployment_destination = ""
-    root = environ.get(REPORT_ROOT_VARIABLE) or deployment_destination or DEFAULT_REPORT_DESTINATION
+    root = (
+        environ.get(REPORT_ROOT_VARIABLE)
+        or _local_deployment_destination(environ)
+        or DEFAULT_REPORT_DESTINATION
+    )
     return Path(root).resolve()
+
+
+def composer_report_destination(environ: Mapping[str, str] = os.environ) -> str | None:
+    """gs://<the Composer environment's bucket>/data/reports, or None outside Cloud Composer."""
+    bucket = environ.get(COMPOSER_BUCKET_VARIABLE, "").strip().removeprefix(GCS_SCHEME).strip("/")
+    return f"{GCS_SCHEME}{bucket}/{COMPOSER_REPORT_PREFIX}" if bucket else None
+
+
+def unkept_report_problem(destination: str, environ: Mapping[str, str] = os.environ) -> str | None:
+    """Why reports sent to `destination` would be lost, or None.
+
+    A local folder lasts only where the deployment says so, by naming the folder (SEGMENTATION_REPORT_ROOT,
+    or a local SEGMENTATION_REPORT_DESTINATION) as local runs do; on Composer, compose or Astro workers it
+    is the container's disk, gone when the worker is replaced.
+    """
+    if destination.startswith(GCS_SCHEME):
+        return None
+    if environ.get(REPORT_ROOT_VARIABLE) or _local_deployment_destination(environ):
+        return None
+    return (
+        f"report_destination {destination!r} is a folder on the worker, lost when the worker is replaced: "
+        f"set {REPORT_DESTINATION_VARIABLE} to gs://bucket/prefix (on Cloud Composer the environment's "
+        f"bucket, {COMPOSER_BUCKET_VARIABLE}, is the default), or {REPORT_ROOT_VARIABLE} to a folder that "
+        "lasts"
+    )
 
 
 def report_destination_problem(destination: str, environ: Mapping[str, str] = os.environ) -> str | None:
@@ -422,9 +460,11 @@ class PipelineConfig(BaseModel):
         DEFAULT_REPORT_DESTINATION,
         title="Report destination",
         description=(
-            "Where each run's report goes, in <destination>/<snapshot date>/: a local folder (relative to the "
-            "worker's working directory) inside the deployment's report root (SEGMENTATION_REPORT_ROOT, else "
-            "the deployment's default destination), or gs://bucket/prefix, written with the GCP connection."
+            "Where each run's report goes, in <destination>/<snapshot date>/: gs://bucket/prefix, written "
+            "with the GCP connection (on Cloud Composer the default is the environment bucket's "
+            "data/reports), or a local folder (relative to the worker's working directory) inside the "
+            "deployment's report root (SEGMENTATION_REPORT_ROOT, else the deployment's default destination), "
+            "only where the deployment names one."
         ),
         json_schema_extra=_section("Report"),
     )
@@ -532,6 +572,8 @@ def environment_defaults(environ: Mapping[str, str] = os.environ) -> dict[str, s
         value = next((environ[variable] for variable in variables if environ.get(variable)), None)
         if value is not None:
             found[setting] = value
+    if "report_destination" not in found and (composer := composer_report_destination(environ)):
+        found["report_destination"] = composer
     return found
 
 

@@ -14,7 +14,7 @@ from airflow.sdk import BaseHook, Variable
 from airflow.sdk.exceptions import AirflowNotFoundException
 from pydantic import ValidationError
 
-from segmentation.config import ConfigError, PipelineConfig, describe
+from segmentation.config import ConfigError, PipelineConfig, describe, unkept_report_problem
 from segmentation.gemini_settings import GEMINI_VARIABLE, gemini_settings
 
 PERSONA_BACKENDS = ("auto", "gemini", "offline")
@@ -55,7 +55,17 @@ def persona_connection_problems(config: PipelineConfig) -> list[str]:
     return []
 
 
-CHECKS: tuple[Callable[[PipelineConfig], list[str]], ...] = (gemini_problems, persona_connection_problems)
+def report_destination_problems(config: PipelineConfig) -> list[str]:
+    """A local report destination needs a deployment that keeps its folder."""
+    problem = unkept_report_problem(config.report_destination)
+    return [problem] if problem else []
+
+
+CHECKS: tuple[Callable[[PipelineConfig], list[str]], ...] = (
+    gemini_problems,
+    persona_connection_problems,
+    report_destination_problems,
+)
 
 
 def check_deployment(config: PipelineConfig) -> None:

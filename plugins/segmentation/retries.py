@@ -23,6 +23,7 @@ NOT_RETRYABLE = frozenset(
         "segmentation.personas.profile.ProfileError",
         "segmentation.personas.writer.GeminiRequestRefused",  # a 4xx: the same request fails again
         "pydantic_core._pydantic_core.ValidationError",  # settings the persona step refused
+        "segmentation.run_outputs.MissingRunOutputs",  # the persona step or the report already failed
     }
 )
 

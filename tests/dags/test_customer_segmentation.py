@@ -150,7 +150,7 @@ def test_task_groups_read_like_the_pipeline(dag):
     }
     order = [task.task_id for task in dag.topological_sort()]
     assert order[0] == "validate_config"
-    assert order[-3:] == ["publish_current_view", "record_costs", "report"]
+    assert order[-4:] == ["publish_current_view", "record_costs", "report", "check_run_outputs"]
     first = {
         group: min(i for i, tid in enumerate(order) if tid.startswith(group + "."))
         for group in dag.task_group_dict
@@ -189,6 +189,7 @@ def test_all_bigquery_work_is_googlesql_query_jobs(dag):
             "personas.generate_personas",
             "record_costs",
             "report",
+            "check_run_outputs",
         }
     ]
     for task in jobs:
@@ -318,3 +319,23 @@ def test_finds_its_sql_in_the_cloud_composer_layout(tmp_path):
     assert module == str(plugins / "segmentation" / "paths.py")
     assert sql_dir == str(dags / "include" / "sql")
     assert rendered == "True"
+
+
+def test_a_persona_failure_neither_skips_the_report_nor_passes_unnoticed(dag):
+    """The view waits for the persona step without needing it, so the costs and the report follow it
+    either way; the last task depends on personas and the report, so a run missing either ends failed."""
+    view = dag.get_task("publish_current_view")
+    assert view.upstream_task_ids == {"publish_model", "personas.generate_personas"}
+    assert view.trigger_rule == "all_done_min_one_success"
+    last = dag.get_task("check_run_outputs")
+    assert last.upstream_task_ids == {"report", "personas.generate_personas"}
+    assert last.trigger_rule == "all_done_min_one_success"
+    assert [task.task_id for task in dag.leaves] == ["check_run_outputs"]
+
+
+def test_the_report_task_links_to_its_report_in_the_ui(dag):
+    """The serialized DAG, which the UI reads, names the link and the XCom the worker stores it in."""
+    from airflow.serialization.serialized_objects import OperatorSerialization
+
+    report = OperatorSerialization.serialize_operator(dag.get_task("report"))
+    assert report["_operator_extra_links"] == {"Run report": "_link_RunReportLink"}

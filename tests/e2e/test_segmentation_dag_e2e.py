@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
+from pathlib import Path
 
 import pandas as pd
 import pendulum
@@ -405,6 +406,19 @@ def _failed_run(dag, date: str, conf: dict):
     return dag_run.state, failed
 
 
+def _report_and_link(dag_run) -> tuple[str, str]:
+    """Where the run's report task published the report, and the "Run report" link the UI shows for it."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        xcoms = session.scalars(
+            XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids="report")
+        ).all()
+        values = {xcom.key: XComModel.deserialize_value(xcom) for xcom in xcoms}
+    return values["return_value"], values["_link_RunReportLink"]
+
+
 def _assert_failed_at_once(failed, task_id: str):
     assert [ti.task_id for ti in failed] == [task_id]
     assert failed[0].try_number == 1, "a failed gate must not be retried"
@@ -585,11 +599,19 @@ def test_a_rerun_whose_persona_step_fails_keeps_no_personas_of_the_old_segments(
     gemini, gemini_run = gemini_conf
     gemini.replies.append(error(400, "request contains an invalid argument"))
 
-    state, failed = _failed_run(dag, LATEST, {**gemini_run, "num_clusters": NUM_CLUSTERS - 1})
+    dag_run = run(dag, LATEST, {**gemini_run, "num_clusters": NUM_CLUSTERS - 1})
 
-    assert state == "failed"
-    _assert_failed_at_once(failed, "personas.generate_personas")
+    # The snapshot's view, costs and report still go out; the last task then fails the run.
+    assert dag_run.state == "failed"
+    states = {ti.task_id: ti for ti in dag_run.get_task_instances()}
+    failed = sorted(task_id for task_id, ti in states.items() if ti.state == "failed")
+    assert failed == ["check_run_outputs", "personas.generate_personas"]
+    assert all(states[task_id].try_number == 1 for task_id in failed), "neither is retried"
     assert "not retriable" in task_failures["personas.generate_personas"]
+    assert "the persona step failed" in task_failures["check_run_outputs"]
+    assert {states[task].state for task in ("publish_current_view", "record_costs", "report")} == {"success"}
+    page, link = _report_and_link(dag_run)
+    assert Path(page).is_file() and link == Path(page).as_uri()
     assert len(gemini.calls) == 1
     segments = on(_query(bq_client, f"SELECT * FROM `{output}.customer_segments`"), LATEST)
     assert segments.segment_id.nunique() == NUM_CLUSTERS - 1

@@ -280,6 +280,15 @@ def test_logs_and_config_are_host_folders(services, compose):
     assert {"/logs/", "/config/"} <= set(ignored)
 
 
+def test_run_reports_land_in_a_host_folder_that_outlives_the_containers(services):
+    """validate_config refuses a local report folder the deployment does not name: compose names one."""
+    for name in AIRFLOW_SERVICES:
+        mounts = dict(volume.rsplit(":", 1)[::-1] for volume in services[name]["volumes"])
+        destination = services[name]["environment"]["SEGMENTATION_REPORT_DESTINATION"]
+        assert mounts[destination] == "./reports", name
+    assert "/reports/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
 def test_an_airflow_cli_service_runs_airflow_commands_on_demand(services):
     cli = services["airflow-cli"]
     assert cli["profiles"] == ["debug"]

@@ -140,3 +140,30 @@ def test_the_report_root_is_the_deployments(tmp_path, monkeypatch):
 def test_a_gcs_destination_needs_a_valid_bucket(destination):
     with pytest.raises(ConfigError, match="names no valid GCS bucket"):
         PipelineConfig.from_params({"report_destination": destination})
+
+
+def test_on_cloud_composer_reports_default_to_the_environments_bucket(monkeypatch):
+    monkeypatch.delenv("SEGMENTATION_REPORT_DESTINATION", raising=False)
+    monkeypatch.setenv("GCS_BUCKET", "us-central1-prod-1a2b3c4d-bucket")
+    deployment = PipelineConfig.from_environment()
+    assert deployment.report_destination == "gs://us-central1-prod-1a2b3c4d-bucket/data/reports"
+    check_deployment(deployment)
+    monkeypatch.setenv("SEGMENTATION_REPORT_DESTINATION", "gs://marketing-reports/segments")
+    assert PipelineConfig.from_environment().report_destination == "gs://marketing-reports/segments"
+
+
+def test_a_deployment_naming_no_lasting_report_folder_must_send_reports_to_gcs(monkeypatch):
+    """Without Composer's bucket, a worker's local folder is lost with the worker: validate_config says
+    what to set, before any BigQuery job; a deployment naming its folder (as local runs do) keeps it."""
+    for variable in ("SEGMENTATION_REPORT_DESTINATION", "SEGMENTATION_REPORT_ROOT", "GCS_BUCKET"):
+        monkeypatch.delenv(variable, raising=False)
+    deployment = PipelineConfig.from_environment()
+    assert deployment.report_destination == ".local/reports"
+    with pytest.raises(
+        ConfigError, match="is a folder on the worker, lost when the worker is replaced"
+    ) as refused:
+        check_deployment(deployment)
+    assert "SEGMENTATION_REPORT_DESTINATION to gs://bucket/prefix" in str(refused.value)
+    check_deployment(PipelineConfig.from_params({"report_destination": "gs://marketing-reports/segments"}))
+    monkeypatch.setenv("SEGMENTATION_REPORT_ROOT", ".local")
+    check_deployment(deployment)
