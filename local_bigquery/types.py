@@ -124,6 +124,14 @@ def field_for_duckdb_type(name: str, duck_type: duckdb.typing.DuckDBPyType, null
         field["fields"] = [
             field_for_duckdb_type(child, child_type) for child, child_type in duck_type.children
         ]
+    elif duck_type.id == "tuple":
+        # A struct of unnamed fields (`(1, 'a')`): BigQuery names them _field_1, _field_2, … in the schema,
+        # as the official client's system tests record (test_query.py, the hitchhiker parameter).
+        field["type"] = "RECORD"
+        field["fields"] = [
+            field_for_duckdb_type(f"_field_{index}", child_type)
+            for index, (_, child_type) in enumerate(duck_type.children, start=1)
+        ]
     elif duck_type.id == "decimal":
         scale = dict(duck_type.children)["scale"]
         field["type"] = "NUMERIC" if scale <= 9 else "BIGNUMERIC"
@@ -209,6 +217,27 @@ def arrow_schema(schema: dict) -> pa.Schema:
     return pa.schema([_arrow_field(field) for field in schema["fields"]])
 
 
+def _by_position(array: pa.Array, target: pa.DataType) -> pa.Array:
+    """`array` cast to `target`, struct fields matched by position (DuckDB names an unnamed struct's fields
+    its own way; Arrow's cast matches them by name and would leave them NULL)."""
+    if pa.types.is_struct(target):
+        children = [_by_position(array.field(i), target.field(i).type) for i in range(target.num_fields)]
+        return pa.StructArray.from_arrays(children, fields=list(target), mask=array.is_null())
+    if pa.types.is_list(target) and pa.types.is_list(array.type):
+        values = _by_position(array.values, target.value_type)
+        return pa.ListArray.from_arrays(array.offsets, values, type=target, mask=array.is_null())
+    return array.cast(target)
+
+
+def table_in_schema(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Result rows in the Arrow schema BigQuery sends them in."""
+    columns = [
+        pa.chunked_array([_by_position(chunk, field.type) for chunk in column.chunks], field.type)
+        for column, field in zip(table.columns, schema, strict=True)
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
 # ---- REST cell encoding (tabledata.list / getQueryResults rows) ----------------------------------------
 
 
@@ -269,10 +298,11 @@ def cell_encoder(field: dict, int64_timestamps: bool = False) -> Callable[[Any],
         ]
 
         def encode_record(value):
+            # By position: an unnamed struct's values come from DuckDB under names of its own.
             return {
                 "f": [
-                    {"v": ([] if repeated else None) if value.get(n) is None else enc(value.get(n))}
-                    for n, enc, repeated in members
+                    {"v": ([] if repeated else None) if member is None else enc(member)}
+                    for (_, enc, repeated), member in zip(members, value.values(), strict=True)
                 ]
             }
 

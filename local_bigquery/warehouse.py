@@ -55,6 +55,7 @@ from local_bigquery.types import (
     query_parameter_value,
     quote_identifier,
     schema_for_relation,
+    table_in_schema,
 )
 
 DEFAULT_PAGE_ROWS = 50_000
@@ -280,7 +281,7 @@ class Warehouse:
         schema = arrow_schema(result.schema)
         response["arrowSchema"] = {"serializedSchema": base64.b64encode(schema.serialize()).decode("ascii")}
         if result.total_rows:
-            table = result.fetch(0, result.total_rows).rename_columns(schema.names).cast(schema)
+            table = table_in_schema(result.fetch(0, result.total_rows), schema)
             (batch,) = table.combine_chunks().to_batches() or [pa.record_batch([], schema=schema)]
             serialized = base64.b64encode(batch.serialize()).decode("ascii")
             response["arrowRecordBatch"] = {

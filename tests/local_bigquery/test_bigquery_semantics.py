@@ -641,3 +641,17 @@ def test_null_arrays_in_structs_are_empty_and_merge_matches_one_source_row(bq_cl
         bq_client.query_and_wait(
             f"MERGE INTO {target} AS t USING {source} AS s ON s.k = t.k WHEN MATCHED THEN UPDATE SET v = s.v"
         )
+
+
+def test_unnamed_struct_results_name_their_fields_like_bigquery(bq_client):
+    from google.cloud.bigquery import enums
+
+    sql = "SELECT (1, 'a') AS s, [(2, (3, 'b'))] AS nested, [1, 2] AS plain"
+    expected = {
+        "s": {"_field_1": 1, "_field_2": "a"},
+        "nested": [{"_field_1": 2, "_field_2": {"_field_1": 3, "_field_2": "b"}}],
+        "plain": [1, 2],
+    }
+    assert dict(_one(bq_client, sql).items()) == expected
+    arrow = bq_client.query_and_wait(sql, query_results_format=enums.QueryResultsFormat.ARROW)
+    assert arrow.to_arrow().to_pylist() == [expected]
