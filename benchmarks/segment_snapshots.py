@@ -30,6 +30,7 @@ from segmentation.personas.profile import profiles_from_rows
 from segmentation.personas.step import draft_personas
 from segmentation.personas.store import Warehouse as PersonaWarehouse
 from segmentation.personas.store import merge_parameters, sql_file
+from segmentation.tables import PROFILE_DRIFT
 from segmentation.templating import MACROS
 
 FEATURES = ("recency_days", "frequency", "monetary", "avg_order_value", "tenure_days", "return_ratio")
@@ -137,6 +138,11 @@ def segment(snapshot_date: dt.date, features: pd.DataFrame, k: int, seed: int) -
     )
     profiles["avg_predicted_value"] = valued.predicted_value.mean()
     profiles["predicted_value_share"] = valued.predicted_value.sum() / predictions.predicted_value.sum()
+    # Ids here are ranked by size, not matched to the previous snapshot's centroids: no drift to record.
+    for column in PROFILE_DRIFT:
+        profiles[column.name] = pd.array(
+            [None] * len(profiles), dtype="Int64" if column.type == "INT64" else "Float64"
+        )
     return Snapshot(snapshot_date, features, segments, profiles.reset_index(), predictions)
 
 

@@ -21,7 +21,8 @@ data (default `bigquery-public-data.thelook_ecommerce`).
 8. **changes** stages `segment_transitions` (previous segment x segment -> customers, gated to add up to
    both snapshots' customers) and `segment_membership_changes` (who entered, moved or left).
 9. **publish_snapshot** replaces the snapshot's partition of every table in one transaction, once every
-   gate has passed; **publish_customer_value_model** then serves the run's value model, and
+   gate has passed (**alert_segment_drift** then alerts when segments drifted past the drift_alert_*
+   params); **publish_customer_value_model** then serves the run's value model, and
    **publish_model** makes the run's k-means model the served `customer_segments_kmeans` when its date is
    the latest snapshot.
 10. **personas** describes each segment for marketing (`segment_personas`): a segment keeps its previous
@@ -203,6 +204,18 @@ def publish_model(params: dict[str, Any], ds: str | None = None, ds_nodash: str 
     )
     log.info("%s: %s", MODEL, outcome)
     return outcome
+
+
+@task(multiple_outputs=False)
+def alert_segment_drift(params: dict[str, Any], ds: str | None = None, ti: Any = None) -> list[str]:
+    """Alerts (never fails) when the published snapshot's segments drifted past the drift_alert_* params."""
+    from segmentation.continuity import WarehouseJobs
+    from segmentation.drift import DriftThresholds, alert_drift
+
+    config = PipelineConfig.from_params(params)
+    rows = WarehouseJobs(config, get_current_context()).rows("segment_drift.sql")
+    thresholds = DriftThresholds(config.drift_alert_size_change_pct, config.drift_alert_kept_pct)
+    return alert_drift(rows, thresholds, snapshot_date=ds, ti=ti)
 
 
 @task(multiple_outputs=False, outlets=[table_asset(PERSONAS)], post_execute=record_snapshot_date)
@@ -402,6 +415,9 @@ def customer_segmentation():
         outputs,
     )
     chain(model_published, current_view)
+    # Drift is news, not a failure: told once the snapshot is published, beside the rest of the run; the
+    # view waits for it without needing it (a failure of the task itself alerts like any other).
+    chain(published, alert_segment_drift(), current_view)
     chain(personas, outputs)
 
 

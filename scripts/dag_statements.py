@@ -89,12 +89,27 @@ def render_task(dag: Any, task: Any, conf: Mapping[str, Any], logical_date: dt.d
     )
 
 
+# Python tasks that run an include/sql file with the DAG's templates (segmentation.continuity.WarehouseJobs).
+WAREHOUSE_JOB_FILES = {"alert_segment_drift": "segment_drift.sql"}
+
+
+def render_warehouse_job(dag: Any, task_id: str, conf: Mapping[str, Any], logical_date: dt.datetime) -> str:
+    task = dag.get_task(task_id)
+    params = {name: task.params[name] for name in task.params} | dict(conf)
+    template = dag.get_template_env().get_template(WAREHOUSE_JOB_FILES[task_id])
+    return template.render(**run_context(params, logical_date))
+
+
 def dag_jobs(conf: Mapping[str, Any], logical_date: dt.datetime) -> list[Job]:
     """Every job of a run with `conf` (the run's settings over the DAG's defaults), in run order."""
     from segmentation.config import PipelineConfig
 
     dag = load_dag()
     jobs = [Job(task.task_id, render_task(dag, task, conf, logical_date)) for task in sql_tasks(dag)]
+    jobs += [
+        Job(task_id, render_warehouse_job(dag, task_id, conf, logical_date))
+        for task_id in WAREHOUSE_JOB_FILES
+    ]
     defaults = {name: dag.params[name] for name in dag.params}
     config = PipelineConfig.from_params(defaults | dict(conf))
     return jobs + python_task_jobs(config, logical_date.date())

@@ -11,7 +11,7 @@ Notifications go through the Airflow connection `segmentation_alerts` when it ex
   'https://hooks.slack.com/services/T000/B000/XXXX'`;
 - `smtp`: an email through the SMTP provider, to the addresses in the connection's extra `to`.
 Without the connection only the log line is written. A notification that cannot be sent is logged as an
-error and never hides the failure it reports.
+error and never hides the failure it reports. Drift alerts (segmentation.drift) go the same way.
 """
 
 from __future__ import annotations
@@ -159,6 +159,22 @@ async def async_send(alert: Alert, connection: Connection) -> None:
         raise _unsupported(connection)
 
 
+def notify_through(alert: Any, conn_id: str = ALERT_CONN_ID) -> bool:
+    """Sends an alert (anything with `event`, `dag_id`, `task_id`, `summary()` and `payload()`, like
+    `Alert`) through `conn_id` if that connection exists; whether it was sent. A failure to send is
+    logged, never raised: it must not hide what the alert reports."""
+    try:
+        connection = Connection.get(conn_id)
+    except AirflowNotFoundException:
+        return False
+    try:
+        send(alert, connection)
+    except Exception:
+        log.exception("could not send the alert through connection %s", conn_id)
+        return False
+    return True
+
+
 class SegmentationAlertNotifier(BaseNotifier):
     """Logs an alert's summary, then notifies through `conn_id` if that connection exists.
 
@@ -173,14 +189,7 @@ class SegmentationAlertNotifier(BaseNotifier):
     def notify(self, context: Any) -> None:
         alert = Alert.for_failed_task(context)
         log.error("%s", alert.summary())
-        try:
-            connection = Connection.get(self.conn_id)
-        except AirflowNotFoundException:
-            return
-        try:
-            send(alert, connection)
-        except Exception:
-            log.exception("could not send the alert through connection %s", self.conn_id)
+        notify_through(alert, self.conn_id)
 
     async def async_notify(self, context: Any) -> None:
         alert = Alert.for_missed_deadline(context)

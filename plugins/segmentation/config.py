@@ -366,6 +366,28 @@ class PipelineConfig(BaseModel):
         ),
         json_schema_extra=_section("Model"),
     )
+    drift_alert_size_change_pct: float = Field(
+        20.0,
+        ge=0,
+        le=10000,
+        title="Alert when a segment's size changes by more than (%)",
+        description=(
+            "After publishing, alert through the segmentation_alerts connection (the run does not fail) "
+            "when a segment has this many percent more or fewer customers than in the previous snapshot."
+        ),
+        json_schema_extra=_section("Drift alerts"),
+    )
+    drift_alert_kept_pct: float = Field(
+        90.0,
+        ge=0,
+        le=100,
+        title="Alert when a segment keeps less than (%)",
+        description=(
+            "Alert when a segment keeps less than this many percent of its previous customers (those still "
+            "in the base). A rebase and a new segment always alert."
+        ),
+        json_schema_extra=_section("Drift alerts"),
+    )
     freshness_days: int = Field(
         3,
         ge=1,

@@ -39,6 +39,33 @@ SEGMENT_ID = Column(
     True,
 )
 
+# segment_profiles' drift figures: how each segment moved since the previous snapshot. They describe the
+# segment, not its customers, so nothing reads them as feature means; NULL on a first snapshot and for a
+# new segment.
+PROFILE_DRIFT = (
+    Column(
+        "previous_customers",
+        "INT64",
+        "Customers of the segment in the previous snapshot; NULL: the segment is new (or no previous snapshot).",
+    ),
+    Column(
+        "size_change",
+        "FLOAT64",
+        "customers / previous_customers - 1: 0.1 is 10 % more customers than in the previous snapshot.",
+    ),
+    Column(
+        "kept_share",
+        "FLOAT64",
+        "Share of the segment's previous customers, those still in the base, who are in it now.",
+    ),
+    Column(
+        "centroid_shift",
+        "FLOAT64",
+        "Distance the segment's centroid moved from the previous snapshot's, standardized units.",
+    ),
+)
+PROFILE_DRIFT_COLUMNS = frozenset(column.name for column in PROFILE_DRIFT)
+
 PREVIOUS_SEGMENT_ID = Column(
     "previous_segment_id",
     "INT64",
@@ -148,11 +175,14 @@ def partitioned_tables(config: PipelineConfig) -> tuple[Table, ...]:
                 Column("customer_share", "FLOAT64", "Segment customers / all segmented customers."),
                 Column("revenue_share", "FLOAT64", "Segment monetary / all customers' monetary."),
                 *value_columns,
+                *PROFILE_DRIFT,
                 *feature_means,
             ),
             ("segment_id",),
-            # Added to tables created before the value model existed too.
-            tuple(column for column in feature_means if column.name not in base_names) + value_columns,
+            # Added to tables created before the value model and the drift figures existed too.
+            tuple(column for column in feature_means if column.name not in base_names)
+            + value_columns
+            + PROFILE_DRIFT,
         ),
         Table(
             "customer_value_predictions",

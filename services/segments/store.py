@@ -19,6 +19,7 @@ import numpy as np
 
 from segmentation.config import PipelineConfig
 from segmentation.features import feature_columns
+from segmentation.tables import PROFILE_DRIFT_COLUMNS
 from services.segments.source import ColumnSpec, SnapshotData
 
 EPOCH = dt.date(1970, 1, 1)
@@ -28,9 +29,10 @@ FEATURE_DESCRIPTIONS = {
 }
 # segment_profiles columns that hold a predicted value (the value model's), not a feature mean.
 PREDICTED_MARK = "predicted_"
-# segment_profiles columns other than the feature means.
-BOOKKEEPING_COLUMNS = frozenset(
-    {"snapshot_date", "segment_id", "customers", "customer_share", "revenue_share"}
+# segment_profiles columns other than the feature means, the drift figures among them.
+BOOKKEEPING_COLUMNS = (
+    frozenset({"snapshot_date", "segment_id", "customers", "customer_share", "revenue_share"})
+    | PROFILE_DRIFT_COLUMNS
 )
 # The units the persona prompt quotes the means in (segmentation.personas.profile, which is not imported:
 # its package brings the Airflow Google provider and google-genai along).

@@ -186,6 +186,7 @@ def test_all_bigquery_work_is_googlesql_query_jobs(dag):
             "model.plan_training",
             "segments.match_segment_ids",
             "publish_model",
+            "alert_segment_drift",
             "personas.generate_personas",
             "record_costs",
             "report",
@@ -229,6 +230,8 @@ def test_nothing_is_published_before_every_gate_has_passed(dag):
         assert dag.get_task(task_id).get_flat_relative_ids(upstream=True) >= GATES, task_id
     # The served model is replaced only after the snapshot it belongs to is published.
     assert "publish_snapshot" in dag.get_task("publish_model").get_flat_relative_ids(upstream=True)
+    # Drift is told about published segments only.
+    assert "publish_snapshot" in dag.get_task("alert_segment_drift").get_flat_relative_ids(upstream=True)
 
 
 def test_the_model_is_trained_continuing_the_previous_snapshot_and_ids_follow_centroids(dag):
@@ -325,7 +328,7 @@ def test_a_persona_failure_neither_skips_the_report_nor_passes_unnoticed(dag):
     """The view waits for the persona step without needing it, so the costs and the report follow it
     either way; the last task depends on personas and the report, so a run missing either ends failed."""
     view = dag.get_task("publish_current_view")
-    assert view.upstream_task_ids == {"publish_model", "personas.generate_personas"}
+    assert view.upstream_task_ids == {"publish_model", "personas.generate_personas", "alert_segment_drift"}
     assert view.trigger_rule == "all_done_min_one_success"
     last = dag.get_task("check_run_outputs")
     assert last.upstream_task_ids == {"report", "personas.generate_personas"}

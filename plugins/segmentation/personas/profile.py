@@ -16,9 +16,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-BOOKKEEPING_COLUMNS = frozenset(
-    {"snapshot_date", "segment_id", "customers", "customer_share", "revenue_share"}
-)
+from segmentation.tables import PROFILE_DRIFT_COLUMNS
+
+# What every profile row has besides the feature means.
+REQUIRED_COLUMNS = frozenset({"snapshot_date", "segment_id", "customers", "customer_share", "revenue_share"})
+# Columns that are no feature means: the required ones and the drift figures (how the segment moved since
+# the previous snapshot, which snapshots from before they were recorded lack).
+BOOKKEEPING_COLUMNS = REQUIRED_COLUMNS | PROFILE_DRIFT_COLUMNS
 
 # The customer value model's figures: a segment's mean predicted value is shown like a feature, its share
 # of all predicted value beside its revenue share. Snapshots from before the model have neither.
@@ -123,7 +127,7 @@ def _base_means(rows: list[Mapping[str, Any]], columns: list[str]) -> dict[str, 
 
 
 def _require_bookkeeping(rows: list[Mapping[str, Any]]) -> None:
-    missing = sorted(BOOKKEEPING_COLUMNS - {"snapshot_date"} - set(rows[0]))
+    missing = sorted(REQUIRED_COLUMNS - {"snapshot_date"} - set(rows[0]))
     if missing:
         raise ProfileError(f"segment_profiles rows lack column(s) {missing}")
 

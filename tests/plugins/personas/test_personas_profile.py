@@ -73,3 +73,19 @@ def test_missing_bookkeeping_columns_are_named(profile_rows):
 def test_no_rows_is_an_error():
     with pytest.raises(ProfileError, match="no segment_profiles rows"):
         profiles_from_rows([])
+
+
+def test_drift_figures_are_no_features_even_where_null(profile_rows):
+    """segment_profiles' drift figures describe the segment's movement, NULL for a new one."""
+    rows = [
+        {**row, "previous_customers": None, "size_change": None, "kept_share": None, "centroid_shift": None}
+        if index == 0
+        else {**row, "previous_customers": 100, "size_change": 0.25, "kept_share": 0.9, "centroid_shift": 0.1}
+        for index, row in enumerate(profile_rows)
+    ]
+
+    profile = profiles_from_rows(rows)[1]
+
+    assert [feature.name for feature in profile.features] == [
+        "recency_days", "frequency", "monetary", "avg_order_value", "tenure_days", "return_ratio",
+    ]  # fmt: skip
