@@ -156,6 +156,9 @@ def python_task_jobs(config: Any, day: dt.date) -> list[Job]:
             ScalarQueryParameter("snapshots", "INT64", data.HISTORY_SNAPSHOTS),
         ),
         "report:run_costs": report(data.render_sql(_read("report_run_costs.sql"), warehouse)),
+        "report:segment_transitions": report(
+            data.render_sql(_read("report_segment_transitions.sql"), warehouse)
+        ),
         "report:feature_spread": report(
             data.render_sql(_read("report_feature_spread.sql"), warehouse, columns=profiled)
         ),

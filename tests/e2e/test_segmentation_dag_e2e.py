@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import uuid
 from pathlib import Path
 
+import markupsafe
 import pandas as pd
 import pendulum
 import pytest
@@ -33,6 +35,7 @@ from segmentation.tables import (
 )
 from tests.conftest import PROJECT, ROOT, run_dag
 from tests.fakes.gemini_server import FakeGemini, error, json_answer
+from tests.fakes.webhook import Webhook
 
 pytestmark = pytest.mark.airflow
 
@@ -659,10 +662,33 @@ def test_with_the_gemini_backend_a_run_stores_what_the_server_answered(
     }
 
 
-def test_the_next_day_continues_the_segments_and_keeps_their_ids(published, dag, conf, bq_client, output):
+NEXT_DAY = "2024-06-02"
+# Thresholds any movement crosses: the next day's drift alert then names every segment that moved.
+DRIFT_ALERT_ON_ANY_MOVE = {"drift_alert_size_change_pct": 0, "drift_alert_kept_pct": 100}
+
+
+@pytest.fixture(scope="module")
+def next_day_run(published, dag, conf, tmp_path_factory) -> dict:
+    """The day after the latest, continuing it: drift alerts through a webhook at thresholds any movement
+    crosses, its report in a folder of its own. Its latest snapshot's personas are Gemini's when the
+    Gemini tests ran before, so the report's history has titles that differ by day."""
+    reports = tmp_path_factory.mktemp("reports")
+    webhook = Webhook()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("AIRFLOW_CONN_SEGMENTATION_ALERTS", webhook.url)
+            patch.setenv("SEGMENTATION_REPORT_ROOT", str(reports))
+            settings = {**conf, **DRIFT_ALERT_ON_ANY_MOVE, "report_destination": str(reports)}
+            state = run(dag, NEXT_DAY, settings).state
+    finally:
+        webhook.close()
+    return {"state": state, "alerts": list(webhook.received), "page": reports / NEXT_DAY / "report.html"}
+
+
+def test_the_next_day_continues_the_segments_and_keeps_their_ids(next_day_run, bq_client, output):
     """The next day's model starts from the latest snapshot's centroids; its segments keep their ids."""
-    next_day = "2024-06-02"
-    assert run(dag, next_day, conf).state == "success"
+    next_day = NEXT_DAY
+    assert next_day_run["state"] == "success"
     segments = _query(
         bq_client,
         f"SELECT snapshot_date, customer_id, segment_id FROM `{output}.customer_segments` "
@@ -702,15 +728,10 @@ def test_the_next_day_continues_the_segments_and_keeps_their_ids(published, dag,
     assert model.labels == {"snapshot_date": "20240602", "training": "continued"}
 
 
-def test_the_next_days_transitions_and_change_feed_match_the_two_snapshots(
-    published, dag, conf, bq_client, output
-):
+def test_the_next_days_transitions_and_change_feed_match_the_two_snapshots(next_day_run, bq_client, output):
     """What changed between the latest snapshot and the next day, recomputed in pandas from both."""
-    next_day = "2024-06-02"
-    if not len(
-        _query(bq_client, f"SELECT 1 FROM `{output}.customer_segments` WHERE snapshot_date = '{next_day}'")
-    ):
-        assert run(dag, next_day, conf).state == "success"
+    next_day = NEXT_DAY
+    assert next_day_run["state"] == "success"
     segments = _query(
         bq_client,
         f"SELECT snapshot_date, customer_id, segment_id FROM `{output}.customer_segments` "
@@ -740,6 +761,131 @@ def test_the_next_days_transitions_and_change_feed_match_the_two_snapshots(
     assert sorted(members.customer_id) == sorted(latest.customer_id)
     assert members.member_since.notna().all()
     assert (members.member_since.astype(str) <= next_day).all()
+
+
+def _next_day_drift(bq_client, output) -> pd.DataFrame:
+    """Per segment of the next day, its drift figures recomputed in pandas from both snapshots."""
+    segments = _query(
+        bq_client,
+        f"SELECT snapshot_date, customer_id, segment_id FROM `{output}.customer_segments` "
+        f"WHERE snapshot_date IN ('{LATEST}', '{NEXT_DAY}')",
+    )
+    before, after = on(segments, LATEST), on(segments, NEXT_DAY)
+    both = before.merge(after, on="customer_id", suffixes=("_before", "_after"))
+    expected = pd.DataFrame({"customers": after.groupby("segment_id").size()})
+    expected["previous_customers"] = before.groupby("segment_id").size()
+    expected["size_change"] = expected.customers / expected.previous_customers - 1
+    stayed = both.segment_id_before == both.segment_id_after
+    expected["kept_share"] = stayed.groupby(both.segment_id_before).mean()
+    return expected
+
+
+def test_the_next_days_profiles_carry_drift_figures_recomputed_from_both_snapshots(
+    next_day_run, bq_client, output
+):
+    expected = _next_day_drift(bq_client, output)
+    profiles = _query(
+        bq_client, f"SELECT * FROM `{output}.segment_profiles` WHERE snapshot_date = '{NEXT_DAY}'"
+    ).set_index("segment_id")
+    columns = ["customers", "previous_customers", "size_change", "kept_share"]
+    pd.testing.assert_frame_equal(
+        profiles[columns].sort_index(), expected[columns].sort_index(), check_dtype=False, check_names=False
+    )
+    mapping = _query(
+        bq_client, f"SELECT * FROM `{output}.segment_id_mapping` WHERE snapshot_date = '{NEXT_DAY}'"
+    ).set_index("segment_id")
+    pd.testing.assert_series_equal(
+        profiles.centroid_shift.sort_index(), mapping.centroid_shift.sort_index(), check_names=False
+    )
+    earliest = _query(
+        bq_client, f"SELECT * FROM `{output}.segment_profiles` WHERE snapshot_date = '{BACKFILLS[-1]}'"
+    )
+    drift = earliest[["previous_customers", "size_change", "kept_share", "centroid_shift"]]
+    assert len(drift) == NUM_CLUSTERS and drift.isna().all().all(), "the earliest has nothing to drift from"
+
+
+def test_the_next_days_drift_alert_names_every_segment_that_moved(next_day_run, bq_client, output):
+    """Drift alerts, not fails: one webhook message naming each segment past a threshold, and only those."""
+    expected = _next_day_drift(bq_client, output)
+    resized = sorted(expected.index[expected.size_change != 0])
+    kept_fewer = sorted(expected.index[expected.kept_share < 1])
+    assert resized or kept_fewer, "the thresholds are meant to catch the next day's movement"
+    [message] = next_day_run["alerts"]
+    alert = message["alert"]
+    assert (alert["event"], alert["date"], alert["task_id"]) == (
+        "segment drift",
+        NEXT_DAY,
+        "alert_segment_drift",
+    )
+    findings = alert["findings"]
+    assert message["text"].startswith("segment drift: dag=customer_segmentation date=2024-06-02")
+    sized = sorted(
+        int(re.match(r"segment (\d+)", f).group(1)) for f in findings if " grew " in f or " shrank " in f
+    )
+    kept = sorted(int(re.match(r"segment (\d+)", f).group(1)) for f in findings if " kept " in f)
+    assert (sized, kept) == (resized, kept_fewer)
+    assert len(findings) == len(resized) + len(kept_fewer), "no rebase and no new segment the next day"
+
+
+def test_the_next_days_report_says_what_changed(next_day_run, bq_client, output):
+    """The report the run rendered: share kept and the biggest move in words, from the transitions."""
+    text = next_day_run["page"].read_text()
+    (stability,) = _query(
+        bq_client, f"SELECT kept_share FROM `{output}.segment_stability` WHERE snapshot_date = '{NEXT_DAY}'"
+    ).kept_share
+    assert f"Against the previous snapshot, {LATEST}: <strong>{stability:.1%}</strong>" in text
+    transitions = _query(
+        bq_client, f"SELECT * FROM `{output}.segment_transitions` WHERE snapshot_date = '{NEXT_DAY}'"
+    )
+    moved = transitions[transitions.previous_segment_id != transitions.segment_id].dropna()
+    personas = _personas(bq_client, output)
+    titles = {
+        day: dict(zip(on(personas, day).segment_id, on(personas, day).title, strict=True))
+        for day in (LATEST, NEXT_DAY)
+    }
+    if len(moved):
+        top = moved.sort_values(
+            ["customers", "previous_segment_id", "segment_id"], ascending=[False, True, True]
+        ).iloc[0]
+        before, after = int(top.previous_segment_id), int(top.segment_id)
+        sentence = (
+            f"{int(top.customers):,} customer{'s' if top.customers != 1 else ''} moved from "
+            f"{titles[LATEST][before]} (segment {before}) to {titles[NEXT_DAY][after]} (segment {after})"
+        )
+        assert str(markupsafe.escape(sentence)) in text
+    assert "segment_transitions.png" in text
+
+
+def test_the_history_chart_labels_each_days_bars_with_that_days_titles(next_day_run, bq_client, output):
+    """A bar is labelled with its own snapshot's title where the segment's title changed from the snapshot
+    before: the latest snapshot's bars read Gemini's titles, not the offline ones of the days around it."""
+    from segmentation.personas.store import Warehouse
+    from segmentation.report import charts
+    from segmentation.report.data import load_report_data
+
+    data = load_report_data(
+        Warehouse("google_cloud_default", PROJECT, output), datetime.date.fromisoformat(NEXT_DAY)
+    )
+    figure = charts.segment_history(data.history, charts.segment_colors(list(data.history.segment_id)))
+    days = sorted({str(day) for day in data.history.snapshot_date})
+    labels: dict[str, set[str]] = {day: set() for day in days}
+    for text in figure.axes[0].texts:
+        labels[days[round(text.get_position()[0])]].add(text.get_text())
+    personas = _personas(bq_client, output)
+    titles = {
+        day: dict(zip(on(personas, day).segment_id, on(personas, day).title, strict=True)) for day in days
+    }
+    for before, day in zip([None, *days], days, strict=False):
+        changed = {
+            charts.shortened(title, charts.HISTORY_LABEL_LENGTH)
+            for segment_id, title in titles[day].items()
+            if before is None or titles[before].get(segment_id) != title
+        }
+        assert labels[day] == changed, day
+    assert labels[LATEST] == {
+        charts.shortened(f"Gemini Segment {i} Shoppers", charts.HISTORY_LABEL_LENGTH)
+        for i in range(1, NUM_CLUSTERS + 1)
+    }
 
 
 def test_switching_to_the_extended_feature_set_adds_its_columns_and_tunes_k(

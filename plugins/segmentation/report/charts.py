@@ -32,6 +32,7 @@ CHOICE_OF_K_SIZE = (15.0, 4.8)
 HISTORY_SIZE = (12.0, 5.0)
 Z_SCORE_LIMIT = 2.5
 LABEL_LENGTH = 38
+HISTORY_LABEL_LENGTH = 24
 
 STYLE = {
     "font.family": "DejaVu Sans",
@@ -259,15 +260,18 @@ def choice_of_k(evaluations: pd.DataFrame, scan: KScan, chosen_k: int) -> Figure
     return figure
 
 
-def _latest_titles(history: pd.DataFrame) -> dict[int, str]:
-    """Each segment id's persona title in the latest snapshot that has one."""
-    titled = history.dropna(subset=["title"]).sort_values("snapshot_date")
-    latest = titled.groupby("segment_id")["title"].last()
-    return {int(segment_id): title for segment_id, title in latest.items()}
+def _title_changes(history: pd.DataFrame) -> pd.DataFrame:
+    """The (snapshot, segment) bars whose persona title differs from that segment's bar the snapshot
+    before: where a label goes, so that every bar reads the title of its own day, the latest label left
+    of it."""
+    titled = history.dropna(subset=["title"]).sort_values(["segment_id", "snapshot_date"])
+    changed = titled["title"] != titled.groupby("segment_id")["title"].shift()
+    return titled[changed]
 
 
 def segment_history(history: pd.DataFrame, colors: Mapping[int, Color]) -> Figure | None:
-    """Segment sizes in the last snapshots as stacked bars; None until there are two snapshots."""
+    """Segment sizes in the last snapshots as stacked bars, each labelled with the persona title of its
+    own snapshot where the title changed; None until there are two snapshots."""
     sizes = history.pivot_table(
         index="snapshot_date", columns="segment_id", values="customers", aggfunc="sum", fill_value=0
     ).sort_index()
@@ -277,26 +281,74 @@ def segment_history(history: pd.DataFrame, colors: Mapping[int, Color]) -> Figur
     axes = figure.add_subplot()
     axes.set_axisbelow(True)
     axes.grid(axis="x", visible=False)
-    titles = _latest_titles(history)
     positions = np.arange(len(sizes))
     bottom = np.zeros(len(sizes))
+    middles = {}
     for segment_id in sizes.columns:
         counts = sizes[segment_id].to_numpy(dtype=float)
-        title = shortened(titles.get(int(segment_id), f"Segment {segment_id}"))
         axes.bar(
-            positions, counts, bottom=bottom, color=colors[int(segment_id)], label=f"{segment_id} · {title}"
+            positions, counts, bottom=bottom, color=colors[int(segment_id)], label=f"segment {segment_id}"
         )
+        middles[int(segment_id)] = bottom + counts / 2
         bottom += counts
+    day_position = {day: position for position, day in enumerate(sizes.index)}
+    for row in _title_changes(history).itertuples(index=False):
+        position = day_position[row.snapshot_date]
+        axes.text(
+            position,
+            middles[int(row.segment_id)][position],
+            shortened(row.title, HISTORY_LABEL_LENGTH),
+            ha="center",
+            va="center",
+            fontsize=7,
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.75, "linewidth": 0},
+        )
     step = max(1, len(sizes) // 15)
     axes.set_xticks(
         positions[::step], labels=[str(day) for day in sizes.index[::step]], rotation=30, ha="right"
     )
     axes.yaxis.set_major_formatter(FuncFormatter(_thousands))
     axes.set_ylabel("customers")
-    axes.set_title(f"Segment sizes over the last {len(sizes)} snapshots")
-    figure.legend(
-        loc="outside right upper", title="segment · latest persona", **_legend_layout(len(sizes.columns))
+    axes.set_title(f"Segment sizes over the last {len(sizes)} snapshots, with each day's persona titles")
+    figure.legend(loc="outside right upper", title="segment", **_legend_layout(len(sizes.columns)))
+    return figure
+
+
+def transition_heatmap(matrix: pd.DataFrame) -> Figure:
+    """Customers per previous segment (rows) and segment now (columns); colour: share of the row."""
+    rows, columns = matrix.shape
+    figure = Figure(
+        figsize=(max(7.0, 1.4 * columns + 4), max(3.5, 0.55 * rows + 2.5)), dpi=DPI, layout="constrained"
     )
+    axes = figure.add_subplot()
+    counts = matrix.to_numpy(dtype=float)
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    image = axes.imshow(shares, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    if counts.size <= 900:
+        for (row, column), count in np.ndenumerate(counts):
+            if count:
+                axes.text(
+                    column,
+                    row,
+                    f"{count:,.0f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if shares[row, column] > 0.6 else "black",
+                )
+    axes.grid(False)
+    axes.set_xticks(
+        range(columns),
+        labels=[shortened(name, LABEL_LENGTH) for name in matrix.columns],
+        rotation=30,
+        ha="right",
+        fontsize=8,
+    )
+    axes.set_yticks(range(rows), labels=[shortened(name, LABEL_LENGTH) for name in matrix.index], fontsize=8)
+    axes.set_xlabel("segment now")
+    axes.set_ylabel("segment in the previous snapshot")
+    axes.set_title("Where the previous snapshot's customers are now")
+    figure.colorbar(image, ax=axes, label="share of the row's customers", shrink=0.8)
     return figure
 
 

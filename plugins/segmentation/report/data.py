@@ -91,6 +91,10 @@ class Segment:
     # How far its centroid moved from the previous snapshot's (standardized units); None: a new segment.
     centroid_shift: float | None = None
     is_new: bool = False
+    # Drift figures of segment_profiles against the previous snapshot; None: new, or not recorded.
+    previous_customers: int | None = None
+    size_change: float | None = None
+    kept_share: float | None = None
 
     @property
     def title(self) -> str:
@@ -155,6 +159,9 @@ class ReportData:
     segment_values: pd.DataFrame = field(default_factory=pd.DataFrame)
     # What the snapshot's latest recorded run cost (run_costs), when one is recorded.
     costs: RunCosts | None = None
+    # Against the previous snapshot (report_segment_transitions.sql): previous_segment_id, segment_id,
+    # customers, previous_snapshot_date, previous_title, title; empty on a first snapshot.
+    transitions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def render_sql(template: str, warehouse: Warehouse, **variables: Any) -> str:
@@ -234,6 +241,9 @@ def _segments(
             persona=personas.get(int(row.segment_id)),
             centroid_shift=_optional_float(getattr(moved.get(int(row.segment_id)), "centroid_shift", None)),
             is_new=int(row.segment_id) in moved and pd.isna(moved[int(row.segment_id)].previous_segment_id),
+            previous_customers=_optional_int(getattr(row, "previous_customers", None)),
+            size_change=_optional_float(getattr(row, "size_change", None)),
+            kept_share=_optional_float(getattr(row, "kept_share", None)),
         )
         for row in profiles.itertuples(index=False)
     )
@@ -241,6 +251,10 @@ def _segments(
 
 def _optional_float(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
 
 
 def _stability(frame: pd.DataFrame) -> Stability | None:
@@ -351,6 +365,7 @@ def load_report_data(warehouse: Warehouse, day: date, *, sample_size: int = SAMP
         queries.sql_file("report_segment_history.sql"), **on_day, snapshots=("INT64", HISTORY_SNAPSHOTS)
     )
     value_evaluations = queries.frame(queries.template(_VALUE_EVALUATIONS_QUERY), **on_day)
+    transitions = queries.frame(queries.sql_file("report_segment_transitions.sql"), **on_day)
     costs = _run_costs(queries, day)
     selected = _selected(evaluations, warehouse, day)
     stability = queries.frame(queries.template(_STABILITY_QUERY), **on_day)
@@ -380,4 +395,5 @@ def load_report_data(warehouse: Warehouse, day: date, *, sample_size: int = SAMP
         value_evaluations=value_evaluations,
         segment_values=_segment_values(profiles),
         costs=costs,
+        transitions=transitions,
     )

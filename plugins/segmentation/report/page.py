@@ -14,6 +14,7 @@ from pathlib import Path
 
 import jinja2
 
+from segmentation.report import changes
 from segmentation.report.data import ReportData
 
 TEMPLATE = "report.html.j2"
@@ -62,7 +63,30 @@ def _share(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
-def render_page(data: ReportData, charts: Sequence[ChartImage], colors: Mapping[int, str]) -> str:
+def _what_changed(data: ReportData) -> dict | None:
+    """The "What changed" section: share kept and the biggest movers; None on a first snapshot."""
+    previous = changes.previous_snapshot(data.transitions)
+    if previous is None:
+        return None
+    return {
+        "previous_snapshot_date": previous,
+        "kept_share": changes.kept_share(data.transitions),
+        "movers": changes.biggest_movers(data.transitions),
+        "drifted": [segment for segment in data.segments if segment.previous_customers is not None],
+    }
+
+
+def _change(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1%}"
+
+
+def render_page(
+    data: ReportData,
+    charts: Sequence[ChartImage],
+    colors: Mapping[int, str],
+    *,
+    transitions_chart: ChartImage | None = None,
+) -> str:
     """The page for `data`; `colors` gives each segment id its charts' colour as a CSS hex string."""
     index = data.metadata.davies_bouldin_index
     return _ENVIRONMENT.get_template(TEMPLATE).render(
@@ -74,4 +98,7 @@ def render_page(data: ReportData, charts: Sequence[ChartImage], colors: Mapping[
         share=_share,
         colors=colors,
         charts=charts,
+        changes=_what_changed(data),
+        transitions_chart=transitions_chart,
+        change=_change,
     )

@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.colors import to_hex
 
 from segmentation.personas.profile import CORE_FEATURE_UNITS
-from segmentation.report import charts
+from segmentation.report import changes, charts
 from segmentation.report.choice_of_k import candidate_ks, model_matrix, scan_k
 from segmentation.report.data import ReportData
 from segmentation.report.page import PAGE_FILE, ChartImage, render_page
@@ -89,9 +89,23 @@ def _history_chart(data: ReportData, colors: Mapping[int, charts.Color]) -> Char
     return ChartImage(
         "segment_history.png",
         "Segment sizes over time",
-        "Customers per segment in each of the last snapshots. Every snapshot trains its own model, so a "
-        "segment id may describe different customers on different days.",
+        "Customers per segment in each of the last snapshots. Each bar is labelled with the persona title "
+        "its own snapshot gave the segment, where that title changed; ids follow centroids from one "
+        "snapshot to the next, except across a rebase.",
         charts.png_bytes(figure),
+    )
+
+
+def _transitions_chart(data: ReportData) -> ChartImage | None:
+    previous = changes.previous_snapshot(data.transitions)
+    if previous is None:
+        return None
+    return ChartImage(
+        "segment_transitions.png",
+        "Transitions",
+        f"Customers by their segment in the previous snapshot, {previous} (rows) and now (columns), each named by its own day's "
+        "persona; the colour is the share of the row.",
+        charts.png_bytes(charts.transition_heatmap(changes.transition_matrix(data.transitions))),
     )
 
 
@@ -140,5 +154,12 @@ def render_report(data: ReportData, *, log_transform_monetary: bool = False) -> 
     colors = _colors(data)
     with charts.report_style():
         images = _charts(data, colors, log_transform_monetary=log_transform_monetary)
-    page = render_page(data, images, {segment_id: to_hex(color) for segment_id, color in colors.items()})
-    return {**{image.file_name: image.png for image in images}, PAGE_FILE: page.encode()}
+        transitions = _transitions_chart(data)
+    page = render_page(
+        data,
+        images,
+        {segment_id: to_hex(color) for segment_id, color in colors.items()},
+        transitions_chart=transitions,
+    )
+    drawn = [*([transitions] if transitions else []), *images]
+    return {**{image.file_name: image.png for image in drawn}, PAGE_FILE: page.encode()}
