@@ -125,8 +125,10 @@ def _check(
         if target not in created:
             run.catalog.require_table(target)
         _plan(run, statement, created, checked=[target])
+        # A DML dry run answers with the schema of the table it writes.
+        return None if target in created else run.catalog.table_schema(target)
     elif isinstance(statement, exp.Create):
-        _check_create(run, statement, created, created_datasets)
+        return _check_create(run, statement, created, created_datasets)
     elif isinstance(statement, exp.Alter | exp.TruncateTable):
         target = run.resolve(statement.this if isinstance(statement, exp.Alter) else statement.expressions[0])
         if target not in created:
@@ -145,11 +147,12 @@ def _check_create(
     statement: exp.Create,
     created: set[TableRef],
     created_datasets: set[tuple[str, str]],
-) -> None:
+) -> dict | None:
+    """Checks a CREATE; a CREATE TABLE's dry run answers with the schema the table would have."""
     kind = statement.args.get("kind", "").upper()
     if kind in _DATASET_STATEMENTS:
         created_datasets.add(run._schema_name(statement.this))
-        return
+        return None
     target = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this
     ref = run.resolve(target)
     if (ref.project, ref.dataset) not in created_datasets:
@@ -161,10 +164,35 @@ def _check_create(
         (regression if regression.is_linear_reg(statement) else options).options_from_create(statement)
     elif kind not in ("TABLE", "VIEW"):
         run._handler(statement)
-        return
+        return None
+    schema = None
     if statement.expression is not None:
-        _plan(run, statement.expression, created)
+        schema = _plan(run, statement.expression, created)
+    elif kind == "TABLE" and isinstance(statement.this, exp.Schema):
+        schema = _declared_schema(run, statement.this, created)
     created.add(ref)
+    return schema if kind == "TABLE" else None
+
+
+def _declared_schema(run: ScriptRun, columns: exp.Schema, created: set[TableRef]) -> dict | None:
+    """The schema of `CREATE TABLE t (column type, …)`: that of a row of typed NULLs, NOT NULL columns
+    REQUIRED."""
+    definitions = [column for column in columns.expressions if isinstance(column, exp.ColumnDef)]
+    if not definitions or any(column.args.get("kind") is None for column in definitions):
+        return None
+    row = exp.select(
+        *(exp.alias_(exp.cast(exp.null(), column.args["kind"].copy()), column.name) for column in definitions)
+    )
+    schema = _plan(run, row, created)
+    required = {
+        column.name
+        for column in definitions
+        if any(isinstance(c.kind, exp.NotNullColumnConstraint) for c in column.constraints)
+    }
+    for field in schema["fields"] if schema else []:
+        if field["name"] in required:
+            field["mode"] = "REQUIRED"
+    return schema
 
 
 def _check_drop(run: ScriptRun, statement: exp.Drop, created: set[TableRef]) -> None:

@@ -136,3 +136,20 @@ def test_maximum_bytes_billed_fails_the_job_before_it_runs(bq_client, dataset):
     assert bq_client.get_table(f"{dataset}.sales").num_rows == 3
     enough = bigquery.QueryJobConfig(maximum_bytes_billed=10 * 1024 * 1024)
     assert list(bq_client.query(f"SELECT COUNT(*) AS n FROM {dataset}.sales", job_config=enough).result())
+
+
+def test_dry_runs_of_create_table_and_dml_answer_with_the_tables_schema(bq_client, dataset):
+    bq_client.query_and_wait(f"CREATE TABLE `{dataset}.existing` (id INT64, label STRING)")
+    dry = bigquery.QueryJobConfig(dry_run=True, use_query_cache=False)
+    schemas = [
+        [(field.name, field.field_type, field.mode) for field in bq_client.query(sql, job_config=dry).schema]
+        for sql in (
+            f"CREATE TABLE `{dataset}.planned` (id INT64 NOT NULL, tags ARRAY<STRING>)",
+            f"INSERT INTO `{dataset}.existing` (id, label) VALUES (2, 'x')",
+        )
+    ]
+    assert schemas == [
+        [("id", "INTEGER", "REQUIRED"), ("tags", "STRING", "REPEATED")],
+        [("id", "INTEGER", "NULLABLE"), ("label", "STRING", "NULLABLE")],
+    ]
+    assert "planned" not in [table.table_id for table in bq_client.list_tables(dataset)]
