@@ -481,15 +481,27 @@ def integer_sums_overflow_like_int64(statement: exp.Expression, columns: ColumnT
 def unnamed_structs_match_by_position(statement: exp.Expression, columns: ColumnTypes) -> None:
     """`STRUCT(2, 'b')`, fields unnamed, takes its field names by position where a typed struct expects it
     (an INSERT into a STRUCT column, a UNION with a named struct): DuckDB's `ROW(…)`. sqlglot would name
-    the fields `_0`, `_1`, which no named struct matches.
+    the fields `_0`, `_1`, which no named struct matches; in a result they are `_field_1`, `_field_2`.
 
     https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#constructing_a_struct
     """
     for node in list(statement.find_all(exp.Struct)):
         fields = node.expressions
-        unnamed = fields and not any(isinstance(field, exp.PropertyEQ | exp.Alias) for field in fields)
-        if unnamed and _takes_names_by_position(node):
+        explicit = [isinstance(field, exp.PropertyEQ | exp.Alias) for field in fields]
+        if fields and not any(explicit) and _takes_names_by_position(node):
             node.replace(_function("ROW", *(field.copy() for field in fields)))
+            continue
+        # Elsewhere an unnamed field is `_field_<position>`, as BigQuery names it in a result; a column (or a
+        # field path) names its field implicitly.
+        named = [
+            has or isinstance(field, exp.Column | exp.Dot)
+            for field, has in zip(fields, explicit, strict=True)
+        ]
+        for position, (field, has_name) in enumerate(zip(fields, named, strict=True), start=1):
+            if not has_name and not isinstance(node.parent, exp.Cast):
+                field.replace(
+                    exp.PropertyEQ(this=exp.to_identifier(f"_field_{position}"), expression=field.copy())
+                )
 
 
 def _takes_names_by_position(node: exp.Expression) -> bool:

@@ -655,3 +655,8 @@ def test_unnamed_struct_results_name_their_fields_like_bigquery(bq_client):
     assert dict(_one(bq_client, sql).items()) == expected
     arrow = bq_client.query_and_wait(sql, query_results_format=enums.QueryResultsFormat.ARROW)
     assert arrow.to_arrow().to_pylist() == [expected]
+
+
+def test_unnamed_struct_fields_in_results_are_numbered_from_one(bq_client):
+    row = _one(bq_client, "SELECT STRUCT([1, 2]) AS a, STRUCT(2 AS x, 'b', y) AS p FROM (SELECT 3 AS y)")
+    assert dict(row.items()) == {"a": {"_field_1": [1, 2]}, "p": {"x": 2, "_field_2": "b", "y": 3}}
