@@ -199,13 +199,15 @@ def test_tables_are_created_partitioned_by_snapshot_date_only_if_missing(rendere
     # Schema evolution is one ALTER TABLE per table, however many columns the feature set adds.
     evolving = [t.name for t in partitioned_tables(PipelineConfig.from_params(CONFIGS["extended-tuned-log"]))]
     alters = re.findall(r"ALTER TABLE (\S+)", sql)
-    assert len(alters) == len(set(alters)) and {alter.split(".")[-1].strip("`") for alter in alters} <= set(
-        evolving
-    )
+    assert len(alters) == len(set(alters)) and {alter.split(".")[-1].strip("`") for alter in alters} <= {
+        *evolving,
+        PERSONAS,
+    }
     # The base feature set adds no feature columns, only columns tables gained later: the value columns of
-    # profiles, how model_evaluations prepared features.
+    # profiles, how model_evaluations prepared features, whom a carried-over persona was written for.
     base = rendered["base", "setup.create_tables"]
-    assert base.count("ALTER TABLE") == 2 and "ADD COLUMN IF NOT EXISTS avg_predicted_value" in base
+    assert base.count("ALTER TABLE") == 3 and "ADD COLUMN IF NOT EXISTS avg_predicted_value" in base
+    assert "ADD COLUMN IF NOT EXISTS written_for_snapshot DATE" in base
     assert "ADD COLUMN IF NOT EXISTS feature_preparation ARRAY<STRUCT<" in base
 
 
