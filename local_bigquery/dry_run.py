@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -63,36 +64,50 @@ def dry_run_statistics(run: ScriptRun, statements: list[exp.Expression]) -> dict
     finally:
         for name in run._relation_names:  # BigQuery ML results bound in memory for the check
             release_relation(run.con, name)
-    read = columns_read(run, statements)
-    processed = str(sum(column_bytes(run, ref, columns) for ref, columns in read.items()))
+    reads = job_reads(run, statements)
+    processed = str(reads.processed)
     query = {
         "statementType": "SCRIPT" if len(statements) > 1 else statement_type(statements[0]),
         "totalBytesProcessed": processed,
         "totalBytesBilled": "0",
         "cacheHit": False,
-        "referencedTables": [ref.rest() for ref in sorted(read)],
+        "referencedTables": reads.referenced_tables(),
     }
     if schema is not None and len(statements) == 1:
         query["schema"] = schema
     return {"query": query, "totalBytesProcessed": processed}
 
 
-def columns_read(run: ScriptRun, statements: list[exp.Expression]) -> dict[TableRef, set[str]]:
-    read: dict[TableRef, set[str]] = {}
+@dataclass(frozen=True)
+class JobReads:
+    """What a job reads of stored tables: the bytes it processes and bills on demand, and the tables."""
+
+    processed: int
+    billed: int
+    tables: frozenset[TableRef]
+
+    def referenced_tables(self) -> list[dict]:
+        return [ref.rest() for ref in sorted(self.tables)]
+
+
+def job_reads(run: ScriptRun, statements: list[exp.Expression]) -> JobReads:
+    """Each statement is billed on its own, as each statement of a script is a child job of its own: the
+    bytes of the columns it reads of every table it references, however often it references one, and on
+    demand at least 10 MB per table, in whole MB.
+
+    https://cloud.google.com/bigquery/docs/estimate-costs#query_size_calculation,
+    https://cloud.google.com/bigquery/pricing#on_demand_pricing,
+    https://cloud.google.com/bigquery/docs/multi-statement-queries#cost
+    """
+    processed = billed = 0
+    tables: set[TableRef] = set()
     for statement in statements:
         for ref, columns in read_columns(run, statement).items():
-            read[ref] = read.get(ref, set()) | columns
-    return read
-
-
-def bytes_processed_and_billed(run: ScriptRun, statements: list[exp.Expression]) -> tuple[int, int]:
-    """What a job would process, and bill on demand: at least 10 MB per table read, in whole MB.
-
-    https://cloud.google.com/bigquery/pricing#on_demand_pricing
-    """
-    per_table = [column_bytes(run, ref, columns) for ref, columns in columns_read(run, statements).items()]
-    billed = sum(max(MIN_BILLED_PER_TABLE, -(-size // MB) * MB) for size in per_table)
-    return sum(per_table), billed
+            size = column_bytes(run, ref, columns)
+            processed += size
+            billed += max(MIN_BILLED_PER_TABLE, -(-size // MB) * MB)
+            tables.add(ref)
+    return JobReads(processed, billed, frozenset(tables))
 
 
 def statement_type(statement: exp.Expression) -> str:
@@ -254,9 +269,13 @@ def read_columns(run: ScriptRun, statement: exp.Expression) -> dict[TableRef, se
     """The columns the statement reads of each existing table it reads (a DML target's included)."""
     statement = statement.copy()
     tables = {}
+    views: dict[TableRef, set[str]] = {}
     for table in _storage_tables(statement):
         ref = run.resolve(table)
-        if run.catalog.table_kind(ref) != "TABLE":
+        kind = run.catalog.table_kind(ref)
+        if kind == "VIEW":
+            _merge(views, _view_reads(run, ref))
+        if kind != "TABLE":
             continue
         tables[ref] = {name.lower() for name in run.catalog.column_names(ref)}
         table.set("catalog", exp.to_identifier(ref.project, quoted=True))
@@ -269,12 +288,29 @@ def read_columns(run: ScriptRun, statement: exp.Expression) -> dict[TableRef, se
     if writes:  # what a CREATE or INSERT writes, it does not read
         tables.pop(run.resolve(_target(statement)), None)
     if not tables:
-        return {}
+        return views
     query = statement.expression if writes else statement
     if isinstance(query, exp.Query):
         with contextlib.suppress(Exception):  # sqlglot cannot qualify it: count the names it mentions
-            return _columns_by_scope(query, tables)
-    return _columns_by_name(statement, tables)
+            return _merge(_columns_by_scope(query, tables), views)
+    return _merge(_columns_by_name(statement, tables), views)
+
+
+def _view_reads(run: ScriptRun, ref: TableRef) -> dict[TableRef, set[str]]:
+    """A query of a view is billed for what the view's query reads of its tables
+    (https://cloud.google.com/bigquery/docs/views-intro#view_pricing): here every column the view's query
+    uses, whichever of the view's columns the outer query selects (an upper bound)."""
+    view = run.catalog.get_table(ref).get("view") or {}
+    reads: dict[TableRef, set[str]] = {}
+    for statement in dialect.parse(view.get("query", "")):
+        _merge(reads, read_columns(run, statement))
+    return reads
+
+
+def _merge(into: dict[TableRef, set[str]], other: dict[TableRef, set[str]]) -> dict[TableRef, set[str]]:
+    for ref, columns in other.items():
+        into[ref] = into.get(ref, set()) | columns
+    return into
 
 
 def _columns_by_scope(query: exp.Query, tables: dict[TableRef, set[str]]) -> dict[TableRef, set[str]]:

@@ -26,7 +26,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from local_bigquery import dialect, loading, resources, sandbox, semantics
 from local_bigquery.catalog import LOCATION, Catalog, first_row, now_ms, run_sql
-from local_bigquery.dry_run import bytes_processed_and_billed, dry_run_statistics
+from local_bigquery.dry_run import JobReads, dry_run_statistics, job_reads
 from local_bigquery.engine import (
     Outcome,
     QueryResult,
@@ -380,7 +380,7 @@ class Warehouse:
         run = ScriptRun(self.catalog, resolver, named, positional)
         if dry_run:
             return self._dry_run(run, statements, destination)
-        processed, billed = self._bytes(run, statements, config.get("maximumBytesBilled"))
+        reads = self._reads(run, statements, config.get("maximumBytesBilled"))
         started = time.monotonic()
         self.con.begin()
         try:
@@ -398,24 +398,26 @@ class Warehouse:
         # Slot time is the job's own time here: one DuckDB connection does all the work.
         slot_ms = str(round((time.monotonic() - started) * 1000))
         statistics["query"] |= {
-            "totalBytesProcessed": str(processed),
-            "totalBytesBilled": str(billed),
+            "totalBytesProcessed": str(reads.processed),
+            "totalBytesBilled": str(reads.billed),
             "totalSlotMs": slot_ms,
+            # The tables the job read (https://cloud.google.com/bigquery/docs/reference/rest/v2/Job#JobStatistics2).
+            "referencedTables": reads.referenced_tables(),
         }
-        return statistics | {"totalBytesProcessed": str(processed), "totalSlotMs": slot_ms}
+        return statistics | {"totalBytesProcessed": str(reads.processed), "totalSlotMs": slot_ms}
 
-    def _bytes(self, run: ScriptRun, statements: list[exp.Expression], limit: str | None) -> tuple[int, int]:
-        """The bytes the job processes and bills, measured before it runs (its scripts may drop tables);
+    def _reads(self, run: ScriptRun, statements: list[exp.Expression], limit: str | None) -> JobReads:
+        """What the job reads, processes and bills, measured before it runs (its scripts may drop tables);
         a job that would bill more than maximumBytesBilled fails before it starts, as on BigQuery."""
         try:
-            processed, billed = bytes_processed_and_billed(run, statements)
+            reads = job_reads(run, statements)
         except (BigQueryError, duckdb.Error):
-            return 0, 0  # the job itself fails, with the statement's own error
-        if limit is not None and billed > int(limit):
+            return JobReads(0, 0, frozenset())  # the job itself fails, with the statement's own error
+        if limit is not None and reads.billed > int(limit):
             raise BytesBilledLimitExceeded(
-                f"Query exceeded limit for bytes billed: {int(limit)}. {billed} or higher required."
+                f"Query exceeded limit for bytes billed: {int(limit)}. {reads.billed} or higher required."
             )
-        return processed, billed
+        return reads
 
     def _dry_run(self, run: ScriptRun, statements: list[exp.Expression], destination) -> dict:
         """Validates the job without running it: nothing is written (local_bigquery/dry_run.py)."""

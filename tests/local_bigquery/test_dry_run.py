@@ -153,3 +153,27 @@ def test_dry_runs_of_create_table_and_dml_answer_with_the_tables_schema(bq_clien
         [("id", "INTEGER", "NULLABLE"), ("label", "STRING", "NULLABLE")],
     ]
     assert "planned" not in [table.table_id for table in bq_client.list_tables(dataset)]
+
+
+def test_a_job_reports_the_tables_it_read(bq_client, dataset):
+    job = bq_client.query(f"SELECT s.id FROM {dataset}.sales AS s JOIN {dataset}.sales USING (id)")
+    job.result()
+    assert [table.table_id for table in job.referenced_tables] == ["sales"]
+    # However often a query references a table, it reads each of its columns once.
+    assert job.total_bytes_processed == SIZES["id"]
+
+
+def test_a_query_of_a_view_is_billed_for_what_the_view_reads(bq_client, dataset):
+    bq_client.query(f"CREATE VIEW {dataset}.paid AS SELECT id, name FROM {dataset}.sales WHERE paid").result()
+    job = bq_client.query(f"SELECT id FROM {dataset}.paid")
+    job.result()
+    assert [table.table_id for table in job.referenced_tables] == ["sales"]
+    # Every column the view's query uses, whichever of its columns the outer query selects.
+    assert job.total_bytes_processed == SIZES["id"] + SIZES["name"] + SIZES["paid"]
+
+
+def test_each_statement_of_a_script_is_billed_on_its_own(bq_client, dataset):
+    job = bq_client.query(f"SELECT id FROM {dataset}.sales; SELECT id, price FROM {dataset}.sales")
+    job.result()
+    assert job.total_bytes_processed == 2 * SIZES["id"] + SIZES["price"]
+    assert job.total_bytes_billed == 2 * 10 * 1024 * 1024
