@@ -59,6 +59,7 @@ RETAIL_FILES = (
 JOBS = (
     ("dataset.sql", None),
     ("schema.sql", None),
+    ("stage.sql", "customer_order_history"),
     ("stage.sql", "customer_features"),
     ("stage.sql", "customer_value_training"),
     ("stage.sql", "customer_value_backtest_training"),

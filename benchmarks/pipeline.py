@@ -102,6 +102,7 @@ class Step:
 STEPS = (
     Step("setup.create_dataset", "dataset.sql", "other"),
     Step("setup.create_tables", "schema.sql", "other"),
+    Step("source.stage_customer_order_history", "stage.sql", "features", "customer_order_history"),
     Step("source.check_freshness", "gates/source_freshness.sql", "other"),
     Step("source.check_values", "gates/source_values.sql", "other"),
     Step("features.stage_customer_features", "stage.sql", "features", "customer_features"),

@@ -7,7 +7,8 @@ data (default `bigquery-public-data.thelook_ecommerce`).
 1. **validate_config** refuses invalid or unknown settings before any BigQuery job runs; **check_source**
    refuses a transactions table whose mapped columns are missing or mistyped.
 2. **setup** creates the dataset and tables when missing.
-3. **source** gates: recent orders exist (freshness) and their values are sane.
+3. **source** reads the source once into the run's `customer_order_history` (per customer, what every
+   later step needs of the order lines) and gates it: recent orders exist (freshness), values are sane.
 4. **features** stages `customer_features` for the snapshot and gates it.
 5. **model** plans the training (continue from the previous snapshot's centroids, or rebase), trains the
    run's own staging k-means model on the staged features and stages `model_evaluations`.
@@ -68,6 +69,7 @@ from airflow.sdk import Asset, TaskGroup, TriggerRule, chain, dag, get_current_c
 from segmentation.alerts import on_task_failure, run_deadline
 from segmentation.config import ConfigError, PipelineConfig, dag_params, dag_start_date, unknown_settings
 from segmentation.costs import prepare_query_job
+from segmentation.features import ORDER_HISTORY
 from segmentation.jobs import GoogleSqlJobOperator, job_doc
 from segmentation.paths import sql_dir
 from segmentation.retries import FailFastOnBadInput
@@ -317,9 +319,15 @@ def customer_segmentation():
     with TaskGroup("setup") as setup:
         chain(bigquery_job("create_dataset", "dataset.sql"), bigquery_job("create_tables", "schema.sql"))
 
+    # The run's one read of the source: what the gates, the features and the value model need of its lines.
     with TaskGroup("source") as source:
-        bigquery_job("check_freshness", "gates/source_freshness.sql")
-        bigquery_job("check_values", "gates/source_values.sql")
+        chain(
+            stage(ORDER_HISTORY),
+            [
+                bigquery_job("check_freshness", "gates/source_freshness.sql"),
+                bigquery_job("check_values", "gates/source_values.sql"),
+            ],
+        )
 
     with TaskGroup("features") as features:
         chain(

@@ -9,6 +9,7 @@ SELECT
   item.sale_price,
   IFNULL(item.status = 'Cancelled', FALSE) AS is_cancelled,
   IFNULL(item.returned_at < {{ cut_off(cut_off_days_before | default(0)) }}, FALSE) AS is_returned,
+  item.returned_at,
   product.department,
   product.category
 FROM {{ source_table('order_items') }} AS item

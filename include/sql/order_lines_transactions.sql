@@ -2,6 +2,7 @@
 -- Only lines placed before the run's cut-off (its data interval end) exist here. A DATETIME or DATE
 -- ordered_at is read as UTC. Without a cancellation or return column no line is cancelled or returned;
 -- without an order id column (order_id mapped to null) each customer's lines of one UTC day are one order.
+-- No return time is recorded (returned_at is NULL).
 {%- set column = transactions_column %}
 SELECT
   {% if column('line_id') %}line.{{ column('line_id') }}{% else %}CAST(NULL AS STRING){% endif %} AS line_id,
@@ -29,6 +30,8 @@ SELECT
   {%- else %}
   FALSE AS is_returned,
   {%- endif %}
+  -- When a line was returned is not recorded: a returned line counts as returned at every cut-off.
+  CAST(NULL AS TIMESTAMP) AS returned_at,
   CAST(NULL AS STRING) AS department,
   {% if column('category') %}line.{{ column('category') }}{% else %}CAST(NULL AS STRING){% endif %} AS category
 FROM {{ transactions_table() }} AS line

@@ -22,3 +22,4 @@ COMMIT TRANSACTION;
 {% for target in all_tables() %}
 DROP TABLE IF EXISTS {{ staging_table(target.name) }};
 {%- endfor %}
+DROP TABLE IF EXISTS {{ staging_table('customer_order_history') }};

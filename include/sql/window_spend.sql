@@ -1,13 +1,9 @@
-{#- Spend per customer in the value_horizon_days before cut_off(window_end_days_before): items ordered in
-    the window, neither cancelled nor returned as of the window's end (what customer_features calls
-    monetary). Customers without such spend have no row. -#}
-{%- set cut_off_days_before = window_end_days_before %}
+{#- Spend per customer in the value_horizon_days before cut_off(window_end_days_before) (one of
+    cut_offs()): items ordered in the window, neither cancelled nor returned as of the window's end (what
+    customer_features calls monetary), from the run's customer_order_history. Customers without items in
+    the window have no row. -#}
 SELECT
   customer_id,
-  SUM(IF(is_returned, 0, sale_price)) AS spend
-FROM (
-{% include 'order_lines.sql' %}
-)
-WHERE NOT is_cancelled
-  AND ordered_at >= {{ cut_off(window_end_days_before + config().value_horizon_days) }}
-GROUP BY customer_id
+  {{ history_column('horizon_spend', window_end_days_before) }} AS spend
+FROM {{ staging_table('customer_order_history') }}
+WHERE {{ history_column('horizon_spend', window_end_days_before) }} IS NOT NULL

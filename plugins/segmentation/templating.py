@@ -24,11 +24,14 @@ from segmentation.continuity import (
     numeric_model_features,
 )
 from segmentation.features import (
+    ORDER_HISTORY,
     SPEND_WINDOWS_MONTHS,
     CategorySpend,
     Column,
     category_spends,
     feature_columns,
+    history_column,
+    history_cut_offs,
 )
 from segmentation.sources import mapped_columns
 from segmentation.tables import (
@@ -93,7 +96,7 @@ def table(context: Any, name: str) -> str:
 def staging_table(context: Any, name: str) -> str:
     """The run's staging copy of a partitioned table, where gates inspect rows before they are published."""
     config = _config(context)
-    if name not in VALUE_TRAINING_TABLES:
+    if name not in (*VALUE_TRAINING_TABLES, ORDER_HISTORY):
         partitioned_table(config, name)
     return _dataset_object(config, f"_staging_{name}_{context['ds_nodash']}")
 
@@ -181,6 +184,12 @@ def features(context: Any) -> tuple[Column, ...]:
 @pass_context
 def spend_features(context: Any) -> tuple[CategorySpend, ...]:
     return category_spends(_config(context))
+
+
+@pass_context
+def cut_offs(context: Any) -> tuple[int, ...]:
+    """The cut-offs the run measures at, in days before its own (customer_order_history keeps each)."""
+    return history_cut_offs(_config(context))
 
 
 @pass_context
@@ -283,6 +292,8 @@ MACROS = {
     "features": features,
     "spend_features": spend_features,
     "spend_windows_months": SPEND_WINDOWS_MONTHS,
+    "cut_offs": cut_offs,
+    "history_column": history_column,
     "tuned_k_range": tuned_k_range,
     "sql_string": sql_string,
     "sql_float": sql_float,

@@ -25,6 +25,7 @@ from tests.conftest import PROJECT, ROOT
 DAY = pendulum.datetime(2024, 6, 1, tz="UTC")
 HORIZON = 90
 GROUP = [
+    "source.stage_customer_order_history",
     "features.stage_customer_features",
     "customer_value.stage_customer_value_training",
     "customer_value.stage_customer_value_backtest_training",
@@ -102,7 +103,8 @@ def test_training_rows_are_customer_features_one_horizon_earlier_with_the_spend_
     bq_client, dag, source, staged
 ):
     earlier = DAY - pendulum.duration(days=HORIZON)
-    run_task(bq_client, dag, "features.stage_customer_features", staged, source["dataset"], day=earlier)
+    for task_id in ("source.stage_customer_order_history", "features.stage_customer_features"):
+        run_task(bq_client, dag, task_id, staged, source["dataset"], day=earlier)
     features = frame(bq_client, f"SELECT * FROM `{staged}._staging_customer_features_{earlier:%Y%m%d}`")
     training = frame(bq_client, f"SELECT * FROM `{staged}._staging_customer_value_training_{DAY:%Y%m%d}`")
     training = training.set_index("customer_id").sort_index()
@@ -159,10 +161,10 @@ def test_a_horizon_longer_than_the_history_fails_the_gate_naming_it(bq_client, d
     output = f"value_{uuid.uuid4().hex[:8]}"
     bq_client.create_dataset(output)
     # The sample's history starts four years before 2024-06-30: twice 1,000 days reaches before it.
-    for task_id in GROUP[:3]:
+    for task_id in GROUP[:4]:
         run_task(bq_client, dag, task_id, output, source["dataset"], value_horizon_days=1000)
     with pytest.raises(exceptions.BadRequest) as failure:
-        run_task(bq_client, dag, GROUP[3], output, source["dataset"], value_horizon_days=1000)
+        run_task(bq_client, dag, GROUP[4], output, source["dataset"], value_horizon_days=1000)
     assert (
         "customer_value gate failed: no customers with orders before 2018-12-10 (the cut-off minus 2000 "
         "days): the source history is shorter than twice value_horizon_days (1000); lower value_horizon_days"

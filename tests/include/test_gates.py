@@ -55,25 +55,28 @@ def thelook_source(bq_client):
 
 def run_gate(dag, bq_client, task_id: str, conf: dict) -> str | None:
     """The gate's error message for a run on CUT_OFF with `conf`, or None when it passes."""
-    task = dag.get_task(task_id)
-    params = {name: task.params[name] for name in task.params} | {"project_id": PROJECT} | conf
     context = {
-        "params": params,
         "ds": CUT_OFF.to_date_string(),
         "ds_nodash": CUT_OFF.format("YYYYMMDD"),
         "data_interval_start": CUT_OFF.subtract(days=1),
         "data_interval_end": CUT_OFF,
     }
-    sql = task.render_template(task.configuration["query"]["query"], context, dag.get_template_env())
     try:
-        bq_client.query_and_wait(sql)
+        # The gates read what the run's one scan of the source staged.
+        for task in (dag.get_task("source.stage_customer_order_history"), dag.get_task(task_id)):
+            params = {name: task.params[name] for name in task.params} | {"project_id": PROJECT} | conf
+            sql = task.configuration["query"]["query"]
+            bq_client.query_and_wait(
+                task.render_template(sql, context | {"params": params}, dag.get_template_env())
+            )
     except BadRequest as error:
         return error.message
     return None
 
 
 def _thelook(dataset: str) -> dict:
-    return {"source_project": PROJECT, "source_dataset": dataset}
+    """A thelook source in `dataset`; the run's staging tables go there too."""
+    return {"source_project": PROJECT, "source_dataset": dataset, "dataset": dataset}
 
 
 def test_freshness_names_the_latest_earlier_order(dag, bq_client, thelook_source):
@@ -121,7 +124,11 @@ def test_a_mapped_line_id_is_checked_for_duplicates(dag, bq_client, thelook_sour
                    TIMESTAMP '2024-05-30 08:00:00' AS ordered_at, 12.5 AS amount
             FROM UNNEST(['A-1', 'A-1', 'A-2']) AS line_no"""
     )
-    transactions = {"source_kind": "transactions", "transactions_table": f"{PROJECT}.{dataset}.lines"}
+    transactions = {
+        "source_kind": "transactions",
+        "transactions_table": f"{PROJECT}.{dataset}.lines",
+        "dataset": dataset,
+    }
     assert run_gate(dag, bq_client, "source.check_values", transactions) is None  # no line key: no check
     mapped = {**transactions, "transactions_columns": {"line_id": "line_no"}}
     message = run_gate(dag, bq_client, "source.check_values", mapped)

@@ -19,7 +19,7 @@ from local_bigquery import dialect
 from local_bigquery.samples import thelook
 from scripts.dag_statements import Job
 from segmentation.config import PipelineConfig
-from segmentation.features import feature_columns
+from segmentation.features import ORDER_HISTORY, feature_columns, order_history_columns
 from segmentation.paths import sql_dir
 from segmentation.sources import googlesql_type
 from segmentation.tables import (
@@ -54,6 +54,8 @@ def declared_tables(name: str, config: PipelineConfig) -> list[dict]:
         columns = [[column.name, column.type] for column in table.columns]
         tables.append({"path": [PROJECT, DATASET, table.name], "columns": columns})
         tables.append({"path": [PROJECT, DATASET, f"_staging_{table.name}_{ds_nodash}"], "columns": columns})
+    history = [[column.name, column.type] for column in order_history_columns(config)]
+    tables.append({"path": [PROJECT, DATASET, f"_staging_{ORDER_HISTORY}_{ds_nodash}"], "columns": history})
     for training, columns in value_training_tables(config).items():
         tables.append({"path": [PROJECT, DATASET, f"_staging_{training}_{ds_nodash}"], "columns": columns})
     for own_table, ddl in ((PERSONAS, "segment_personas_table.sql"), (RUN_COSTS, "run_costs_table.sql")):
@@ -236,6 +238,7 @@ def job(jobs: list[Job], task_id: str) -> Job:
 
 def negative_controls(jobs: list[Job]) -> list[Job]:
     """Broken variants of real jobs, each of which the analysis must refuse or the type check flag."""
+    history = job(jobs, f"source.stage_{ORDER_HISTORY}")
     features = job(jobs, "features.stage_customer_features")
     view = job(jobs, "publish_current_view")
 
@@ -244,18 +247,23 @@ def negative_controls(jobs: list[Job]) -> list[Job]:
         return Job(task_id, original.sql.replace(old, new, 1), original.parameters)
 
     return [
-        variant("wrong-column", features, "rfm.recency_days,", "rfm.recency,"),
+        variant(
+            "wrong-column",
+            features,
+            "last_ordered_at_0d_before, DAY) AS recency_days",
+            "last_ordered_0d_before, DAY) AS recency_days",
+        ),
         variant(
             "date-vs-timestamp",
-            features,
+            history,
             "WHERE item.created_at < TIMESTAMP '2024-03-01 00:00:00+00:00'",
             "WHERE item.created_at < DATE '2024-03-01'",
         ),
         variant(
             "float-frequency",
             features,
-            "COUNT(DISTINCT order_id) AS frequency",
-            "CAST(COUNT(DISTINCT order_id) AS FLOAT64) AS frequency",
+            "orders_0d_before AS frequency",
+            "CAST(orders_0d_before AS FLOAT64) AS frequency",
         ),
         Job(
             "parameter-in-view",
@@ -347,10 +355,20 @@ def test_staged_tables_have_exactly_the_published_tables_declared_types(analysis
     assert problems == {}
 
 
+@pytest.mark.parametrize("config", CONFIGS)
+def test_the_order_history_has_its_declared_types(analysis, config):
+    declared = [
+        [column.name, column.type]
+        for column in order_history_columns(PipelineConfig.model_validate(CONFIGS[config]))
+    ]
+    (statement,) = analysis[config][f"source.stage_{ORDER_HISTORY}"]
+    assert type_mismatches(statement["columns"], declared) == []
+
+
 @pytest.mark.parametrize(
     ("control", "message"),
     [
-        ("wrong-column", "Name recency not found inside rfm"),
+        ("wrong-column", "Unrecognized name: last_ordered_0d_before"),
         ("date-vs-timestamp", "No matching signature for operator <"),
         ("parameter-in-view", "Query parameters cannot be used inside SQL view bodies"),
     ],

@@ -17,6 +17,7 @@ from sqlglot import exp
 
 from local_bigquery import dialect
 from segmentation.config import ConfigError, PipelineConfig
+from segmentation.features import DEMOGRAPHIC_FEATURES, ORDER_HISTORY, order_history_columns
 from segmentation.retries import GATE_FAILED
 from segmentation.tables import (
     CURRENT_VIEW,
@@ -95,8 +96,15 @@ def test_every_task_renders_to_valid_googlesql(rendered):
 
 def test_one_file_per_table_model_and_view_named_after_it(dag):
     staged = {task.params["table"] for task in bigquery_tasks(dag) if "table" in task.params}
-    assert staged == {*PARTITIONED_TABLES, *VALUE_TRAINING_TABLES}
-    for name in [*PARTITIONED_TABLES, *VALUE_TRAINING_TABLES, MODEL, VALUE_MODEL, CURRENT_VIEW]:
+    assert staged == {*PARTITIONED_TABLES, *VALUE_TRAINING_TABLES, ORDER_HISTORY}
+    for name in [
+        *PARTITIONED_TABLES,
+        *VALUE_TRAINING_TABLES,
+        ORDER_HISTORY,
+        MODEL,
+        VALUE_MODEL,
+        CURRENT_VIEW,
+    ]:
         assert (SQL_DIR / f"{name}.sql").is_file(), name
 
 
@@ -110,10 +118,12 @@ def test_no_clock_reads(rendered):
 
 
 def test_features_are_cut_off_at_the_data_interval_end(rendered):
+    history = rendered["base", "source.stage_customer_order_history"]
+    assert "WHERE item.created_at < TIMESTAMP '2024-03-01 00:00:00+00:00'" in history
     sql = rendered["base", "features.stage_customer_features"]
-    assert "WHERE item.created_at < TIMESTAMP '2024-03-01 00:00:00+00:00'" in sql
     assert (
-        "TIMESTAMP_DIFF(TIMESTAMP '2024-03-01 00:00:00+00:00', MAX(ordered_at), DAY) AS recency_days" in sql
+        "TIMESTAMP_DIFF(TIMESTAMP '2024-03-01 00:00:00+00:00', last_ordered_at_0d_before, DAY) AS recency_days"
+        in sql
     )
 
 
@@ -171,6 +181,18 @@ def test_staged_columns_are_the_documented_columns(dag, config, table):
     assert tuple(query.named_selects) == documented
 
 
+@pytest.mark.parametrize("config", ["base", "extended-tuned-log"])
+def test_the_order_history_holds_the_declared_columns(dag, config):
+    (create,) = dialect.parse(
+        render(dag, dag.get_task("source.stage_customer_order_history"), CONFIGS[config])
+    )
+    settings = PipelineConfig.from_params(CONFIGS[config])
+    (history,) = [cte.this for cte in create.find_all(exp.CTE) if cte.alias == "history"]
+    customers = [column.name for column in DEMOGRAPHIC_FEATURES] if settings.feature_set == "extended" else []
+    declared = [column.name for column in order_history_columns(settings)]
+    assert [*history.named_selects, *customers] == declared
+
+
 @pytest.mark.parametrize("config", CONFIGS)
 def test_publishing_replaces_exactly_the_runs_partitions_in_one_transaction(rendered, config):
     statements = sqlglot.parse(rendered[config, "publish_snapshot"], read="bigquery")
@@ -181,6 +203,7 @@ def test_publishing_replaces_exactly_the_runs_partitions_in_one_transaction(rend
         exp.Delete,  # the personas of the segments being replaced
         exp.Commit,
         *[exp.Drop] * tables,
+        exp.Drop,  # the run's order history
     ]
     deletes = [statement for statement in statements if isinstance(statement, exp.Delete)]
     assert [delete.this.name for delete in deletes] == [*PARTITIONED_TABLES, PERSONAS]
