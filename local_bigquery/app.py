@@ -149,7 +149,13 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
 
     @api.get("/projects/{project}/jobs")
     def list_jobs(project: str, request: Request):
-        return _list_page(warehouse.list_jobs(project), request, "jobs", "bigquery#jobList")
+        # minCreationTime: only jobs created at or after it, in milliseconds since the epoch
+        # (https://cloud.google.com/bigquery/docs/reference/rest/v2/jobs/list).
+        since = _int(request, "minCreationTime") or 0
+        jobs = [
+            job for job in warehouse.list_jobs(project) if int(job["statistics"]["creationTime"]) >= since
+        ]
+        return _list_page(jobs, request, "jobs", "bigquery#jobList")
 
     @api.get("/projects/{project}/jobs/{job_id}")
     def get_job(project: str, job_id: str):
