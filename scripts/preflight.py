@@ -86,9 +86,39 @@ def dry_run(client: Any, job: Job, config: Any) -> Check:
         message = getattr(error, "message", str(error))
         missing = missing_object(message, config.project_id or client.project)
         if created_by_the_run(missing, config):
-            return Check(job.task_id, CREATED_BY_THE_RUN, f"reads {missing}, which the run creates first")
+            return _query_of_the_runs_table(client, job, config, job_config) or Check(
+                job.task_id, CREATED_BY_THE_RUN, f"reads {missing}, which the run creates first"
+            )
         return Check(job.task_id, FAILED, message.splitlines()[0])
     return Check(job.task_id, OK, bytes_processed=result.total_bytes_processed or 0)
+
+
+def _query_of_the_runs_table(client: Any, job: Job, config: Any, job_config: Any) -> Check | None:
+    """A CREATE TABLE ... AS SELECT whose table the run creates (in a dataset that does not exist yet)
+    still costs what its SELECT reads: that SELECT, dry-run alone, estimates it, and fails on what is
+    missing outside the run's dataset. None when the SELECT too reads what the run creates."""
+    import sqlglot
+    from google.api_core import exceptions
+    from sqlglot import exp
+
+    try:
+        statements = sqlglot.parse(job.sql, read="bigquery")
+    except sqlglot.errors.SqlglotError:
+        return None
+    if len(statements) != 1 or not isinstance(statements[0], exp.Create):
+        return None
+    query = statements[0].expression
+    if not isinstance(query, exp.Query):
+        return None
+    try:
+        result = client.query(query.sql("bigquery"), job_config=job_config, location=config.location)
+    except exceptions.GoogleAPICallError as error:
+        message = getattr(error, "message", str(error))
+        if created_by_the_run(missing_object(message, config.project_id or client.project), config):
+            return None
+        return Check(job.task_id, FAILED, message.splitlines()[0])
+    detail = "its SELECT; the table it writes is the run's own"
+    return Check(job.task_id, OK, detail, bytes_processed=result.total_bytes_processed or 0)
 
 
 def _query_parameter(resource: Mapping[str, Any]) -> Any:

@@ -65,13 +65,16 @@ def test_a_first_run_checks_out_and_preflight_writes_nothing(bq_client, source, 
     assert "source.check_freshness" in printed and " MB" in printed
 
 
-def test_source_gates_are_estimated_by_the_columns_they_read(bq_client, source, output):
+def test_the_runs_read_of_the_source_is_estimated_by_the_columns_it_reads(bq_client, source, output):
     _, checks, _ = run(conf(source, output))
     items = bq_client.get_table(f"{source}.order_items").num_rows
-    freshness, values = checks["source.check_freshness"], checks["source.check_values"]
-    assert freshness.status == values.status == preflight.OK
-    # Timestamps and ids are 8 bytes a value: the freshness gate reads at least created_at of each item.
-    assert 8 * items <= freshness.bytes_processed < values.bytes_processed
+    history = checks["source.stage_customer_order_history"]
+    # Its table goes into the dataset the run creates; its SELECT alone is what it costs.
+    assert history.status == preflight.OK
+    # Timestamps and ids are 8 bytes a value: it reads at least id, user_id, order_id and created_at.
+    assert 4 * 8 * items <= history.bytes_processed
+    # The gates read what it stages.
+    assert checks["source.check_freshness"].status == preflight.CREATED_BY_THE_RUN
 
 
 def test_once_the_dataset_exists_the_jobs_reading_it_are_dry_run_too(bq_client, source, output):
@@ -108,8 +111,9 @@ def test_a_missing_transactions_table_fails_every_job_that_reads_it(output):
     status, checks, _ = run(settings)
     assert status == 1
     assert "does not exist" in checks["source"].detail
-    assert checks["source.check_freshness"].status == preflight.FAILED
-    assert "nowhere" in checks["source.check_freshness"].detail
+    reading = checks["source.stage_customer_order_history"]
+    assert reading.status == preflight.FAILED
+    assert "nowhere" in reading.detail
 
 
 def test_invalid_settings_exit_2_before_any_job(capsys):
