@@ -31,10 +31,12 @@ data (default `bigquery-public-data.thelook_ecommerce`).
     `persona_refresh_shift` / `persona_refresh_size_pct`; only those go to Gemini.
 11. **publish_current_view** points `customer_segments_current` at the latest snapshot.
 12. **record_costs** writes what the run cost to `run_costs`: every BigQuery job's bytes processed and
-    billed and slot time, and Gemini's tokens. Every job carries the labels dag_id, task_id, snapshot_date
-    and run_id, and `maximum_bytes_billed` caps each.
+    billed and slot time, and Gemini's tokens. Every job, the Python tasks' too, carries the labels dag_id,
+    task_id, snapshot_date and run_id (record_costs finds the run's jobs by them), and
+    `maximum_bytes_billed` caps each.
 13. **report** renders the run's report (HTML with plots) to `report_destination` (on Cloud Composer the
-    environment bucket's `data/reports`); the task's "Run report" link opens it.
+    environment bucket's `data/reports`); the task's "Run report" link opens it. **record_report_costs**
+    then records the run's costs again, the report's jobs included.
 14. **check_run_outputs** fails the run when its personas or its report are missing: when the persona step
     fails, the view, the costs and the report still go out, and this task keeps the run from ending green.
 
@@ -68,7 +70,7 @@ from airflow.sdk import Asset, TaskGroup, TriggerRule, chain, dag, get_current_c
 
 from segmentation.alerts import on_task_failure, run_deadline
 from segmentation.config import ConfigError, PipelineConfig, dag_params, dag_start_date, unknown_settings
-from segmentation.costs import prepare_query_job
+from segmentation.costs import job_labels, label_value, prepare_query_job
 from segmentation.features import ORDER_HISTORY
 from segmentation.jobs import GoogleSqlJobOperator, job_doc
 from segmentation.paths import sql_dir
@@ -230,6 +232,7 @@ def generate_personas(params: dict[str, Any], ds: str | None = None) -> dict:
 
     config = PipelineConfig.from_params(params)
     return write_personas(
+        job_labels=job_labels(get_current_context()),
         snapshot_date=ds,
         project_id=config.project_id,
         dataset=config.dataset,
@@ -244,20 +247,24 @@ def generate_personas(params: dict[str, Any], ds: str | None = None) -> dict:
 
 @task(multiple_outputs=False)
 def record_costs(
-    params: dict[str, Any], ds: str | None = None, run_id: str | None = None, ti: Any = None
+    params: dict[str, Any],
+    ds: str | None = None,
+    run_id: str | None = None,
+    dag_run: Any = None,
+    ti: Any = None,
 ) -> dict:
-    """Writes run_costs: every BigQuery job of the run (bytes processed and billed, slot time) and Gemini's
-    tokens, read back by the job ids the tasks returned."""
+    """Writes run_costs: every BigQuery job of the run so far, found by the run's labels (bytes processed
+    and billed, slot time), and Gemini's tokens."""
     from segmentation.costs import PERSONA_TASK, write_run_costs
 
-    sql_tasks = [task.task_id for task in ti.task.dag.tasks if isinstance(task, GoogleSqlJobOperator)]
-    job_ids = {task_id: ti.xcom_pull(task_ids=task_id) for task_id in sql_tasks}
     personas = ti.xcom_pull(task_ids=PERSONA_TASK) or {}
     return write_run_costs(
         config=PipelineConfig.from_params(params),
         snapshot_date=ds,
         run_id=run_id,
-        job_ids={task_id: job_id for task_id, job_id in job_ids.items() if job_id},
+        labels=job_labels(get_current_context()),
+        since=dag_run.start_date,
+        task_ids={label_value(task.task_id): task.task_id for task in ti.task.dag.tasks},
         gemini_tokens=(personas.get("input_tokens"), personas.get("output_tokens")),
     )
 
@@ -269,6 +276,7 @@ def publish_report(params: dict[str, Any], ds: str | None = None) -> str:
 
     config = PipelineConfig.from_params(params)
     return build_report(
+        job_labels=job_labels(get_current_context()),
         snapshot_date=ds,
         project_id=config.project_id,
         dataset=config.dataset,
@@ -420,6 +428,8 @@ def customer_segmentation():
         current_view,
         record_costs(),
         run_report,
+        # The report shows the run's costs up to the report; the ledger then holds the report's jobs too.
+        record_costs.override(task_id="record_report_costs", trigger_rule=TriggerRule.ALL_DONE)(),
         outputs,
     )
     chain(model_published, current_view)

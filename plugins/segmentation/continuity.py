@@ -257,8 +257,13 @@ class WarehouseJobs:
         return template.render(**self.context)
 
     def run(self, configuration: dict) -> Any:
+        """Runs the job with the run's labels (and its cap on bytes billed), as the operators' jobs."""
+        from segmentation.costs import run_job_configuration
+
         job = self.hook.insert_job(
-            configuration=configuration, project_id=self.project, location=self.config.location
+            configuration=run_job_configuration(configuration, self.context, self.config),
+            project_id=self.project,
+            location=self.config.location,
         )
         return job.result()
 

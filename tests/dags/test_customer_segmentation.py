@@ -150,7 +150,13 @@ def test_task_groups_read_like_the_pipeline(dag):
     }
     order = [task.task_id for task in dag.topological_sort()]
     assert order[0] == "validate_config"
-    assert order[-4:] == ["publish_current_view", "record_costs", "report", "check_run_outputs"]
+    assert order[-5:] == [
+        "publish_current_view",
+        "record_costs",
+        "report",
+        "record_report_costs",
+        "check_run_outputs",
+    ]
     first = {
         group: min(i for i, tid in enumerate(order) if tid.startswith(group + "."))
         for group in dag.task_group_dict
@@ -190,6 +196,7 @@ def test_all_bigquery_work_is_googlesql_query_jobs(dag):
             "personas.generate_personas",
             "record_costs",
             "report",
+            "record_report_costs",
             "check_run_outputs",
         }
     ]

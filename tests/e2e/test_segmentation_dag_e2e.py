@@ -17,6 +17,7 @@ from pathlib import Path
 import markupsafe
 import pandas as pd
 import pendulum
+import pyarrow as pa
 import pytest
 from airflow.listeners import hookimpl
 from google.api_core.exceptions import NotFound
@@ -24,6 +25,7 @@ from google.cloud import bigquery
 
 from local_bigquery.samples import thelook
 from segmentation.config import PipelineConfig
+from segmentation.costs import label_value
 from segmentation.personas.prompt import PROMPT_VERSION
 from segmentation.tables import (
     CURRENT_VIEW,
@@ -237,6 +239,87 @@ def test_asset_events_carry_the_snapshot_they_published(published):
 def test_rerunning_a_date_reproduces_its_segments(runs, published):
     latest = on(published["customer_segments"], LATEST).reset_index(drop=True)
     pd.testing.assert_frame_equal(latest, runs["first_segments"].reset_index(drop=True))
+
+
+# The source columns a run of the base feature set needs (include/sql/order_lines_thelook.sql): products'
+# department and category only the extended set's spend features read.
+NEEDED_SOURCE_COLUMNS = {
+    "order_items": [
+        "id",
+        "user_id",
+        "order_id",
+        "created_at",
+        "sale_price",
+        "status",
+        "returned_at",
+        "product_id",
+    ],
+    "products": ["id"],
+}
+
+
+def one_scan_bytes(client: bigquery.Client, dataset: str) -> int:
+    """One scan of those columns by BigQuery's data size rules (8 bytes per INT64, FLOAT64 or TIMESTAMP
+    value, 2 + the UTF-8 length per STRING, 0 per NULL: https://cloud.google.com/bigquery/pricing#data_size_calculation),
+    counted here from the rows themselves."""
+    total = 0
+    for table, columns in NEEDED_SOURCE_COLUMNS.items():
+        rows = client.query(f"SELECT {', '.join(columns)} FROM `{dataset}.{table}`").to_arrow()
+        for column in rows.itercolumns():
+            values = [value for value in column.to_pylist() if value is not None]
+            textual = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+            total += sum(2 + len(value.encode()) for value in values) if textual else 8 * len(values)
+    return total
+
+
+def latest_run_costs(client: bigquery.Client, output: str) -> pd.DataFrame:
+    """run_costs of the latest recorded run of the latest date."""
+    costs = _query(client, f"SELECT * FROM `{output}.run_costs` WHERE snapshot_date = '{LATEST}'")
+    return costs[costs.run_id == costs.sort_values("recorded_at").run_id.iloc[-1]]
+
+
+def test_a_run_reads_the_source_once(published, bq_client, output, source):
+    """By the run's own ledger: one job reads the source, and only the columns the run needs."""
+    jobs = latest_run_costs(bq_client, output).dropna(subset=["job_id"])
+    reading = {
+        row.task_id: row.total_bytes_processed
+        for row in jobs.itertuples()
+        # A copy job (publishing the model) has no referenced tables.
+        if any(
+            table.dataset_id == source
+            for table in getattr(bq_client.get_job(row.job_id), "referenced_tables", [])
+        )
+    }
+    assert list(reading) == ["source.stage_customer_order_history"]
+    ratio = sum(reading.values()) / one_scan_bytes(bq_client, source)
+    assert 1.0 <= ratio <= 1.3
+
+
+def test_every_job_of_a_run_is_labelled_and_in_its_ledger(published, bq_client, output):
+    costs = latest_run_costs(bq_client, output)
+    assert {
+        "source.stage_customer_order_history",
+        "model.plan_training",
+        "segments.match_segment_ids",
+        "publish_model",
+        "personas.generate_personas",
+        "record_costs",
+        "report",
+    } <= set(costs.task_id)
+    ledger = set(costs.job_id.dropna())
+    created = [bq_client.get_job(job_id).created for job_id in ledger]
+    run_label = label_value(costs.run_id.iloc[0])
+    listed = list(bq_client.list_jobs(min_creation_time=min(created)))
+    labelled = {
+        job.job_id
+        for job in listed
+        if job.labels.get("run_id") == run_label and job.labels.get("dag_id") == "customer_segmentation"
+    }
+    # Nothing else ran meanwhile: every job sent while the run ran carries its labels.
+    assert {job.job_id for job in listed if job.created <= max(created)} <= labelled
+    assert ledger <= labelled
+    # All but the ledger's own last write, which cannot record itself.
+    assert len(labelled - ledger) == 1
 
 
 def test_backfills_keep_the_model_of_the_latest_snapshot_and_leave_no_staging_model(

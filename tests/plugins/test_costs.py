@@ -87,3 +87,18 @@ def test_a_job_over_its_byte_cap_is_not_retried():
 
     decision = FailFastOnBadInput().evaluate(BytesBilledLimit("exceeded"), try_number=1, max_tries=4)
     assert decision.action == RetryAction.FAIL
+
+
+def test_python_tasks_jobs_carry_the_runs_labels_and_cap(insert_job_task):
+    """What the Python tasks send (copy jobs too) is labelled like the operators' jobs; only queries are capped."""
+    from segmentation.config import PipelineConfig
+    from segmentation.costs import run_job_configuration
+
+    dag, task = insert_job_task
+    run = context(dag, task, maximum_bytes_billed=50_000_000)
+    config = PipelineConfig.from_params(run["params"])
+    query = run_job_configuration({"query": {"query": "SELECT 1"}}, run, config)
+    copy = run_job_configuration({"copy": {"sourceTable": {}}}, run, config)
+    assert query["labels"] == copy["labels"] == job_labels(run)
+    assert query["query"]["maximumBytesBilled"] == "50000000"
+    assert "maximumBytesBilled" not in copy["copy"]

@@ -73,6 +73,10 @@ def test_a_file_of_your_own_runs_with_one_command(tmp_path):
     progress = [line.split()[:2] for line in result.stdout.splitlines() if line.endswith(" s")]
     assert progress[0] == ["validate_config", "success"]
     assert ["features.stage_customer_features", "success"] in progress
-    assert progress[-2:] == [["report", "success"], ["check_run_outputs", "success"]]
+    assert progress[-3:] == [
+        ["report", "success"],
+        ["record_report_costs", "success"],
+        ["check_run_outputs", "success"],
+    ]
     assert f"Snapshot {day_after_newest}: {customers:,} customers in 3 segments" in result.stdout
     assert "Tables in local-project.my_orders_segmentation:" in result.stdout

@@ -140,6 +140,7 @@ def generate_personas(
     gemini_conn_id: str | None = None,
     gemini: GeminiSettings | GeminiOptions | Mapping[str, Any] | None = None,
     thresholds: RefreshThresholds | None = None,
+    job_labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Write `segment_personas` for one snapshot from its `segment_profiles`; returns a summary for XCom.
 
@@ -153,9 +154,10 @@ def generate_personas(
         over those of the `segmentation_gemini` Variable (a JSON object).
     :param thresholds: how far a segment may move before its persona is rewritten; None: the params'
         defaults (persona_refresh_shift, persona_refresh_size_pct).
+    :param job_labels: the labels of the run's BigQuery jobs (plugins/segmentation/costs.py).
     """
     snapshot = snapshot_date if isinstance(snapshot_date, date) else date.fromisoformat(snapshot_date)
-    store = PersonaStore(Warehouse(gcp_conn_id, project_id, dataset, location))
+    store = PersonaStore(Warehouse(gcp_conn_id, project_id, dataset, location, job_labels or {}))
     store.create_table()
     histories = [SegmentHistory.from_row(row) for row in store.segment_histories(snapshot)]
     if not histories:

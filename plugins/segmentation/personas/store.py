@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -53,6 +53,8 @@ class Warehouse:
     project_id: str
     dataset: str
     location: str | None = None
+    # The run's labels (plugins/segmentation/costs.py), carried by every job sent for it.
+    job_labels: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if not re.match(OPTIONAL_PROJECT_ID_PATTERN, self.project_id):
@@ -176,7 +178,8 @@ class PersonaStore:
                 "useLegacySql": False,
                 "parameterMode": "NAMED",
                 "queryParameters": [parameter.to_api_repr() for parameter in parameters],
-            }
+            },
+            "labels": dict(self.warehouse.job_labels),
         }
         return self.hook.insert_job(
             configuration=configuration,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import date
 
 from segmentation.personas.store import Warehouse
@@ -31,16 +32,17 @@ def build_report(
     destination: str = DEFAULT_DESTINATION,
     location: str | None = None,
     log_transform_monetary: bool = False,
+    job_labels: Mapping[str, str] | None = None,
 ) -> str:
     """Renders the run report of `snapshot_date` and publishes it under `<destination>/<date>/`.
 
     Returns the HTML page's location: an absolute local path, or a `gs://` URI. An empty project means
     the connection's. `log_transform_monetary` must match the run's setting, so that the choice-of-k
-    scan sees the features the way the model did.
+    scan sees the features the way the model did. `job_labels` label its BigQuery jobs as the run's.
     """
     day = _snapshot(snapshot_date)
     target = parse_destination(destination, gcp_conn_id)
-    data = load_report_data(Warehouse(gcp_conn_id, project_id, dataset, location), day)
+    data = load_report_data(Warehouse(gcp_conn_id, project_id, dataset, location, job_labels or {}), day)
     files = render_report(data, log_transform_monetary=log_transform_monetary)
     location_of_page = target.publish(day.isoformat(), files)
     log.info("Run report of snapshot %s: %s (%d files)", day, location_of_page, len(files))

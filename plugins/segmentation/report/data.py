@@ -196,7 +196,8 @@ class ReportQueries:
                     ScalarQueryParameter(name, kind, value).to_api_repr()
                     for name, (kind, value) in parameters.items()
                 ],
-            }
+            },
+            "labels": dict(self.warehouse.job_labels),
         }
         job = self.hook.insert_job(
             configuration=configuration,
