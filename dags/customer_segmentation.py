@@ -437,6 +437,7 @@ def customer_segmentation():
     # view waits for it without needing it (a failure of the task itself alerts like any other).
     chain(published, alert_segment_drift(), current_view)
     chain(personas, outputs)
+    chain(run_report, outputs)
 
 
 customer_segmentation()

@@ -338,7 +338,7 @@ def test_a_persona_failure_neither_skips_the_report_nor_passes_unnoticed(dag):
     assert view.upstream_task_ids == {"publish_model", "personas.generate_personas", "alert_segment_drift"}
     assert view.trigger_rule == "all_done_min_one_success"
     last = dag.get_task("check_run_outputs")
-    assert last.upstream_task_ids == {"report", "personas.generate_personas"}
+    assert last.upstream_task_ids == {"report", "record_report_costs", "personas.generate_personas"}
     assert last.trigger_rule == "all_done_min_one_success"
     assert [task.task_id for task in dag.leaves] == ["check_run_outputs"]
 
