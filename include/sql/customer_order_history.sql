@@ -2,10 +2,10 @@
 -- the run's cut-off (and one for lines without a customer): the source gates' counts, and for every cut-off
 -- the run measures at (cut_offs(): now, one and two value horizons back) the aggregates its features and
 -- the value model's spend windows are made of. The gates, customer_features and the value model's training
--- sets read this customer-level table instead of the order lines, so a run scans the source's columns once:
--- BigQuery bills a query for the columns it reads of each table it references, whatever the number of
--- references (https://cloud.google.com/bigquery/docs/estimate-costs#query_size_calculation). Zero counts and
--- spends are NULL, which costs no bytes to read. Column names and types: order_history_columns()
+-- sets read this customer-level table instead of the order lines, so a run scans the source's columns once
+-- (BigQuery bills a query for the columns it reads of the tables it references:
+-- https://cloud.google.com/bigquery/docs/estimate-costs). Zero counts and spends are NULL, which costs no
+-- bytes to read. Column names and types: order_history_columns()
 -- (plugins/segmentation/features.py).
 {%- set settings = config() %}
 {%- if settings.source_kind == 'thelook' %}
