@@ -254,6 +254,18 @@ def segments_of(client: bigquery.Client, dataset: str, day: dt.date) -> pd.DataF
     )
 
 
+def rerun_changes(first: pd.DataFrame, again: pd.DataFrame) -> dict:
+    """What a rerun changed: customers in another segment (or in one run only), the largest distance change."""
+    both = first.merge(again, on="customer_id", how="outer", suffixes=("", "_again"), indicator=True)
+    paired = both[both._merge == "both"]
+    return {
+        "rerun_moved_customers": int(
+            (both._merge != "both").sum() + (paired.segment_id != paired.segment_id_again).sum()
+        ),
+        "rerun_max_distance_change": float((paired.distance - paired.distance_again).abs().max()),
+    }
+
+
 def run_days(client: bigquery.Client, config: PipelineConfig, days: list[dt.date], label: str) -> list[dict]:
     results = []
     for day in days:
@@ -262,6 +274,7 @@ def run_days(client: bigquery.Client, config: PipelineConfig, days: list[dt.date
         run_day(client, config, day)
         again = segments_of(client, config.dataset, day)
         figures["rerun_identical"] = bool(first.equals(again))
+        figures.update(rerun_changes(first, again))
         results.append(figures)
         print(_line(label, figures), flush=True)
     return results
@@ -276,8 +289,13 @@ def _line(label: str, f: dict) -> str:
         f"unchanged kept {share(f['unchanged_kept_share'])} smallest {f['smallest_segment_share']:6.2%} "
         f"DB {f['davies_bouldin']:.3f} vs sklearn {f['davies_bouldin_sklearn']:.3f} "
         f"({f['davies_bouldin'] / f['davies_bouldin_sklearn']:.3f}) inertia x{f['inertia_ratio']:.3f} "
-        f"rerun {'identical' if f['rerun_identical'] else 'DIFFERENT'} "
-        f"new personas {f['persona_refreshes']}"
+        f"rerun {'identical' if f['rerun_identical'] else 'DIFFERENT'}"
+        + (
+            ""
+            if f["rerun_identical"]
+            else f" ({f['rerun_moved_customers']} moved, distance change {f['rerun_max_distance_change']:.1e})"
+        )
+        + f" new personas {f['persona_refreshes']}"
     )
 
 
