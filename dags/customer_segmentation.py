@@ -429,7 +429,7 @@ def customer_segmentation():
         record_costs(),
         run_report,
         # The report shows the run's costs up to the report; the ledger then holds the report's jobs too.
-        record_costs.override(task_id="record_report_costs", trigger_rule=TriggerRule.ALL_DONE)(),
+        record_costs.override(task_id="record_report_costs")(),
         outputs,
     )
     chain(model_published, current_view)
