@@ -50,7 +50,11 @@ history AS (
     NULLIF(COUNTIF({{ purchase }} AND is_returned AND IFNULL(returned_at < {{ cut_off(days_before) }}, TRUE)), 0)
       AS {{ history_column('returned_lines', days_before) }},
     COUNT(DISTINCT IF({{ purchase }}, order_id, NULL)) AS {{ history_column('orders', days_before) }},
-    SUM(IF({{ purchase }}, {{ kept }}, NULL)) AS {{ history_column('kept_value', days_before) }},
+    {#- Summed as NUMERIC, exact: a FLOAT64 sum depends on the order a parallel engine adds the lines in, and
+        a rerun of the date must give the same spend to the last digit (and so the same segments). An amount
+        NUMERIC cannot hold is NULL here; the values gate fails the run on it. #}
+    CAST(SUM(SAFE_CAST(IF({{ purchase }}, {{ kept }}, NULL) AS NUMERIC)) AS FLOAT64)
+      AS {{ history_column('kept_value', days_before) }},
     MIN(IF({{ purchase }}, ordered_at, NULL)) AS {{ history_column('first_ordered_at', days_before) }},
     MAX(IF({{ purchase }}, ordered_at, NULL)) AS {{ history_column('last_ordered_at', days_before) }},
     SUM(IF({{ purchase }} AND ordered_at >= {{ cut_off(days_before + settings.value_horizon_days) }}, {{ kept }}, NULL))
