@@ -199,3 +199,11 @@ def test_the_views_answer_current_members_and_as_of_questions(dag, bq_client, ta
     assert as_of("2024-05-31") == {1: 2, 2: 1}
     assert as_of("2024-07-01") == {1: 2, 2: 1, 3: 2}
     assert as_of("2024-05-01") == {}
+
+
+@pytest.mark.parametrize("view", ["segment_members_current", "customer_segment_history"])
+def test_every_column_of_the_views_is_described_in_their_schema(bq_client, tables, view):
+    schema = bq_client.get_table(f"{tables}.{view}").schema
+    assert schema and all(field.description for field in schema), [
+        field.name for field in schema if not field.description
+    ]
