@@ -49,8 +49,9 @@ os.environ.update(
         {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True, "project": PROJECT}}
     ),
     # A local run keeps its reports under the checkout's .local (the default .local/reports): a report root
-    # the deployment names, which validate_config asks for before it accepts a local destination.
-    SEGMENTATION_REPORT_ROOT=".local",
+    # the deployment names, which validate_config asks for before it accepts a local destination. Absolute:
+    # the Airflow processes the UI tests start inherit it and run in their AIRFLOW_HOME.
+    SEGMENTATION_REPORT_ROOT=str(ROOT / ".local"),
     **DAGS_TEST_ENVIRONMENT,
 )
 

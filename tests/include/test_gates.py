@@ -62,8 +62,10 @@ def run_gate(dag, bq_client, task_id: str, conf: dict) -> str | None:
         "data_interval_end": CUT_OFF,
     }
     try:
-        # The gates read what the run's one scan of the source staged.
-        for task in (dag.get_task("source.stage_customer_order_history"), dag.get_task(task_id)):
+        # The source gates read what the run's one scan of the source staged; later gates read their own
+        # staged tables, and a source their test never made must not be read.
+        staged_first = ("source.stage_customer_order_history",) if task_id.startswith("source.") else ()
+        for task in map(dag.get_task, (*staged_first, task_id)):
             params = {name: task.params[name] for name in task.params} | {"project_id": PROJECT} | conf
             sql = task.configuration["query"]["query"]
             bq_client.query_and_wait(
