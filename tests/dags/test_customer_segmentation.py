@@ -311,10 +311,12 @@ def test_finds_its_sql_in_the_cloud_composer_layout(tmp_path):
         plugins / "segmentation",
         ignore=shutil.ignore_patterns("__pycache__"),
     )
-    environ = os.environ | {
+    # As on Composer: no local report root, the environment's bucket named in GCS_BUCKET.
+    environ = {name: value for name, value in os.environ.items() if name != "SEGMENTATION_REPORT_ROOT"} | {
         "PYTHONPATH": str(plugins),
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins),
+        "GCS_BUCKET": "us-central1-composer-env-bucket",
     }
     result = subprocess.run(
         [sys.executable, "-c", COMPOSER_CHECK.format(dags=dags)],
