@@ -8,11 +8,7 @@
 -- bytes to read. Column names and types: order_history_columns()
 -- (plugins/segmentation/features.py).
 {%- set settings = config() %}
-{%- if settings.source_kind == 'thelook' %}
-{%- set line_key = 'order_items.id' %}
-{%- else %}
-{%- set line_key = settings.transactions_columns.get('line_id') %}
-{%- endif %}
+{%- set line_key = settings.line_key %}
 WITH order_lines AS (
 {% include 'order_lines.sql' %}
 ),

@@ -565,6 +565,14 @@ class PipelineConfig(BaseModel):
         return self
 
     @property
+    def line_key(self) -> str | None:
+        """The column naming each order line, which no other line may repeat: thelook's order_items.id, or
+        the mapped line_id of a transactions source (None when none is mapped)."""
+        if self.source_kind == "thelook":
+            return "order_items.id"
+        return self.transactions_columns.get("line_id")
+
+    @property
     def k_range(self) -> tuple[int, int] | None:
         """The (smallest, largest) k to tune over, or None when k is fixed by num_clusters."""
         return None if self.k_min is None else (self.k_min, self.k_max)

@@ -3,11 +3,7 @@
 -- max_line_amount (or NaN / infinite), and a line key seen twice (the same line loaded twice would
 -- count its revenue twice). It reads the counts the run's customer_order_history keeps per customer.
 {%- set settings = config() %}
-{%- if settings.source_kind == 'thelook' %}
-{%- set line_key = 'order_items.id' %}
-{%- else %}
-{%- set line_key = settings.transactions_columns.get('line_id') %}
-{%- endif %}
+{%- set line_key = settings.line_key %}
 {%- set history = staging_table('customer_order_history') %}
 WITH problems AS (
   SELECT SUM(negative_price_lines) AS line_count, 'with a negative sale_price' AS problem FROM {{ history }}
