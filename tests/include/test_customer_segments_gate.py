@@ -1,5 +1,6 @@
-"""The segments gate, rendered as its task renders it and run on local_bigquery through the real client: its
-own message (not a transaction error) is what the task log shows, although the gate reads ML.CENTROIDS."""
+"""The gates on tables of one row per featured customer (segments, value predictions), rendered as their tasks
+render them and run on local_bigquery through the real client: the segments gate's own message (not a
+transaction error) is what the task log shows, although the gate reads ML.CENTROIDS."""
 
 from __future__ import annotations
 
@@ -62,4 +63,31 @@ def test_the_segments_gate_reports_its_own_reason(dag, bq_client, segmented):  #
     assert message.endswith(
         ": customer_segments gate failed: 1 empty segments (centroids nobody is assigned to); "
         "1 featured customers without a segment"
+    )
+
+
+def test_the_predictions_gate_names_every_customer_without_exactly_one_prediction(dag, bq_client):  # ruff: ignore[redefined-while-unused]
+    dataset = f"predictions_gate_{uuid.uuid4().hex[:8]}"
+    bq_client.create_dataset(dataset)
+    try:
+        bq_client.query_and_wait(
+            f"CREATE TABLE {dataset}._staging_customer_features_{STAGED} AS "
+            "SELECT id AS customer_id FROM UNNEST(GENERATE_ARRAY(1, 3)) AS id"
+        )
+        # Customer 1 twice, 3 never, 4 not featured.
+        predictions = ", ".join(
+            f"STRUCT({customer} AS customer_id, 10.0 AS predicted_value)" for customer in (1, 1, 2, 4)
+        )
+        bq_client.query_and_wait(
+            f"CREATE TABLE {dataset}._staging_customer_value_predictions_{STAGED} AS "
+            f"SELECT * FROM UNNEST([{predictions}])"
+        )
+        message = run_gate(
+            dag, bq_client, "customer_value.check_customer_value_predictions", {"dataset": dataset}
+        )
+    finally:
+        bq_client.delete_dataset(dataset, delete_contents=True, not_found_ok=True)
+    assert message.endswith(
+        ": customer_value_predictions gate failed: 1 customers with more than one prediction; "
+        "1 featured customers without a prediction; 1 predicted customers missing from customer_features"
     )
