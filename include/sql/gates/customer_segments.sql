@@ -2,18 +2,7 @@
 -- the snapshot has exactly one segment, nobody else has one, every centroid of the served trial has a
 -- segment id and every segment has customers.
 {%- set staged = staging_table('customer_segments') %}
-WITH featured AS (
-  SELECT customer_id
-  FROM {{ staging_table('customer_features') }}
-),
-
-assignments AS (
-  SELECT customer_id, COUNT(*) AS segments
-  FROM {{ staged }}
-  GROUP BY customer_id
-),
-
-centroids AS (
+WITH centroids AS (
   SELECT DISTINCT centroid_id
   FROM (
 {% include 'trained_centroids.sql' %}
@@ -26,18 +15,12 @@ mapping AS (
 ),
 
 problems AS (
-  SELECT COUNT(*) AS problem_count, 'featured customers without a segment' AS problem
-  FROM featured
-  LEFT JOIN assignments ON assignments.customer_id = featured.customer_id
-  WHERE assignments.customer_id IS NULL
-  UNION ALL
-  SELECT COUNTIF(segments > 1), 'customers with more than one segment'
-  FROM assignments
-  UNION ALL
-  SELECT COUNT(*), 'segmented customers missing from customer_features'
-  FROM assignments
-  LEFT JOIN featured ON featured.customer_id = assignments.customer_id
-  WHERE featured.customer_id IS NULL
+  SELECT *
+  FROM (
+{%- with row_noun = 'segment', holders = 'segmented' %}
+{% include 'one_row_per_featured_customer.sql' %}
+{%- endwith %}
+  )
   UNION ALL
   SELECT COUNT(*), 'centroids without a segment id'
   FROM centroids
