@@ -121,14 +121,14 @@ def python_task_jobs(config: Any, day: dt.date) -> list[Job]:
 
     from segmentation.personas import store
     from segmentation.report import data
-    from segmentation.tables import partitioned_table
+    from segmentation.tables import PROFILE_BOOKKEEPING_COLUMNS, partitioned_table
 
     warehouse = store.Warehouse(config.gcp_conn_id, config.project_id, config.dataset, config.location)
     on_day = (ScalarQueryParameter("snapshot_date", "DATE", day).to_api_repr(),)
     profiled = [
         column.name
         for column in partitioned_table(config, "segment_profiles").columns
-        if column.is_numeric and column.name not in data.BOOKKEEPING_COLUMNS | data.VALUE_COLUMNS
+        if column.is_numeric and column.name not in PROFILE_BOOKKEEPING_COLUMNS | data.VALUE_COLUMNS
     ]
 
     def report(sql: str, *extra: ScalarQueryParameter) -> tuple[str, tuple[dict, ...]]:

@@ -65,6 +65,13 @@ PROFILE_DRIFT = (
     ),
 )
 PROFILE_DRIFT_COLUMNS = frozenset(column.name for column in PROFILE_DRIFT)
+# segment_profiles' columns that every row has besides its feature means: the snapshot, the segment and
+# its size.
+PROFILE_SIZE_COLUMNS = frozenset(
+    {"snapshot_date", "segment_id", "customers", "customer_share", "revenue_share"}
+)
+# segment_profiles' columns that are no feature means (the value model's figures aside).
+PROFILE_BOOKKEEPING_COLUMNS = PROFILE_SIZE_COLUMNS | PROFILE_DRIFT_COLUMNS
 
 PREVIOUS_SEGMENT_ID = Column(
     "previous_segment_id",

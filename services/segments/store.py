@@ -19,7 +19,8 @@ import numpy as np
 
 from segmentation.config import PipelineConfig
 from segmentation.features import feature_columns
-from segmentation.tables import PROFILE_DRIFT_COLUMNS
+from segmentation.tables import PROFILE_BOOKKEEPING_COLUMNS
+from segmentation.units import unit_of
 from services.segments.source import ColumnSpec, SnapshotData
 
 EPOCH = dt.date(1970, 1, 1)
@@ -29,38 +30,6 @@ FEATURE_DESCRIPTIONS = {
 }
 # segment_profiles columns that hold a predicted value (the value model's), not a feature mean.
 PREDICTED_MARK = "predicted_"
-# segment_profiles columns other than the feature means, the drift figures among them.
-BOOKKEEPING_COLUMNS = (
-    frozenset({"snapshot_date", "segment_id", "customers", "customer_share", "revenue_share"})
-    | PROFILE_DRIFT_COLUMNS
-)
-# The units the persona prompt quotes the means in (segmentation.personas.profile, which is not imported:
-# its package brings the Airflow Google provider and google-genai along).
-FEATURE_UNITS = {
-    "recency_days": "days",
-    "frequency": "orders",
-    "monetary": "currency",
-    "avg_order_value": "currency",
-    "tenure_days": "days",
-    "return_ratio": "ratio",
-    "age": "years",
-    "predicted_value": "currency",
-    "avg_predicted_value": "currency",
-    "predicted_value_share": "ratio",
-    "predicted_value_decile": "",
-    "horizon_days": "days",
-}
-UNIT_BY_PREFIX = (("spend_", "currency"),)
-UNIT_BY_SUFFIX = (("_days", "days"), ("_ratio", "ratio"), ("_rate", "ratio"), ("_share", "ratio"))
-
-
-def unit_of(name: str) -> str:
-    """A feature's unit ('' for a plain number), from its name as the data dictionary names them."""
-    if name in FEATURE_UNITS:
-        return FEATURE_UNITS[name]
-    by_prefix = (unit for prefix, unit in UNIT_BY_PREFIX if name.startswith(prefix))
-    by_suffix = (unit for suffix, unit in UNIT_BY_SUFFIX if name.endswith(suffix))
-    return next(by_prefix, None) or next(by_suffix, "")
 
 
 def _plain(value: object, kind: str) -> object:
@@ -130,7 +99,11 @@ def _finite(value: object) -> float | None:
 def _segment_profile(rows: list[dict], descriptions: dict[str, str]) -> dict[int, list[dict]]:
     """Per segment: each feature's mean in original units, next to the base mean and their ratio."""
     columns = (
-        [column for column in rows[0] if column not in BOOKKEEPING_COLUMNS and PREDICTED_MARK not in column]
+        [
+            column
+            for column in rows[0]
+            if column not in PROFILE_BOOKKEEPING_COLUMNS and PREDICTED_MARK not in column
+        ]
         if rows
         else []
     )

@@ -16,34 +16,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from segmentation.tables import PROFILE_DRIFT_COLUMNS
-
-# What every profile row has besides the feature means.
-REQUIRED_COLUMNS = frozenset({"snapshot_date", "segment_id", "customers", "customer_share", "revenue_share"})
-# Columns that are no feature means: the required ones and the drift figures (how the segment moved since
-# the previous snapshot, which snapshots from before they were recorded lack).
-BOOKKEEPING_COLUMNS = REQUIRED_COLUMNS | PROFILE_DRIFT_COLUMNS
+from segmentation.features import RFM_FEATURES
+from segmentation.tables import PROFILE_BOOKKEEPING_COLUMNS, PROFILE_SIZE_COLUMNS
+from segmentation.units import unit_of
 
 # The customer value model's figures: a segment's mean predicted value is shown like a feature, its share
 # of all predicted value beside its revenue share. Snapshots from before the model have neither.
 PREDICTED_VALUE = "avg_predicted_value"
 PREDICTED_VALUE_SHARE = "predicted_value_share"
 
-# The base feature set: every profile has these, and every prompt shows them.
+# The base feature set and the mean predicted value: every profile has these, and every prompt shows them.
 CORE_FEATURE_UNITS = {
-    "recency_days": "days",
-    "frequency": "orders",
-    "monetary": "currency",
-    "avg_order_value": "currency",
-    "tenure_days": "days",
-    "return_ratio": "ratio",
-    PREDICTED_VALUE: "currency",
+    name: unit_of(name) for name in (*(column.name for column in RFM_FEATURES), PREDICTED_VALUE)
 }
-FEATURE_UNITS = {**CORE_FEATURE_UNITS, "age": "years"}
-
-# Units of other features (the extended set's spend_<window>_<department>_<category>, ...), from the name.
-_UNIT_BY_PREFIX = (("spend_", "currency"),)
-_UNIT_BY_SUFFIX = (("_days", "days"), ("_ratio", "ratio"), ("_rate", "ratio"), ("_share", "ratio"))
 
 _IDENTIFIER_COLUMN = re.compile(
     r"(^|_)(id|ids|uuid|email|name|address|phone|postal|zip|zipcode|postcode|latitude|longitude|ip)($|_)"
@@ -84,21 +69,14 @@ class SegmentProfile(BaseModel):
         return next((feature for feature in self.features if feature.name == name), None)
 
 
-def unit_of(feature_name: str) -> str:
-    """The unit a feature mean is expressed in; '' when it is a plain number."""
-    if feature_name in FEATURE_UNITS:
-        return FEATURE_UNITS[feature_name]
-    by_prefix = (unit for prefix, unit in _UNIT_BY_PREFIX if feature_name.startswith(prefix))
-    by_suffix = (unit for suffix, unit in _UNIT_BY_SUFFIX if feature_name.endswith(suffix))
-    return next(by_prefix, None) or next(by_suffix, "")
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
 
 def _feature_columns(rows: list[Mapping[str, Any]]) -> list[str]:
-    columns = [column for column in rows[0] if column not in BOOKKEEPING_COLUMNS | {PREDICTED_VALUE_SHARE}]
+    columns = [
+        column for column in rows[0] if column not in PROFILE_BOOKKEEPING_COLUMNS | {PREDICTED_VALUE_SHARE}
+    ]
     identifiers = [column for column in columns if _IDENTIFIER_COLUMN.search(column.lower())]
     if identifiers:
         raise ProfileError(
@@ -127,7 +105,7 @@ def _base_means(rows: list[Mapping[str, Any]], columns: list[str]) -> dict[str, 
 
 
 def _require_bookkeeping(rows: list[Mapping[str, Any]]) -> None:
-    missing = sorted(REQUIRED_COLUMNS - {"snapshot_date"} - set(rows[0]))
+    missing = sorted(PROFILE_SIZE_COLUMNS - {"snapshot_date"} - set(rows[0]))
     if missing:
         raise ProfileError(f"segment_profiles rows lack column(s) {missing}")
 

@@ -19,8 +19,9 @@ from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
 from google.cloud.bigquery import ScalarQueryParameter
 
 from segmentation.paths import sql_dir
-from segmentation.personas.profile import BOOKKEEPING_COLUMNS, PREDICTED_VALUE, PREDICTED_VALUE_SHARE
+from segmentation.personas.profile import PREDICTED_VALUE, PREDICTED_VALUE_SHARE
 from segmentation.personas.store import Warehouse
+from segmentation.tables import PROFILE_BOOKKEEPING_COLUMNS
 
 # The customer value model's columns of segment_profiles: shown in the value section, not as features.
 VALUE_COLUMNS = frozenset({PREDICTED_VALUE, PREDICTED_VALUE_SHARE})
@@ -277,7 +278,7 @@ def _feature_means(profiles: pd.DataFrame) -> pd.DataFrame:
     columns = [
         column
         for column in profiles.columns
-        if column not in BOOKKEEPING_COLUMNS | VALUE_COLUMNS
+        if column not in PROFILE_BOOKKEEPING_COLUMNS | VALUE_COLUMNS
         and pd.api.types.is_numeric_dtype(profiles[column])
     ]
     return profiles.set_index("segment_id")[_quoted_columns(columns)].astype(float)

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from segmentation.personas.profile import ProfileError, profiles_from_rows, unit_of
+from segmentation.personas.profile import ProfileError, profiles_from_rows
 
 
 def test_features_are_every_numeric_non_bookkeeping_column(profile_rows):
@@ -31,12 +31,6 @@ def test_profiles_are_ordered_by_segment_id_and_accept_bigquery_numerics(profile
     rows = [{**row, "monetary": Decimal(str(row["monetary"]))} for row in reversed(profile_rows)]
 
     assert [profile.segment_id for profile in profiles_from_rows(rows)] == [0, 1, 2, 3]
-
-
-def test_unknown_feature_units_come_from_the_name():
-    assert unit_of("days_between_orders") == ""
-    assert unit_of("first_order_days") == "days"
-    assert unit_of("discount_rate") == "ratio"
 
 
 @pytest.mark.parametrize(
