@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from local_bigquery import __version__, resources
+from local_bigquery.catalog import LOCAL_USER
 from local_bigquery.errors import BigQueryError, InternalError, InvalidRequest, NotFound
 from local_bigquery.guard import RequestGuard
 from local_bigquery.translate import TableRef
@@ -187,6 +188,12 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
             )
         )
 
+    @api.get("/projects/{project}/serviceAccount")
+    def get_service_account(project: str):
+        # The account BigQuery acts as for the project; here, the server's one local user, who runs every job
+        # (https://cloud.google.com/bigquery/docs/reference/rest/v2/projects/getServiceAccount).
+        return {"kind": "bigquery#getServiceAccountResponse", "email": LOCAL_USER}
+
     # ---- datasets -----------------------------------------------------------------------------------------
 
     @api.post("/projects/{project}/datasets")
@@ -249,6 +256,20 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
     def delete_table(project: str, dataset: str, table: str):
         warehouse.locked(catalog.drop_table, TableRef(project, dataset, table))
         return Response(status_code=204)
+
+    @api.post(tables + "/{table}:testIamPermissions")
+    def test_iam_permissions(
+        project: str, dataset: str, table: str, body: Annotated[dict, Depends(_json_body)]
+    ):
+        """The permissions asked for that the caller has on the table: the server's one local user has every
+        BigQuery permission. https://cloud.google.com/bigquery/docs/reference/rest/v2/tables/testIamPermissions"""
+        warehouse.locked(catalog.require_table, TableRef(project, dataset, table))
+        asked = body.get("permissions") or []
+        # Google's JSON reading of a repeated field takes nested lists flat, as the client's system test sends.
+        flat = [p for item in asked for p in (item if isinstance(item, list) else [item])]
+        if not all(isinstance(permission, str) for permission in flat):
+            raise InvalidRequest("Invalid value at 'permissions': each permission is a string.")
+        return {"permissions": [permission for permission in flat if permission.startswith("bigquery.")]}
 
     @api.get(tables + "/{table}/data")
     def list_rows(project: str, dataset: str, table: str, request: Request):

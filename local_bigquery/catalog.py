@@ -13,12 +13,20 @@ from dataclasses import dataclass
 
 import duckdb
 
+from local_bigquery.column_defaults import default_value_sql
 from local_bigquery.errors import Duplicate, InvalidRequest, NotFound, ResourceInUse
 from local_bigquery.translate import TableRef, schema_name, validate_ids
-from local_bigquery.types import column_definitions, quote_identifier, schema_for_relation
+from local_bigquery.types import (
+    column_definitions,
+    duckdb_type_for_field,
+    quote_identifier,
+    schema_for_relation,
+)
 
 META = "_local_bigquery"
 LOCATION = "US"
+# The one user of a local server: it runs every job and holds every permission.
+LOCAL_USER = "local@local-bigquery"
 
 # What a dataset resource keeps. maxTimeTravelHours is only recorded: time travel queries are refused here.
 # https://cloud.google.com/bigquery/docs/reference/rest/v2/datasets#Dataset
@@ -28,8 +36,36 @@ _DATASET_SETTINGS = (
     "labels",
     "defaultTableExpirationMs",
     "maxTimeTravelHours",
+    "isCaseInsensitive",
 )
 _DEFAULT_TIME_TRAVEL_HOURS = "168"
+
+# What a table resource keeps besides its schema (https://cloud.google.com/bigquery/docs/reference/rest/v2/tables).
+# tableConstraints (primary and foreign keys) are metadata: BigQuery does not enforce them either.
+_TABLE_SETTINGS = (
+    "description",
+    "friendlyName",
+    "labels",
+    "timePartitioning",
+    "rangePartitioning",
+    "clustering",
+    "requirePartitionFilter",
+    "expirationTime",
+    "view",
+    "tableConstraints",
+)
+_PATCHABLE_TABLE_SETTINGS = (
+    "description",
+    "friendlyName",
+    "labels",
+    "expirationTime",
+    "clustering",
+    "tableConstraints",
+)
+
+# The attributes of a column BigQuery keeps that DuckDB's column types cannot carry; descriptions are kept
+# apart (fieldDescriptions). https://cloud.google.com/bigquery/docs/reference/rest/v2/tables#TableFieldSchema
+_FIELD_ATTRIBUTES = ("defaultValueExpression", "policyTags")
 
 _METADATA_DDL = f"""
 CREATE SCHEMA IF NOT EXISTS {META};
@@ -68,6 +104,30 @@ def table_not_found(ref: TableRef) -> NotFound:
     return NotFound(f"Not found: Table {ref} was not found in location {LOCATION}")
 
 
+# Kept in a table's stored metadata, never shown as such in its resource.
+_FIELD_METADATA_KEYS = ("fieldDescriptions", "fieldAttributes")
+_INTERNAL_TABLE_KEYS = (*_FIELD_METADATA_KEYS, "noSchema")
+
+
+def _field_metadata(fields: list[dict]) -> dict:
+    """What a REST schema says of its columns beyond their types: descriptions and attributes. Empty
+    policy tags (`{"names": []}`) remove the tags, as on BigQuery."""
+    descriptions = {field["name"]: field["description"] for field in fields if field.get("description")}
+    attributes = {}
+    for field in fields:
+        kept = {key: field[key] for key in _FIELD_ATTRIBUTES if field.get(key)}
+        if not (kept.get("policyTags") or {}).get("names"):
+            kept.pop("policyTags", None)
+        if kept:
+            attributes[field["name"]] = kept
+    metadata = {}
+    if descriptions:
+        metadata["fieldDescriptions"] = descriptions
+    if attributes:
+        metadata["fieldAttributes"] = attributes
+    return metadata
+
+
 @dataclass(frozen=True)
 class StoredModel:
     ref: TableRef
@@ -84,6 +144,7 @@ class Catalog:
         self.con = connection
         run_sql(self.con, _METADATA_DDL)
         self.models = ModelStore(self)
+        self._case_insensitive_datasets: set[tuple[str, str]] | None = None
 
     # ---- datasets ------------------------------------------------------------------------------------
 
@@ -115,6 +176,7 @@ class Catalog:
         run_sql(
             self.con, f"INSERT INTO {META}.datasets VALUES (?, ?, ?)", [project, dataset, json.dumps(stored)]
         )
+        self._case_insensitive_datasets = None
         return self.get_dataset(project, dataset)
 
     def get_dataset(self, project: str, dataset: str) -> dict:
@@ -144,6 +206,7 @@ class Catalog:
             f"UPDATE {META}.datasets SET resource = ? WHERE project = ? AND dataset_id = ?",
             [json.dumps(kept), project, dataset],
         )
+        self._case_insensitive_datasets = None
         return self.get_dataset(project, dataset)
 
     def list_datasets(self, project: str) -> list[dict]:
@@ -167,16 +230,35 @@ class Catalog:
                 f"DELETE FROM {META}.{table} WHERE project = ? AND dataset_id = ?",
                 [project, dataset],
             )
+        self._case_insensitive_datasets = None
 
     # ---- tables and views ----------------------------------------------------------------------------
 
-    def table_exists(self, ref: TableRef) -> bool:
-        return self._one(
-            f"SELECT 1 FROM {META}.tables WHERE project = ? AND dataset_id = ? AND table_id = ?",
-            ref.project,
-            ref.dataset,
-            ref.table,
+    def _case_insensitive(self) -> set[tuple[str, str]]:
+        if self._case_insensitive_datasets is None:
+            rows = run_sql(
+                self.con,
+                f"SELECT project, dataset_id FROM {META}.datasets "
+                "WHERE json_extract(resource, '$.isCaseInsensitive')::VARCHAR = 'true'",
+            )
+            self._case_insensitive_datasets = set(rows)
+        return self._case_insensitive_datasets
+
+    def canonical(self, ref: TableRef) -> TableRef:
+        """`ref` as it is stored. In a dataset with isCaseInsensitive, table names are case-insensitive: any
+        spelling names the table (https://cloud.google.com/bigquery/docs/reference/rest/v2/datasets#Dataset)."""
+        if (ref.project, ref.dataset) not in self._case_insensitive():
+            return ref
+        row = first_row(
+            self.con,
+            f"SELECT table_id FROM {META}.tables WHERE project = ? AND dataset_id = ? "
+            "AND lower(table_id) = lower(?) ORDER BY table_id = ? DESC LIMIT 1",
+            [ref.project, ref.dataset, ref.table, ref.table],
         )
+        return TableRef(ref.project, ref.dataset, row[0]) if row else ref
+
+    def table_exists(self, ref: TableRef) -> bool:
+        return self._stored(ref) is not None
 
     def require_table(self, ref: TableRef) -> str:
         """The kind (TABLE or VIEW) of a table that must exist; NotFound names its dataset or the table."""
@@ -187,18 +269,15 @@ class Catalog:
         return kind
 
     def _table_metadata(self, ref: TableRef) -> dict:
-        row = first_row(
-            self.con,
-            f"SELECT resource FROM {META}.tables WHERE project = ? AND dataset_id = ? AND table_id = ?",
-            [ref.project, ref.dataset, ref.table],
-        )
-        if row is None:
+        stored = self._stored(ref)
+        if stored is None:
             self.require_dataset(ref.project, ref.dataset)
             raise table_not_found(ref)
-        return json.loads(row[0])
+        return stored
 
     def create_table(self, ref: TableRef, resource: dict) -> dict:
-        """tables.insert: an empty table from a REST schema, or a view from `view.query`."""
+        """tables.insert: an empty table from a REST schema, or a view from `view.query`. A table without a
+        schema exists only here until a schema is given (a patch, a load, a query's results)."""
         validate_ids(ref.project, ref.dataset, ref.table)
         self.require_dataset(ref.project, ref.dataset)
         if self.table_exists(ref):
@@ -206,43 +285,39 @@ class Catalog:
         if "view" in resource:
             raise InvalidRequest("internal: views are created through the query engine")
         fields = (resource.get("schema") or {}).get("fields") or []
-        if not fields:
-            raise InvalidRequest(f"Table {ref} needs a schema with at least one field.")
-        run_sql(self.con, f"CREATE TABLE {ref.duckdb_name} ({column_definitions(fields)})")
+        if fields:
+            self._create_columns(ref, fields)
         self.record_table(ref, resource)
+        if not fields:
+            self._store_metadata(ref, {**self._table_metadata(ref), "noSchema": True})
         return self.get_table(ref)
+
+    def _create_columns(self, ref: TableRef, fields: list[dict]) -> None:
+        run_sql(self.con, f"CREATE TABLE {ref.duckdb_name} ({column_definitions(fields)})")
+        for field in fields:
+            self._set_default(ref, field)
+
+    def _set_default(self, ref: TableRef, field: dict) -> None:
+        """The column's DEFAULT, so that INSERTs and insertAll rows without the column get the value."""
+        column = f"ALTER TABLE {ref.duckdb_name} ALTER COLUMN {quote_identifier(field['name'])}"
+        expression = field.get("defaultValueExpression")
+        if expression:
+            run_sql(self.con, f"{column} SET DEFAULT {default_value_sql(expression, field['name'])}")
+        else:
+            run_sql(self.con, f"{column} DROP DEFAULT")
 
     def record_table(self, ref: TableRef, resource: dict, kind: str = "TABLE") -> None:
         """Store (or replace) the metadata of a table or view that now exists in DuckDB."""
+        ref = self.canonical(ref)
         stamp = str(now_ms())
         previous = self._stored(ref)
-        stored = {
-            key: resource[key]
-            for key in (
-                "description",
-                "friendlyName",
-                "labels",
-                "timePartitioning",
-                "rangePartitioning",
-                "clustering",
-                "requirePartitionFilter",
-                "expirationTime",
-                "view",
-            )
-            if key in resource
-        }
+        stored = {key: resource[key] for key in _TABLE_SETTINGS if resource.get(key) is not None}
         stored |= {
             "type": kind,
             "creationTime": previous.get("creationTime", stamp) if previous else stamp,
             "lastModifiedTime": stamp,
         }
-        descriptions = {
-            field["name"]: field["description"]
-            for field in (resource.get("schema") or {}).get("fields", [])
-            if field.get("description")
-        }
-        if descriptions:
-            stored["fieldDescriptions"] = descriptions
+        stored |= _field_metadata((resource.get("schema") or {}).get("fields", []))
         run_sql(
             self.con,
             f"INSERT OR REPLACE INTO {META}.tables VALUES (?, ?, ?, ?)",
@@ -250,6 +325,7 @@ class Catalog:
         )
 
     def _stored(self, ref: TableRef) -> dict | None:
+        ref = self.canonical(ref)
         row = first_row(
             self.con,
             f"SELECT resource FROM {META}.tables WHERE project = ? AND dataset_id = ? AND table_id = ?",
@@ -258,6 +334,7 @@ class Catalog:
         return json.loads(row[0]) if row else None
 
     def touch_table(self, ref: TableRef) -> None:
+        ref = self.canonical(ref)
         (updated,) = first_row(
             self.con,
             f"UPDATE {META}.tables SET resource = json_merge_patch(resource, ?) "
@@ -268,12 +345,25 @@ class Catalog:
             self.require_dataset(ref.project, ref.dataset)
             raise table_not_found(ref)
 
+    def _columns(self, ref: TableRef) -> duckdb.DuckDBPyRelation | None:
+        """DuckDB's binding of the table alone (no query runs); None for a table without a schema."""
+        try:
+            return self.con.sql(f"SELECT * FROM {ref.duckdb_name} LIMIT 0")
+        except duckdb.CatalogException:
+            if (self._stored(ref) or {}).get("noSchema"):
+                return None
+            raise
+
     def column_names(self, ref: TableRef) -> list[str]:
         """The table's column names, from DuckDB's binding of the table alone: no query runs."""
-        return self.con.sql(f"SELECT * FROM {ref.duckdb_name} LIMIT 0").columns
+        relation = self._columns(ref)
+        return relation.columns if relation is not None else []
 
     def table_schema(self, ref: TableRef) -> dict:
-        relation = self.con.sql(f"SELECT * FROM {ref.duckdb_name} LIMIT 0")
+        ref = self.canonical(ref)
+        relation = self._columns(ref)
+        if relation is None:
+            return {"fields": []}
         not_null = {
             name
             for (name,) in self.con.execute(
@@ -285,25 +375,34 @@ class Catalog:
         return schema_for_relation(relation.columns, relation.types, not_null)
 
     def get_table(self, ref: TableRef) -> dict:
+        ref = self.canonical(ref)
         stored = self._table_metadata(ref)
         schema = self.table_schema(ref)
+        attributes = stored.get("fieldAttributes", {})
         for field in schema["fields"]:
             if field["name"] in stored.get("fieldDescriptions", {}):
                 field["description"] = stored["fieldDescriptions"][field["name"]]
+            field |= attributes.get(field["name"], {})
         resource = {
             "kind": "bigquery#table",
             "id": f"{ref.project}:{ref.dataset}.{ref.table}",
             "tableReference": ref.rest(),
             "location": LOCATION,
-            "schema": schema,
-            **{k: v for k, v in stored.items() if k != "fieldDescriptions"},
+            **({"schema": schema} if schema["fields"] else {}),
+            **{k: v for k, v in stored.items() if k not in _INTERNAL_TABLE_KEYS},
         }
         if stored["type"] == "TABLE":
             rows = self.row_count(ref)
             resource |= {"numRows": str(rows), "numBytes": "0", "numLongTermBytes": "0"}
         return resource
 
+    def columns_with_defaults(self, ref: TableRef) -> set[str]:
+        attributes = self._table_metadata(ref).get("fieldAttributes", {})
+        return {name for name, kept in attributes.items() if kept.get("defaultValueExpression")}
+
     def row_count(self, ref: TableRef) -> int:
+        if self._columns(ref) is None:
+            return 0
         return first_row(self.con, f"SELECT count(*) FROM {ref.duckdb_name}")[0]
 
     def describe_columns(self, ref: TableRef, descriptions: Mapping[str, str]) -> None:
@@ -312,6 +411,7 @@ class Catalog:
         self._store_metadata(ref, stored)
 
     def _store_metadata(self, ref: TableRef, stored: dict) -> None:
+        ref = self.canonical(ref)
         run_sql(
             self.con,
             f"UPDATE {META}.tables SET resource = ? WHERE project = ? AND dataset_id = ? AND table_id = ?",
@@ -319,13 +419,86 @@ class Catalog:
         )
 
     def patch_table(self, ref: TableRef, changes: dict) -> dict:
+        """tables.patch / tables.update: the settings given, a null one removed; a schema given replaces the
+        descriptions and attributes of the columns and may add columns or relax REQUIRED ones.
+
+        https://cloud.google.com/bigquery/docs/managing-table-schemas
+        """
+        ref = self.canonical(ref)
         stored = self._table_metadata(ref)
-        for key in ("description", "friendlyName", "labels", "expirationTime", "clustering"):
+        for key in _PATCHABLE_TABLE_SETTINGS:
             if key in changes:
                 stored[key] = changes[key]
+            if key in stored and stored[key] is None:
+                del stored[key]
+        if key_constraints := stored.get("tableConstraints"):
+            self._check_constraints(ref, key_constraints)
+        fields = (changes.get("schema") or {}).get("fields")
+        if fields:
+            self._patch_schema(ref, stored, fields)
+            stored.pop("noSchema", None)
+            stored = {k: v for k, v in stored.items() if k not in _FIELD_METADATA_KEYS} | _field_metadata(
+                fields
+            )
         stored["lastModifiedTime"] = str(now_ms())
         self._store_metadata(ref, stored)
         return self.get_table(ref)
+
+    def _patch_schema(self, ref: TableRef, stored: dict, fields: list[dict]) -> None:
+        if stored.get("noSchema"):
+            self._create_columns(ref, fields)
+            return
+        current = {field["name"].casefold(): field for field in self.table_schema(ref)["fields"]}
+        mismatch = f"Provided Schema does not match Table {ref}."
+        given = {field["name"].casefold() for field in fields}
+        for key, field in current.items():
+            if key not in given:
+                raise InvalidRequest(f"{mismatch} Field {field['name']} is missing in new schema")
+        for field in fields:
+            existing = current.get(field["name"].casefold())
+            mode = str(field.get("mode") or "NULLABLE").upper()
+            column = quote_identifier(field["name"])
+            if existing is None:
+                if mode == "REQUIRED":
+                    raise InvalidRequest(f"{mismatch} Cannot add required field {field['name']}")
+                run_sql(
+                    self.con,
+                    f"ALTER TABLE {ref.duckdb_name} ADD COLUMN {column} {duckdb_type_for_field(field)}",
+                )
+            elif duckdb_type_for_field(existing) != duckdb_type_for_field(field):
+                raise InvalidRequest(
+                    f"{mismatch} Field {field['name']} has changed type from {existing['type']} to {field['type']}"
+                )
+            elif existing["mode"] == "REQUIRED" and mode == "NULLABLE":
+                run_sql(self.con, f"ALTER TABLE {ref.duckdb_name} ALTER COLUMN {column} DROP NOT NULL")
+            elif existing["mode"] != mode:
+                raise InvalidRequest(
+                    f"{mismatch} Field {field['name']} has changed mode from {existing['mode']} to {mode}"
+                )
+            self._set_default(ref, field)
+
+    def _check_constraints(self, ref: TableRef, constraints: dict) -> None:
+        """Primary and foreign keys name columns of this table (and of the referenced one)."""
+        columns = {name.casefold() for name in self.column_names(ref)}
+        named = list((constraints.get("primaryKey") or {}).get("columns") or [])
+        for key in constraints.get("foreignKeys") or []:
+            named += [pair.get("referencingColumn", "") for pair in key.get("columnReferences") or []]
+            referenced = key.get("referencedTable") or {}
+            other = TableRef(
+                referenced.get("projectId") or ref.project,
+                referenced.get("datasetId") or "",
+                referenced.get("tableId") or "",
+            )
+            self.require_table(other)
+            other_columns = {name.casefold() for name in self.column_names(other)}
+            for pair in key.get("columnReferences") or []:
+                if pair.get("referencedColumn", "").casefold() not in other_columns:
+                    raise InvalidRequest(
+                        f"Invalid foreign key: column {pair.get('referencedColumn')} is not in table {other}."
+                    )
+        for name in named:
+            if name.casefold() not in columns:
+                raise InvalidRequest(f"Invalid table constraint: column {name} is not in table {ref}.")
 
     def list_tables(self, project: str, dataset: str) -> list[dict]:
         self.require_dataset(project, dataset)
@@ -353,17 +526,20 @@ class Catalog:
         return stored["type"] if stored else None
 
     def drop_table(self, ref: TableRef, missing_ok: bool = False) -> bool:
-        kind = self.table_kind(ref)
-        if kind is None:
+        ref = self.canonical(ref)
+        stored = self._stored(ref)
+        if stored is None:
             if missing_ok:
                 return False
             self.require_dataset(ref.project, ref.dataset)
             raise table_not_found(ref)
-        run_sql(self.con, f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {ref.duckdb_name}")
+        if not stored.get("noSchema"):
+            run_sql(self.con, f"DROP {'VIEW' if stored['type'] == 'VIEW' else 'TABLE'} {ref.duckdb_name}")
         self.forget_table(ref)
         return True
 
     def forget_table(self, ref: TableRef) -> None:
+        ref = self.canonical(ref)
         run_sql(
             self.con,
             f"DELETE FROM {META}.tables WHERE project = ? AND dataset_id = ? AND table_id = ?",

@@ -550,7 +550,9 @@ class Load:
             fields = schema_for_relation(relation.columns, relation.types)["fields"]
         self.reader.check(self.con, fields)
         select = self._projection(source, relation.columns, fields)
-        if exists and self.options.write_disposition != "WRITE_TRUNCATE":
+        # A table created without a schema takes the load's schema, as a new table does.
+        appending = exists and self.options.write_disposition != "WRITE_TRUNCATE"
+        if appending and self.catalog.column_names(ref):
             rows = run_sql(self.con, f"INSERT INTO {ref.duckdb_name} BY NAME {select}")[0][0]
             self.catalog.touch_table(ref)
         else:

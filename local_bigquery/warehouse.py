@@ -25,7 +25,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from local_bigquery import dialect, loading, resources, sandbox, semantics
-from local_bigquery.catalog import LOCATION, Catalog, first_row, now_ms, run_sql
+from local_bigquery.catalog import LOCAL_USER, LOCATION, Catalog, first_row, now_ms, run_sql
 from local_bigquery.dry_run import JobReads, dry_run_statistics, job_reads
 from local_bigquery.engine import (
     Outcome,
@@ -352,7 +352,7 @@ class Warehouse:
             "configuration": configuration,
             "status": {"state": "DONE"},
             "statistics": {"creationTime": stamp, "startTime": stamp},
-            "user_email": "local@local-bigquery",
+            "user_email": LOCAL_USER,
         }
 
     def _job_type(self, configuration: dict) -> str:
@@ -530,7 +530,7 @@ class Warehouse:
         table_metadata = {k: config[k] for k in ("timePartitioning", "clustering") if k in config}
         if partition:
             self._replace_partition(ref, partition, sql, values, disposition, exists, table_metadata)
-        elif not exists or disposition == "WRITE_TRUNCATE":
+        elif not exists or disposition == "WRITE_TRUNCATE" or not self.catalog.column_names(ref):
             run_sql(self.con, f"CREATE OR REPLACE TABLE {ref.duckdb_name} AS {sql}", values or None)
             previous = self.catalog.get_table(ref) if exists else {}
             self.catalog.record_table(ref, {**previous, **table_metadata})
@@ -693,6 +693,8 @@ class Warehouse:
     ) -> dict:
         with self.lock:
             self.catalog.require_table(ref)
+            if not self.catalog.column_names(ref):  # a table created without a schema has no rows
+                return {"kind": "bigquery#tableDataList", "totalRows": "0"}
             columns = "*"
             if selected_fields:
                 names = [name.strip() for name in selected_fields.split(",") if name.strip()]
@@ -711,6 +713,9 @@ class Warehouse:
             self.catalog.require_table(ref)
             fields = self.catalog.table_schema(ref)["fields"]
             known = {field["name"] for field in fields}
+            # A row without a column that has a default value gets the default
+            # (https://cloud.google.com/bigquery/docs/default-values).
+            defaults = self.catalog.columns_with_defaults(ref)
             decoded, errors = [], []
             for index, row in enumerate(body.get("rows") or []):
                 values = row.get("json") or {}
@@ -722,6 +727,7 @@ class Warehouse:
                         {
                             f["name"]: decode_json_value(f, values.get(f["name"]), f"row {index}")
                             for f in fields
+                            if f["name"] in values or f["name"] not in defaults
                         }
                     )
                 except BigQueryError as error:
@@ -742,12 +748,19 @@ class Warehouse:
         return response
 
     def _insert_decoded(self, ref: TableRef, fields: list[dict], rows: list[dict]) -> None:
-        placeholders = ", ".join("?" for _ in fields)
-        names = ", ".join(f'"{f["name"]}"' for f in fields)
-        self.con.executemany(
-            f"INSERT INTO {ref.duckdb_name} ({names}) VALUES ({placeholders})",
-            [[row[f["name"]] for f in fields] for row in rows],
-        )
+        """Rows by the columns they give (the others take their default), one INSERT per set of columns."""
+        by_columns: dict[tuple[str, ...], list[list]] = {}
+        for row in rows:
+            columns = tuple(f["name"] for f in fields if f["name"] in row)
+            by_columns.setdefault(columns, []).append([row[name] for name in columns])
+        for columns, values in by_columns.items():
+            if not columns:
+                for _ in values:
+                    run_sql(self.con, f"INSERT INTO {ref.duckdb_name} DEFAULT VALUES")
+                continue
+            names = ", ".join(quote_identifier(name) for name in columns)
+            placeholders = ", ".join("?" for _ in columns)
+            self.con.executemany(f"INSERT INTO {ref.duckdb_name} ({names}) VALUES ({placeholders})", values)
         self.catalog.touch_table(ref)
 
     def load_arrow(self, ref: TableRef, data: pa.Table, write_disposition: str = "WRITE_TRUNCATE") -> int:

@@ -1,0 +1,156 @@
+"""What tables and datasets keep beyond column types, through the official client over HTTP: column
+defaults, policy tags, key constraints, schema changes, tables without a schema, case-insensitive
+datasets, and the project's service account and table permissions."""
+
+import datetime as dt
+
+import pytest
+from google.api_core import exceptions
+from google.cloud import bigquery
+from google.cloud.bigquery.schema import PolicyTagList
+from google.cloud.bigquery.table import ColumnReference, ForeignKey, PrimaryKey, TableConstraints
+
+from tests.conftest import PROJECT
+
+
+def test_default_values_fill_missing_columns(bq_client, dataset):
+    schema = [
+        bigquery.SchemaField("name", "STRING", default_value_expression="'anonymous'"),
+        bigquery.SchemaField("seen", "TIMESTAMP", default_value_expression="CURRENT_TIMESTAMP()"),
+        bigquery.SchemaField("score", "INT64"),
+    ]
+    table = bq_client.create_table(bigquery.Table(f"{PROJECT}.{dataset}.defaults", schema=schema))
+    fetched = bq_client.get_table(table)
+    assert [f.default_value_expression for f in fetched.schema] == ["'anonymous'", "CURRENT_TIMESTAMP()", None]
+
+    assert bq_client.insert_rows(fetched, [{"score": 1}, {"name": "ann", "score": 2}]) == []
+    bq_client.query_and_wait(f"INSERT INTO {dataset}.defaults (score) VALUES (3)")
+    rows = {row["score"]: row for row in bq_client.list_rows(fetched)}
+    assert rows[1]["name"] == "anonymous" and isinstance(rows[1]["seen"], dt.datetime)
+    assert rows[2]["name"] == "ann"
+    assert rows[3]["name"] == "anonymous"
+
+
+@pytest.mark.parametrize("expression", ["(SELECT 1)", "read_text('/etc/passwd')", "score + 1"])
+def test_default_values_are_literals_or_documented_functions(bq_client, dataset, expression):
+    schema = [bigquery.SchemaField("score", "INT64", default_value_expression=expression)]
+    with pytest.raises(exceptions.BadRequest, match="Invalid default value expression"):
+        bq_client.create_table(bigquery.Table(f"{PROJECT}.{dataset}.bad_default", schema=schema))
+    with pytest.raises(exceptions.NotFound):
+        bq_client.get_table(f"{dataset}.bad_default")
+
+
+def test_schema_patch_adds_columns_and_replaces_policy_tags(bq_client, dataset):
+    tags = PolicyTagList(names=[f"projects/{PROJECT}/locations/us/taxonomies/1/policyTags/2"])
+    schema = [
+        bigquery.SchemaField("id", "INT64", mode="REQUIRED"),
+        bigquery.SchemaField("secret", "INT64", mode="REQUIRED", description="numeric", policy_tags=tags),
+    ]
+    table = bq_client.create_table(bigquery.Table(f"{PROJECT}.{dataset}.tagged", schema=schema))
+    assert table.schema[1].policy_tags == tags and table.schema[1].description == "numeric"
+
+    table.schema = [
+        schema[0],
+        bigquery.SchemaField("secret", "INT64", mode="NULLABLE", policy_tags=PolicyTagList()),
+        bigquery.SchemaField("voter", "BOOL"),
+    ]
+    updated = bq_client.update_table(table, ["schema"])
+    assert [(f.name, f.field_type, f.mode) for f in updated.schema] == [
+        ("id", "INTEGER", "REQUIRED"),
+        ("secret", "INTEGER", "NULLABLE"),
+        ("voter", "BOOLEAN", "NULLABLE"),
+    ]
+    assert updated.schema[1].policy_tags is None and not updated.schema[1].description
+    bq_client.insert_rows(updated, [{"id": 1}])  # secret is no longer REQUIRED
+
+    for wrong, message in [
+        ([schema[0]], "Field secret is missing in new schema"),
+        (
+            [schema[0], bigquery.SchemaField("secret", "STRING"), updated.schema[2]],
+            "has changed type from INTEGER to STRING",
+        ),
+        ([*updated.schema, bigquery.SchemaField("must", "INT64", mode="REQUIRED")], "Cannot add required"),
+    ]:
+        updated.schema = wrong
+        with pytest.raises(exceptions.BadRequest, match=message):
+            bq_client.update_table(updated, ["schema"])
+
+
+def test_table_constraints_are_kept_and_removed(bq_client, dataset):
+    key = [bigquery.SchemaField("id", "INT64", mode="REQUIRED")]
+    parent = bq_client.create_table(bigquery.Table(f"{PROJECT}.{dataset}.parent", schema=key))
+    child = bq_client.create_table(bigquery.Table(f"{PROJECT}.{dataset}.child", schema=key))
+    constraints = TableConstraints(
+        primary_key=PrimaryKey(columns=["id"]),
+        foreign_keys=[
+            ForeignKey(
+                name="fk_id",
+                referenced_table=parent.reference,
+                column_references=[ColumnReference(referencing_column="id", referenced_column="id")],
+            )
+        ],
+    )
+    child.table_constraints = constraints
+    child = bq_client.update_table(child, ["table_constraints"])
+    assert bq_client.get_table(child).table_constraints == constraints
+
+    child.table_constraints = TableConstraints(primary_key=PrimaryKey(columns=["nope"]), foreign_keys=None)
+    with pytest.raises(exceptions.BadRequest, match="column nope is not in table"):
+        bq_client.update_table(child, ["table_constraints"])
+    child.table_constraints = None
+    assert bq_client.update_table(child, ["table_constraints"]).table_constraints is None
+
+
+def test_table_without_a_schema_until_one_is_given(bq_client, dataset):
+    table = bq_client.create_table(f"{PROJECT}.{dataset}.bare")
+    assert table.schema == [] and table.num_rows == 0
+    assert tuple(bq_client.list_rows(table)) == ()
+    (error,) = bq_client.insert_rows_json(table, [{"x": 1}])
+    assert "no such field: x" in error["errors"][0]["message"]
+
+    table.schema = [bigquery.SchemaField("x", "INT64")]
+    table = bq_client.update_table(table, ["schema"])
+    bq_client.insert_rows_json(table, [{"x": 1}])
+    assert [row["x"] for row in bq_client.list_rows(table)] == [1]
+
+    bq_client.create_table(f"{PROJECT}.{dataset}.bare_loaded")
+    bq_client.load_table_from_json(
+        [{"y": "a"}], f"{dataset}.bare_loaded", job_config=bigquery.LoadJobConfig(autodetect=True)
+    ).result()
+    assert [row["y"] for row in bq_client.list_rows(f"{dataset}.bare_loaded")] == ["a"]
+    bq_client.create_table(f"{PROJECT}.{dataset}.bare_dropped")
+    bq_client.delete_table(f"{dataset}.bare_dropped")
+    with pytest.raises(exceptions.NotFound):
+        bq_client.get_table(f"{dataset}.bare_dropped")
+
+
+def test_case_insensitive_dataset_finds_tables_by_any_spelling(bq_client):
+    insensitive = bigquery.Dataset(f"{PROJECT}.ci_tables")
+    insensitive.is_case_insensitive = True
+    insensitive = bq_client.create_dataset(insensitive)
+    sensitive = bq_client.create_dataset(f"{PROJECT}.cs_tables")
+    try:
+        assert insensitive.is_case_insensitive is True and sensitive.is_case_insensitive is False
+        schema = [bigquery.SchemaField("a", "INT64")]
+        bq_client.create_table(bigquery.Table(f"{PROJECT}.ci_tables.Mixed_Case", schema=schema))
+        bq_client.create_table(bigquery.Table(f"{PROJECT}.cs_tables.Mixed_Case", schema=schema))
+        assert bq_client.get_table("ci_tables.mixed_CASE").table_id == "Mixed_Case"
+        bq_client.query_and_wait("INSERT INTO ci_tables.MIXED_case (a) VALUES (1)")
+        assert bq_client.get_table("ci_tables.mixed_case").num_rows == 1
+        with pytest.raises(exceptions.Conflict):
+            bq_client.create_table(bigquery.Table(f"{PROJECT}.ci_tables.MIXED_CASE", schema=schema))
+        with pytest.raises(exceptions.NotFound):
+            bq_client.get_table("cs_tables.mixed_case")
+    finally:
+        for name in ("ci_tables", "cs_tables"):
+            bq_client.delete_dataset(name, delete_contents=True)
+
+
+def test_service_account_and_table_permissions(bq_client, dataset):
+    assert "@" in bq_client.get_service_account_email()
+    table = bq_client.create_table(f"{PROJECT}.{dataset}.guarded")
+    asked = ["bigquery.tables.get", "bigquery.tables.getData", "storage.objects.get"]
+    granted = bq_client.test_iam_permissions(table, asked)["permissions"]
+    assert granted == ["bigquery.tables.get", "bigquery.tables.getData"]
+    with pytest.raises(exceptions.NotFound):
+        bq_client.test_iam_permissions(f"{dataset}.missing", asked)
