@@ -553,7 +553,9 @@ def unnest_offsets_count_from_zero(statement: exp.Expression, columns: ColumnTyp
 
 def _is_struct_array(array: exp.Expression, columns: ColumnTypes) -> bool:
     if isinstance(array, exp.Array):
-        return bool(array.expressions) and all(isinstance(e, exp.Struct) for e in array.expressions)
+        return bool(array.expressions) and all(
+            isinstance(e, exp.Struct | exp.Tuple) for e in array.expressions
+        )
     duckdb_type = _duckdb_type(array, columns) or ""
     return duckdb_type.startswith("STRUCT(") and duckdb_type.endswith("[]")
 
@@ -571,9 +573,24 @@ def unnest_of_structs_exposes_their_fields(statement: exp.Expression, columns: C
         if not _is_struct_array(array, columns):
             continue
         element = exp.to_identifier(f"_struct_{number}")
-        elements = exp.select(exp.alias_(exp.Unnest(expressions=[array.copy()]), element)).subquery()
+        array = _anonymous_fields_named(array.copy())
+        elements = exp.select(exp.alias_(exp.Unnest(expressions=[array]), element)).subquery()
         spread = exp.select(exp.Unnest(expressions=[exp.column(element)])).from_(elements)
         unnest.replace(spread.subquery(f"_unnest_{number}"))
+
+
+def _anonymous_fields_named(array: exp.Expression) -> exp.Expression:
+    """`[(1, 2), …]`: structs of unnamed fields, whose columns BigQuery calls _field_1, _field_2, … (as the
+    fields of such a struct in results, see `types.field_for_duckdb_type`)."""
+    if isinstance(array, exp.Array):
+        for element in list(array.expressions):
+            if isinstance(element, exp.Tuple):
+                fields = [
+                    exp.PropertyEQ(this=exp.to_identifier(f"_field_{index}"), expression=value.copy())
+                    for index, value in enumerate(element.expressions, start=1)
+                ]
+                element.replace(exp.Struct(expressions=fields))
+    return array
 
 
 def _set(expression: exp.Expression) -> set[str]:

@@ -101,8 +101,27 @@ class NameResolver:
 # ---- transforms -------------------------------------------------------------------------------------
 
 
+# DuckDB's functions that read the engine's own settings and state; GoogleSQL has none of them
+# (https://cloud.google.com/bigquery/docs/reference/standard-sql/functions-all), so a query naming one is
+# refused rather than answered with DuckDB's internals.
+_ENGINE_STATE_FUNCTIONS = (
+    exp.CurrentDatabase,
+    exp.CurrentSchema,
+    exp.CurrentSchemas,
+    exp.CurrentCatalog,
+    exp.CurrentRole,
+)
+_ENGINE_STATE_FUNCTION_NAMES = {"CURRENT_SETTING", "GETVARIABLE", "VERSION", "PRAGMA_VERSION"}
+
+
 def reject_unsupported(statement: exp.Expression) -> None:
     """Refuse, with a clear message, what DuckDB would run differently from BigQuery."""
+    for function in statement.find_all(exp.Anonymous, *_ENGINE_STATE_FUNCTIONS):
+        name = function.name.upper() if isinstance(function, exp.Anonymous) else function.sql_name()
+        if name in _ENGINE_STATE_FUNCTION_NAMES or not isinstance(function, exp.Anonymous):
+            raise Unsupported(
+                f"function {name} (it reads DuckDB's own settings and state; GoogleSQL has none)"
+            )
     for table in statement.find_all(exp.Table):
         if any("INFORMATION_SCHEMA" in part.name.upper() for part in table.parts):
             raise Unsupported("INFORMATION_SCHEMA views")
@@ -158,12 +177,14 @@ def bind_query_parameters(
     """Replace `@name` and `?` with typed DuckDB parameters; returns the values to execute with."""
     values: dict[str, Any] = {}
     lowered = {name.lower(): (name, binding) for name, binding in named.items()}
+    # DuckDB names its parameters by number here: a BigQuery parameter name may be any quoted text.
+    numbers = {key: number for number, key in enumerate(lowered)}
     for parameter in list(statement.find_all(exp.Parameter)):
         key = parameter.name.lower()
         if key not in lowered:
             raise InvalidQuery(f"Query parameter '{parameter.name}' not found")
         _, binding = lowered[key]
-        bound_name = f"param_{key}"
+        bound_name = f"param_{numbers[key]}"
         values[bound_name] = binding.value
         parameter.replace(_bound(bound_name, binding))
     placeholders = list(statement.find_all(exp.Placeholder))

@@ -487,4 +487,11 @@ def query_parameter_value(parameter_type: dict, parameter_value: dict | None, na
             m["name"]: query_parameter_value(m["type"], members.get(m["name"]), name)
             for m in parameter_type["structTypes"]
         }
-    return decode_scalar(kind, parameter_value.get("value"), f"query parameter {name}")
+    value = parameter_value.get("value")
+    if kind == "TIMESTAMP" and not isinstance(value, str | None):
+        # A parameter's value is the text of a timestamp; epoch seconds are for insertAll rows only.
+        # https://cloud.google.com/bigquery/docs/reference/rest/v2/QueryParameter#QueryParameterValue
+        raise InvalidQuery(
+            f"Invalid TIMESTAMP value {value!r} for query parameter {name}: it is not a string."
+        )
+    return decode_scalar(kind, value, f"query parameter {name}")

@@ -58,6 +58,21 @@ def test_table_functions_that_read_files_are_refused_by_name(bq_client, sql):
     assert SECRET not in message
 
 
+@pytest.mark.parametrize(
+    ("sql", "function"),
+    [
+        ("SELECT current_setting('threads')", "CURRENT_SETTING"),
+        ("SELECT (SELECT current_setting('enable_external_access')) AS s", "CURRENT_SETTING"),
+        ("SELECT version()", "VERSION"),
+        ("SELECT current_database()", "CURRENT_DATABASE"),
+        ("SELECT getvariable('x')", "GETVARIABLE"),
+    ],
+)
+def test_scalar_functions_reading_duckdb_state_are_refused_by_name(bq_client, sql, function):
+    with pytest.raises(BadRequest, match=f"not supported by local_bigquery: function {function} "):
+        bq_client.query(sql).result()
+
+
 @pytest.mark.parametrize("sql", OTHER_ESCAPES)
 def test_other_file_network_and_settings_statements_fail_without_effect(bq_client, sql, tmp_path):
     with pytest.raises(BadRequest) as failure:

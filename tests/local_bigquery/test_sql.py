@@ -427,3 +427,27 @@ def test_approx_quantiles_are_boundaries_of_the_input_whatever_its_order(bq_clie
     assert row["quartiles"] == [1, 25, 50, 75, 100]  # minimum, quartiles, maximum; INT64 stays INT64
     assert row["p99"] == 99
     assert row["halves"] == [0.5, 12.5, 25.0]  # NULLs ignored
+
+
+def test_unnest_of_unnamed_structs_spreads_their_fields(bq_client):
+    rows = bq_client.query_and_wait("SELECT * FROM UNNEST([(1, 'a'), (3, 'b')])")
+    assert [field.name for field in rows.schema] == ["_field_1", "_field_2"]
+    assert [row.values() for row in rows] == [(1, "a"), (3, "b")]
+
+
+def test_query_parameter_names_may_be_any_quoted_text(bq_client):
+    from google.cloud.bigquery import dbapi
+
+    cursor = dbapi.connect(bq_client).cursor()
+    cursor.execute('SELECT %(a "very" weird `name`)s, %(b)s', {'a "very" weird `name`': True, "b": 2})
+    assert cursor.fetchall()[0].values() == (True, 2)
+
+
+def test_a_timestamp_parameter_is_text_not_epoch_seconds(bq_client):
+    config = bigquery.QueryJobConfig(
+        query_parameters=[bigquery.ScalarQueryParameter("ts", "TIMESTAMP", 1.4810976e9)]
+    )
+    with pytest.raises(
+        exceptions.BadRequest, match=r"Invalid TIMESTAMP value 1481097600\.0 for query parameter ts"
+    ):
+        bq_client.query_and_wait("SELECT TIMESTAMP_ADD(@ts, INTERVAL 1 HOUR)", job_config=config)

@@ -21,7 +21,11 @@ def test_default_values_fill_missing_columns(bq_client, dataset):
     ]
     table = bq_client.create_table(bigquery.Table(f"{PROJECT}.{dataset}.defaults", schema=schema))
     fetched = bq_client.get_table(table)
-    assert [f.default_value_expression for f in fetched.schema] == ["'anonymous'", "CURRENT_TIMESTAMP()", None]
+    assert [f.default_value_expression for f in fetched.schema] == [
+        "'anonymous'",
+        "CURRENT_TIMESTAMP()",
+        None,
+    ]
 
     assert bq_client.insert_rows(fetched, [{"score": 1}, {"name": "ann", "score": 2}]) == []
     bq_client.query_and_wait(f"INSERT INTO {dataset}.defaults (score) VALUES (3)")
