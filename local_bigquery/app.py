@@ -55,6 +55,13 @@ def _flag(request: Request, name: str) -> bool:
     return request.query_params.get(name, "false").lower() == "true"
 
 
+def _timestamp_format(request: Request) -> str:
+    return resources.timestamp_format(
+        _flag(request, "formatOptions.useInt64Timestamp"),
+        request.query_params.get("formatOptions.timestampOutputFormat"),
+    )
+
+
 def _int(request: Request, name: str) -> int | None:
     maximum = resources.MAX_RESULTS if name == "maxResults" else resources.MAX_OFFSET
     return resources.non_negative(name, request.query_params.get(name), maximum)
@@ -184,7 +191,7 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
                 start_index=_int(request, "startIndex") or 0,
                 page_token=request.query_params.get("pageToken"),
                 max_results=_int(request, "maxResults"),
-                int64_timestamps=_flag(request, "formatOptions.useInt64Timestamp"),
+                timestamp_format=_timestamp_format(request),
             )
         )
 
@@ -280,7 +287,7 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
                 page_token=request.query_params.get("pageToken"),
                 max_results=_int(request, "maxResults"),
                 selected_fields=request.query_params.get("selectedFields"),
-                int64_timestamps=_flag(request, "formatOptions.useInt64Timestamp"),
+                timestamp_format=_timestamp_format(request),
             )
         )
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from local_bigquery import picoseconds
 from local_bigquery.catalog import LOCATION, Catalog, first_row, run_sql
 from local_bigquery.engine import bigquery_error
 from local_bigquery.errors import BigQueryError, Duplicate, InvalidRequest, NotFound, Unsupported
@@ -190,7 +191,18 @@ def _table_function(name: str, path: Path, options: dict) -> str:
 
 
 def _column_types(fields: list[dict]) -> dict[str, str]:
-    return {f["name"]: duckdb_type_for_field(f) for f in fields}
+    # TIMESTAMP(12) is read as text, every digit of it; the projection parses it (see `_converted`).
+    return {
+        f["name"]: "VARCHAR" if picoseconds.is_picosecond_field(f) else duckdb_type_for_field(f)
+        for f in fields
+    }
+
+
+def _converted(value: str, field_schema: dict) -> str:
+    """A column of the file in the type of its field."""
+    if picoseconds.is_picosecond_field(field_schema):
+        return f"{picoseconds.PARSE_FUNCTION}(CAST({value} AS VARCHAR))"
+    return f"CAST({value} AS {duckdb_type_for_field(field_schema)})"
 
 
 def _bigquery_type(field_schema: dict) -> str:
@@ -653,7 +665,7 @@ class Load:
             name = quote_identifier(field_schema["name"])
             column = present.get(field_schema["name"].casefold())
             value = "NULL" if column is None else quote_identifier(column)
-            columns.append(f"CAST({value} AS {duckdb_type_for_field(field_schema)}) AS {name}")
+            columns.append(f"{_converted(value, field_schema)} AS {name}")
         return f"SELECT {', '.join(columns)} FROM {source}"
 
 

@@ -117,6 +117,24 @@ class Job(_Resource):
 
 class DataFormatOptions(_Resource):
     useInt64Timestamp: StrictBool | None = None
+    timestampOutputFormat: StrictStr | None = None
+
+
+# https://cloud.google.com/bigquery/docs/reference/rest/v2/DataFormatOptions: how a TIMESTAMP cell is written.
+TIMESTAMP_OUTPUT_FORMATS = ("FLOAT64", "INT64", "ISO8601_STRING")
+
+
+def timestamp_format(use_int64: bool, output_format: str | None) -> str:
+    """formatOptions as the TIMESTAMP format of result cells; both options at once are refused."""
+    if output_format in (None, "", "TIMESTAMP_OUTPUT_FORMAT_UNSPECIFIED"):
+        return "INT64" if use_int64 else "FLOAT64"
+    if use_int64:
+        raise InvalidRequest("Cannot specify both use_int64_timestamp and timestamp_output_format.")
+    if output_format not in TIMESTAMP_OUTPUT_FORMATS:
+        raise InvalidRequest(
+            f"Invalid timestamp_output_format {output_format!r}: one of {', '.join(TIMESTAMP_OUTPUT_FORMATS)}."
+        )
+    return output_format
 
 
 class QueryRequest(_QueryText):

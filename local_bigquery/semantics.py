@@ -18,7 +18,7 @@ import duckdb
 import farmhash
 from sqlglot import exp
 
-from local_bigquery import json_text
+from local_bigquery import json_text, picoseconds
 from local_bigquery.types import BIGNUMERIC_SCALE
 
 ColumnTypes = Mapping[str, str]
@@ -363,6 +363,23 @@ _TEXT_CASTS: dict[exp.DataType.Type, tuple[Callable, Callable[[exp.Expression], 
         lambda text: _text("Invalid timestamp: '", text, "'"),
     ),
 }
+
+
+def _is_picosecond_type(data_type: exp.DataType) -> bool:
+    timestamps = (exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMP)
+    return data_type.this in timestamps and [e.name for e in data_type.expressions] == [picoseconds.PRECISION]
+
+
+def picosecond_timestamp_casts(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`CAST(x AS TIMESTAMP(12))`: a timestamp of picosecond precision (see `picoseconds`), from a timestamp
+    or its text with up to twelve digits of fraction.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#timestamp_type
+    """
+    for node in list(statement.find_all(exp.Cast, exp.TryCast)):
+        if isinstance(node.to, exp.DataType) and _is_picosecond_type(node.to):
+            text = exp.cast(node.this.copy(), exp.DataType.build("VARCHAR"))
+            node.replace(_function(picoseconds.PARSE_FUNCTION, text))
 
 
 def string_casts_parse_like_bigquery(statement: exp.Expression, columns: ColumnTypes) -> None:
@@ -1049,6 +1066,7 @@ def ingestion_time_pseudo_columns(statement: exp.Expression, columns: ColumnType
 
 
 REWRITES = (
+    picosecond_timestamp_casts,
     string_casts_parse_like_bigquery,
     numeric_types_at_bigquery_scale,
     countif_counts_zero_rows_as_zero,
@@ -1184,6 +1202,7 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     ]
     for name, function, parameters, result in functions:
         con.create_function(name, function, parameters, result, side_effects=False)
+    picoseconds.register(con)
     # These see NULLs: a NULL operand's JSON is `null`, and a NULL depth is no limit.
     for name, function, parameters, result in [
         ("bq_to_json_string", json_text.to_json_string, [varchar, varchar], varchar),

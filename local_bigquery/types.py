@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from local_bigquery import picoseconds
 from local_bigquery.errors import InvalidQuery, InvalidRequest, Unsupported
 
 BIGNUMERIC_SCALE = 18
@@ -86,6 +87,13 @@ def duckdb_type_for_field(field: dict) -> str:
             raise InvalidRequest(f"Field {field.get('name')} is type RECORD but has no schema.")
         members = ", ".join(f"{quote_identifier(f['name'])} {duckdb_type_for_field(f)}" for f in subfields)
         column_type = f"STRUCT({members})"
+    elif picoseconds.is_picosecond_field(field):
+        column_type = picoseconds.DUCKDB_TYPE
+    elif bq_type == "TIMESTAMP" and str(field.get("timestampPrecision") or "6") != "6":
+        raise InvalidRequest(
+            f"Invalid timestampPrecision {field['timestampPrecision']} for field {field.get('name')}: "
+            "6 (microseconds) or 12 (picoseconds)."
+        )
     elif bq_type in _SCALAR_TO_DUCKDB:
         column_type = _SCALAR_TO_DUCKDB[bq_type]
     elif bq_type in ("GEOGRAPHY", "INTERVAL", "RANGE"):
@@ -119,7 +127,9 @@ def field_for_duckdb_type(name: str, duck_type: duckdb.typing.DuckDBPyType, null
         element = field_for_duckdb_type(name, duck_type.children[0][1])
         return {**element, "mode": "REPEATED"}
     field: dict[str, Any] = {"name": name, "mode": "NULLABLE" if nullable else "REQUIRED"}
-    if duck_type.id == "struct":
+    if picoseconds.is_picosecond_type(duck_type):
+        field |= {"type": "TIMESTAMP", "timestampPrecision": picoseconds.PRECISION}
+    elif duck_type.id == "struct":
         field["type"] = "RECORD"
         field["fields"] = [
             field_for_duckdb_type(child, child_type) for child, child_type in duck_type.children
@@ -199,9 +209,11 @@ _ARROW_TYPES = {
 }
 
 
-def _arrow_field(field: dict) -> pa.Field:
+def _arrow_field(field: dict, picos: bool) -> pa.Field:
     if field["type"] == "RECORD":
-        arrow_type = pa.struct([_arrow_field(member) for member in field["fields"]])
+        arrow_type = pa.struct([_arrow_field(member, picos) for member in field["fields"]])
+    elif picos and picoseconds.is_picosecond_field(field):
+        arrow_type = pa.string()  # the ISO 8601 text of all twelve digits
     else:
         arrow_type = _ARROW_TYPES[field["type"]]
     if field.get("mode") == "REPEATED":
@@ -209,17 +221,23 @@ def _arrow_field(field: dict) -> pa.Field:
     return pa.field(field["name"], arrow_type, nullable=field.get("mode") != "REQUIRED")
 
 
-def arrow_schema(schema: dict) -> pa.Schema:
-    """The Arrow schema BigQuery sends a result of this REST schema in.
+def arrow_schema(schema: dict, picos: bool = False) -> pa.Schema:
+    """The Arrow schema BigQuery sends a result of this REST schema in; `picos`: TIMESTAMP(12) columns as
+    text (arrowSerializationOptions.picosTimestampPrecision TIMESTAMP_PRECISION_PICOS).
 
     https://cloud.google.com/bigquery/docs/reference/storage#arrow_schema_details
     """
-    return pa.schema([_arrow_field(field) for field in schema["fields"]])
+    return pa.schema([_arrow_field(field, picos) for field in schema["fields"]])
 
 
 def _by_position(array: pa.Array, target: pa.DataType) -> pa.Array:
     """`array` cast to `target`, struct fields matched by position (DuckDB names an unnamed struct's fields
     its own way; Arrow's cast matches them by name and would leave them NULL)."""
+    if picoseconds.is_picosecond_arrow(array.type):
+        micros, picos = picoseconds.parts(array)
+        if pa.types.is_string(target):
+            return pa.array(picoseconds.iso_texts(micros, picos), pa.string())
+        return micros.cast(target)
     if pa.types.is_struct(target):
         children = [_by_position(array.field(i), target.field(i).type) for i in range(target.num_fields)]
         return pa.StructArray.from_arrays(children, fields=list(target), mask=array.is_null())
@@ -267,12 +285,22 @@ def _numeric_text(value: decimal.Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _scalar_encoder(field: dict, int64_timestamps: bool) -> Callable[[Any], Any]:
+def _timestamp_encoder(timestamp_format: str) -> Callable[[dt.datetime, int], str]:
+    """A TIMESTAMP's text in the format asked for, from its microsecond timestamp and extra picoseconds."""
+    if timestamp_format == "INT64":
+        return lambda moment, _: str(_epoch_micros(moment))
+    if timestamp_format == "ISO8601_STRING":
+        return picoseconds.iso_text
+    return lambda moment, _: _timestamp_seconds(moment)
+
+
+def _scalar_encoder(field: dict, timestamp_format: str) -> Callable[[Any], Any]:
     bq_type = field["type"]
     if bq_type == "TIMESTAMP":
-        if int64_timestamps:
-            return lambda v: str(_epoch_micros(v))
-        return _timestamp_seconds
+        encode = _timestamp_encoder(timestamp_format)
+        if picoseconds.is_picosecond_field(field):
+            return lambda v: encode(v[picoseconds.MICROS_FIELD], v[picoseconds.PICOS_FIELD])
+        return lambda v: encode(v, 0)
     return {
         "INTEGER": str,
         "FLOAT": _float_text,
@@ -288,12 +316,12 @@ def _scalar_encoder(field: dict, int64_timestamps: bool) -> Callable[[Any], Any]
     }[bq_type]
 
 
-def cell_encoder(field: dict, int64_timestamps: bool = False) -> Callable[[Any], Any]:
+def cell_encoder(field: dict, timestamp_format: str = "FLOAT64") -> Callable[[Any], Any]:
     """A function turning a Python value of this field into BigQuery's `{"v": ...}` payload value."""
     if field["type"] == "RECORD":
         # A NULL array in a struct is an empty one, as BigQuery has no NULL arrays.
         members = [
-            (f["name"], cell_encoder(f, int64_timestamps), f.get("mode") == "REPEATED")
+            (f["name"], cell_encoder(f, timestamp_format), f.get("mode") == "REPEATED")
             for f in field["fields"]
         ]
 
@@ -308,14 +336,14 @@ def cell_encoder(field: dict, int64_timestamps: bool = False) -> Callable[[Any],
 
         element = encode_record
     else:
-        scalar = _scalar_encoder(field, int64_timestamps)
+        scalar = _scalar_encoder(field, timestamp_format)
         element = scalar
     if field.get("mode") == "REPEATED":
         return lambda values: [{"v": None if v is None else element(v)} for v in values]
     return element
 
 
-def _float_texts(column: pa.ChunkedArray, int64_timestamps: bool) -> list:
+def _float_texts(column: pa.ChunkedArray, timestamp_format: str) -> list:
     values = column.to_pylist()
     texts = list(map(repr, values))
     for index in np.flatnonzero(pc.invert(pc.is_finite(column).fill_null(False))):  # NULL, NaN, ±inf
@@ -323,9 +351,11 @@ def _float_texts(column: pa.ChunkedArray, int64_timestamps: bool) -> list:
     return texts
 
 
-def _timestamp_texts(column: pa.ChunkedArray, int64_timestamps: bool) -> list:
+def _timestamp_texts(column: pa.ChunkedArray, timestamp_format: str) -> list:
+    if timestamp_format == "ISO8601_STRING":
+        return picoseconds.iso_texts(column)
     micros = column.cast(pa.int64())
-    if int64_timestamps:
+    if timestamp_format == "INT64":
         return micros.cast(pa.string()).to_pylist()
     seconds, fractions = np.divmod(micros.fill_null(0).to_numpy(), 1_000_000)
     texts = [
@@ -364,21 +394,21 @@ _COLUMN_ENCODERS: dict[str, tuple[Callable[[pa.DataType], bool], Callable[[pa.Ch
 }
 
 
-def _column_cells(field: dict, column: pa.ChunkedArray, int64_timestamps: bool) -> list:
+def _column_cells(field: dict, column: pa.ChunkedArray, timestamp_format: str) -> list:
     """The REST cell values of one column."""
     if field.get("mode") != "REPEATED" and field["type"] in _COLUMN_ENCODERS:
         applies, encode_column = _COLUMN_ENCODERS[field["type"]]
         if applies(column.type):
-            return encode_column(column, int64_timestamps)
-    encode = cell_encoder(field, int64_timestamps)
+            return encode_column(column, timestamp_format)
+    encode = cell_encoder(field, timestamp_format)
     empty = [] if field.get("mode") == "REPEATED" else None
     return [empty if v is None else encode(v) for v in column.to_pylist()]
 
 
-def encode_rows(table: pa.Table, schema: dict, int64_timestamps: bool = False) -> list[dict]:
+def encode_rows(table: pa.Table, schema: dict, timestamp_format: str = "FLOAT64") -> list[dict]:
     """Arrow rows as REST `rows`: `[{"f": [{"v": ...}, ...]}, ...]`, column by column."""
     cells = [
-        [{"v": value} for value in _column_cells(field, column, int64_timestamps)]
+        [{"v": value} for value in _column_cells(field, column, timestamp_format)]
         for field, column in zip(schema["fields"], table.columns, strict=True)
     ]
     return [{"f": list(row)} for row in zip(*cells, strict=True)]
@@ -454,6 +484,11 @@ def decode_json_value(field: dict, value: Any, what: str) -> Any:
         if unknown:
             raise InvalidRequest(f"no such field: {', '.join(sorted(unknown))} in {name}.")
         return {f["name"]: decode_json_value(f, value.get(f["name"]), name) for f in field["fields"]}
+    if picoseconds.is_picosecond_field(field):
+        try:
+            return picoseconds.parse(value)
+        except ValueError as error:
+            raise InvalidRequest(f"Invalid TIMESTAMP value {value!r} for {name}: {error}") from None
     return decode_scalar(field["type"], value, name)
 
 

@@ -221,6 +221,10 @@ class Warehouse:
     def query(self, project: str, body: dict) -> dict:
         """jobs.query: run a query job and answer with its first page, failing the request if it failed."""
         results_format = body.get("queryResultsFormat")
+        format_options = body.get("formatOptions") or {}
+        resources.timestamp_format(  # a wrong one fails before the job runs
+            bool(format_options.get("useInt64Timestamp")), format_options.get("timestampOutputFormat")
+        )
         if results_format not in (None, "ARROW"):
             raise InvalidRequest(
                 f"Invalid queryResultsFormat {results_format!r}: the formats are JSON rows or ARROW."
@@ -257,16 +261,19 @@ class Warehouse:
                 "schema": statistics.get("schema", {"fields": []}),
             }
         if results_format == "ARROW":
-            return self._arrow_results(project, job_id)
+            precision = (body.get("arrowSerializationOptions") or {}).get("picosTimestampPrecision")
+            return self._arrow_results(project, job_id, picos=precision == "TIMESTAMP_PRECISION_PICOS")
         return self.query_results(
             project,
             job_id,
             max_results=body.get("maxResults"),
-            int64_timestamps=(body.get("formatOptions") or {}).get("useInt64Timestamp", False),
+            timestamp_format=resources.timestamp_format(
+                bool(format_options.get("useInt64Timestamp")), format_options.get("timestampOutputFormat")
+            ),
             kind="bigquery#queryResponse",
         )
 
-    def _arrow_results(self, project: str, job_id: str) -> dict:
+    def _arrow_results(self, project: str, job_id: str, picos: bool = False) -> dict:
         """jobs.query with queryResultsFormat=ARROW: every row in the response, as one serialized Arrow
         record batch in BigQuery's Arrow types, so the client never needs the Storage Read API.
 
@@ -278,7 +285,7 @@ class Warehouse:
             result = self._results.get((project, job_id))
         if result is None:
             return response
-        schema = arrow_schema(result.schema)
+        schema = arrow_schema(result.schema, picos)
         response["arrowSchema"] = {"serializedSchema": base64.b64encode(schema.serialize()).decode("ascii")}
         if result.total_rows:
             table = table_in_schema(result.fetch(0, result.total_rows), schema)
@@ -314,7 +321,7 @@ class Warehouse:
         start_index: int = 0,
         page_token: str | None = None,
         max_results: int | None = None,
-        int64_timestamps: bool = False,
+        timestamp_format: str = "FLOAT64",
         kind: str = "bigquery#getQueryResultsResponse",
     ) -> dict:
         job = self.get_job(project, job_id)
@@ -339,7 +346,7 @@ class Warehouse:
         if result is None:
             response |= {"schema": statistics.get("schema", {"fields": []}), "totalRows": "0"}
             return response
-        return response | self._page(result, start_index, page_token, max_results, int64_timestamps)
+        return response | self._page(result, start_index, page_token, max_results, timestamp_format)
 
     # ---- job execution -------------------------------------------------------------------------------------
 
@@ -639,7 +646,7 @@ class Warehouse:
         start_index: int,
         page_token: str | None,
         max_results: int | None,
-        int64_ts: bool,
+        timestamp_format: str,
     ) -> dict:
         start = min(resources.page_offset(page_token, start_index), result.total_rows)
         count = resources.non_negative("maxResults", max_results, resources.MAX_RESULTS)
@@ -647,7 +654,7 @@ class Warehouse:
         rows = result.fetch(start, min(count, result.total_rows - start)) if count else pa.table({})
         page = {"schema": result.schema, "totalRows": str(result.total_rows)}
         if count:
-            page["rows"] = encode_rows(rows, result.schema, int64_ts)
+            page["rows"] = encode_rows(rows, result.schema, timestamp_format)
         if start + count < result.total_rows:
             page["pageToken"] = str(start + count)
         return page
@@ -689,7 +696,7 @@ class Warehouse:
         page_token: str | None = None,
         max_results: int | None = None,
         selected_fields: str | None = None,
-        int64_timestamps: bool = False,
+        timestamp_format: str = "FLOAT64",
     ) -> dict:
         with self.lock:
             self.catalog.require_table(ref)
@@ -704,7 +711,7 @@ class Warehouse:
                     raise InvalidRequest(f"Unrecognized field in selectedFields: {', '.join(unknown)}")
                 columns = ", ".join(f'"{name}"' for name in names)
             result = self._table_result(f"SELECT {columns} FROM {ref.duckdb_name}")
-            page = self._page(result, start_index, page_token, max_results, int64_timestamps)
+            page = self._page(result, start_index, page_token, max_results, timestamp_format)
         return {"kind": "bigquery#tableDataList", **{k: v for k, v in page.items() if k != "schema"}}
 
     def insert_all(self, ref: TableRef, body: dict) -> dict:

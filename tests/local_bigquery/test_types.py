@@ -55,12 +55,17 @@ def test_insert_and_list_rows_round_trip_every_type(bq_client, typed_table):
 
 
 @pytest.mark.parametrize(
-    ("int64_timestamps", "expected"), [(True, "1709251198654321"), (False, "1709251198.654321")]
+    ("timestamp_format", "expected"),
+    [
+        ("INT64", "1709251198654321"),
+        ("FLOAT64", "1709251198.654321"),
+        ("ISO8601_STRING", "2024-02-29T23:59:58.654321000000Z"),
+    ],
 )
-def test_timestamp_cells_in_both_rest_encodings(int64_timestamps, expected):
+def test_timestamp_cells_in_every_rest_encoding(timestamp_format, expected):
     table = pa.table({"ts": pa.array([VALUES["ts"][1]], pa.timestamp("us", tz="UTC"))})
     schema = {"fields": [{"name": "ts", "type": "TIMESTAMP", "mode": "NULLABLE"}]}
-    assert encode_rows(table, schema, int64_timestamps) == [{"f": [{"v": expected}]}]
+    assert encode_rows(table, schema, timestamp_format) == [{"f": [{"v": expected}]}]
 
 
 def test_query_results_round_trip_every_type(bq_client, typed_table):
