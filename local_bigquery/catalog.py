@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import duckdb
 
 from local_bigquery.column_defaults import default_value_sql
-from local_bigquery.errors import Duplicate, InvalidRequest, NotFound, ResourceInUse
+from local_bigquery.errors import Duplicate, InvalidRequest, NotFound, ResourceInUse, Unsupported
 from local_bigquery.translate import TableRef, schema_name, validate_ids
 from local_bigquery.types import (
     column_definitions,
@@ -284,6 +284,10 @@ class Catalog:
             raise Duplicate(f"Already Exists: Table {ref}")
         if "view" in resource:
             raise InvalidRequest("internal: views are created through the query engine")
+        external = resource.get("externalDataConfiguration")
+        if external:
+            uris = ", ".join(external.get("sourceUris") or []) or "no sourceUris"
+            raise Unsupported(f"external tables (externalDataConfiguration reading {uris})")
         fields = (resource.get("schema") or {}).get("fields") or []
         if fields:
             self._create_columns(ref, fields)

@@ -58,6 +58,27 @@ class ParameterValue(_Resource):
     structValues: dict[str, ParameterValue] | None = None
 
 
+def parameter_as_text(parameter: dict) -> dict:
+    """A query parameter with its scalar values as text: QueryParameterValue.value is a string, and a number
+    or boolean sent for it is read (and kept in the job) as its JSON text, so that a TIMESTAMP given as epoch
+    seconds fails as a TIMESTAMP text would. https://cloud.google.com/bigquery/docs/reference/rest/v2/QueryParameter
+    """
+
+    def as_text(value: dict | None) -> dict | None:
+        if not isinstance(value, dict):
+            return value
+        converted = dict(value)
+        if isinstance(value.get("value"), bool | int | float):
+            converted["value"] = json.dumps(value["value"])
+        if isinstance(value.get("arrayValues"), list):
+            converted["arrayValues"] = [as_text(element) for element in value["arrayValues"]]
+        if isinstance(value.get("structValues"), dict):
+            converted["structValues"] = {k: as_text(v) for k, v in value["structValues"].items()}
+        return converted
+
+    return {**parameter, "parameterValue": as_text(parameter.get("parameterValue"))}
+
+
 class QueryParameter(_Resource):
     name: StrictStr | None = None
     parameterType: ParameterType | None = None

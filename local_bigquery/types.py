@@ -209,6 +209,9 @@ _ARROW_TYPES = {
 }
 
 
+_JSON_ARROW_METADATA = {b"ARROW:extension:name": b"google:sqlType:json"}
+
+
 def _arrow_field(field: dict, picos: bool) -> pa.Field:
     if field["type"] == "RECORD":
         arrow_type = pa.struct([_arrow_field(member, picos) for member in field["fields"]])
@@ -218,7 +221,9 @@ def _arrow_field(field: dict, picos: bool) -> pa.Field:
         arrow_type = _ARROW_TYPES[field["type"]]
     if field.get("mode") == "REPEATED":
         arrow_type = pa.list_(arrow_type)
-    return pa.field(field["name"], arrow_type, nullable=field.get("mode") != "REQUIRED")
+    # JSON is text marked as JSON, so that a reader can tell it from STRING.
+    metadata = _JSON_ARROW_METADATA if field["type"] == "JSON" else None
+    return pa.field(field["name"], arrow_type, nullable=field.get("mode") != "REQUIRED", metadata=metadata)
 
 
 def arrow_schema(schema: dict, picos: bool = False) -> pa.Schema:
@@ -522,11 +527,4 @@ def query_parameter_value(parameter_type: dict, parameter_value: dict | None, na
             m["name"]: query_parameter_value(m["type"], members.get(m["name"]), name)
             for m in parameter_type["structTypes"]
         }
-    value = parameter_value.get("value")
-    if kind == "TIMESTAMP" and not isinstance(value, str | None):
-        # A parameter's value is the text of a timestamp; epoch seconds are for insertAll rows only.
-        # https://cloud.google.com/bigquery/docs/reference/rest/v2/QueryParameter#QueryParameterValue
-        raise InvalidQuery(
-            f"Invalid TIMESTAMP value {value!r} for query parameter {name}: it is not a string."
-        )
-    return decode_scalar(kind, value, f"query parameter {name}")
+    return decode_scalar(kind, parameter_value.get("value"), f"query parameter {name}")

@@ -183,6 +183,9 @@ class Warehouse:
         reference = body.get("jobReference") or {}
         job_id = reference.get("jobId") or f"job_{uuid.uuid4().hex}"
         configuration = body.get("configuration") or {}
+        query = configuration.get("query") or {}
+        if query.get("queryParameters"):
+            query["queryParameters"] = [resources.parameter_as_text(p) for p in query["queryParameters"]]
         job = self._new_job(project, job_id, configuration)
         self.jobs.start(project, job)
         try:

@@ -6,6 +6,7 @@ and as the outside corpora recorded it on real BigQuery (benchmarks/conformance.
 
 import datetime as dt
 import decimal
+import json
 
 import pytest
 from google.api_core import exceptions
@@ -228,6 +229,14 @@ def test_arrow_query_results_hold_every_row(bq_client):
         "SELECT 1 AS n FROM UNNEST([1]) WHERE FALSE", query_results_format="ARROW"
     )
     assert empty.to_arrow().num_rows == 0
+
+
+def test_arrow_results_mark_json_columns_as_json(bq_client):
+    sql = """SELECT JSON '{"a": [1, 2]}' AS j, 'text' AS s"""
+    (batch,) = bq_client.query_and_wait(sql, query_results_format="ARROW").to_arrow_iterable()
+    assert batch.schema.field("j").metadata == {b"ARROW:extension:name": b"google:sqlType:json"}
+    assert batch.schema.field("s").metadata is None
+    assert json.loads(batch.column("j")[0].as_py()) == {"a": [1, 2]}
 
 
 def test_column_descriptions_in_create_table_are_returned_by_tables_get(bq_client, dataset):

@@ -447,7 +447,15 @@ def test_a_timestamp_parameter_is_text_not_epoch_seconds(bq_client):
     config = bigquery.QueryJobConfig(
         query_parameters=[bigquery.ScalarQueryParameter("ts", "TIMESTAMP", 1.4810976e9)]
     )
+    job = bq_client.query("SELECT TIMESTAMP_ADD(@ts, INTERVAL 1 HOUR)", job_config=config)
     with pytest.raises(
-        exceptions.BadRequest, match=r"Invalid TIMESTAMP value 1481097600\.0 for query parameter ts"
+        exceptions.BadRequest, match=r"Invalid TIMESTAMP value '1481097600\.0' for query parameter ts"
     ):
-        bq_client.query_and_wait("SELECT TIMESTAMP_ADD(@ts, INTERVAL 1 HOUR)", job_config=config)
+        job.result()
+    # The job keeps the value as the text it was read as, which is no timestamp either.
+    failed = bq_client.get_job(job.job_id)
+    assert failed.to_api_repr()["configuration"]["query"]["queryParameters"][0]["parameterValue"] == {
+        "value": "1481097600.0"
+    }
+    with pytest.raises(ValueError):
+        assert failed.query_parameters is None  # reading them fails first

@@ -128,6 +128,17 @@ def test_table_without_a_schema_until_one_is_given(bq_client, dataset):
         bq_client.get_table(f"{dataset}.bare_dropped")
 
 
+def test_external_tables_are_refused_not_created_empty(bq_client, dataset):
+    table = bigquery.Table(f"{PROJECT}.{dataset}.outside")
+    external = bigquery.ExternalConfig(bigquery.ExternalSourceFormat.PARQUET)
+    external.source_uris = ["gs://bucket/a.parquet"]
+    table.external_data_configuration = external
+    with pytest.raises(exceptions.BadRequest, match="not supported by local_bigquery: external tables"):
+        bq_client.create_table(table)
+    with pytest.raises(exceptions.NotFound):
+        bq_client.get_table(table)
+
+
 def test_case_insensitive_dataset_finds_tables_by_any_spelling(bq_client):
     insensitive = bigquery.Dataset(f"{PROJECT}.ci_tables")
     insensitive.is_case_insensitive = True
