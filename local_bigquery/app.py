@@ -160,8 +160,13 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
         # minCreationTime: only jobs created at or after it, in milliseconds since the epoch
         # (https://cloud.google.com/bigquery/docs/reference/rest/v2/jobs/list).
         since = _int(request, "minCreationTime") or 0
+        # parentJobId: only that script's child jobs; without it, only top-level jobs.
+        parent = request.query_params.get("parentJobId")
         jobs = [
-            job for job in warehouse.list_jobs(project) if int(job["statistics"]["creationTime"]) >= since
+            job
+            for job in warehouse.list_jobs(project)
+            if int(job["statistics"]["creationTime"]) >= since
+            and job["statistics"].get("parentJobId") == parent
         ]
         return _list_page(jobs, request, "jobs", "bigquery#jobList")
 

@@ -20,6 +20,7 @@ from local_bigquery.types import (
     column_definitions,
     duckdb_type_for_field,
     quote_identifier,
+    required_subfields,
     schema_for_relation,
 )
 
@@ -37,6 +38,7 @@ _DATASET_SETTINGS = (
     "defaultTableExpirationMs",
     "maxTimeTravelHours",
     "isCaseInsensitive",
+    "defaultRoundingMode",
 )
 _DEFAULT_TIME_TRAVEL_HOURS = "168"
 
@@ -53,6 +55,7 @@ _TABLE_SETTINGS = (
     "expirationTime",
     "view",
     "tableConstraints",
+    "defaultRoundingMode",
 )
 _PATCHABLE_TABLE_SETTINGS = (
     "description",
@@ -61,11 +64,29 @@ _PATCHABLE_TABLE_SETTINGS = (
     "expirationTime",
     "clustering",
     "tableConstraints",
+    "defaultRoundingMode",
 )
 
 # The attributes of a column BigQuery keeps that DuckDB's column types cannot carry; descriptions are kept
 # apart (fieldDescriptions). https://cloud.google.com/bigquery/docs/reference/rest/v2/tables#TableFieldSchema
-_FIELD_ATTRIBUTES = ("defaultValueExpression", "policyTags")
+_FIELD_ATTRIBUTES = ("defaultValueExpression", "policyTags", "roundingMode")
+
+# How NUMERIC and BIGNUMERIC values with more decimals than the column keeps are rounded when stored. DuckDB
+# rounds half away from zero, BigQuery's default; ROUND_HALF_EVEN is refused rather than stored and ignored.
+# https://cloud.google.com/bigquery/docs/reference/rest/v2/tables#RoundingMode
+_ROUNDING_MODES = ("ROUNDING_MODE_UNSPECIFIED", "ROUND_HALF_AWAY_FROM_ZERO", "ROUND_HALF_EVEN")
+
+
+def check_rounding_mode(mode: str | None, where: str) -> None:
+    if mode is None:
+        return
+    if mode not in _ROUNDING_MODES:
+        raise InvalidRequest(
+            f"Invalid rounding mode {mode!r} for {where}: one of {', '.join(_ROUNDING_MODES)}."
+        )
+    if mode == "ROUND_HALF_EVEN":
+        raise Unsupported(f"rounding mode ROUND_HALF_EVEN ({where}): values are rounded half away from zero")
+
 
 _METADATA_DDL = f"""
 CREATE SCHEMA IF NOT EXISTS {META};
@@ -105,7 +126,7 @@ def table_not_found(ref: TableRef) -> NotFound:
 
 
 # Kept in a table's stored metadata, never shown as such in its resource.
-_FIELD_METADATA_KEYS = ("fieldDescriptions", "fieldAttributes")
+_FIELD_METADATA_KEYS = ("fieldDescriptions", "fieldAttributes", "requiredSubfields")
 _INTERNAL_TABLE_KEYS = (*_FIELD_METADATA_KEYS, "noSchema")
 
 
@@ -123,9 +144,21 @@ def _field_metadata(fields: list[dict]) -> dict:
     metadata = {}
     if descriptions:
         metadata["fieldDescriptions"] = descriptions
+    required = [".".join(path) for field in fields for path in required_subfields(field)]
+    if required:
+        metadata["requiredSubfields"] = required
     if attributes:
         metadata["fieldAttributes"] = attributes
     return metadata
+
+
+def _mark_required(fields: list[dict], path: list[str]) -> None:
+    for field in fields:
+        if field["name"] == path[0]:
+            if len(path) == 1:
+                field["mode"] = "REQUIRED"
+            else:
+                _mark_required(field.get("fields") or [], path[1:])
 
 
 @dataclass(frozen=True)
@@ -159,6 +192,7 @@ class Catalog:
 
     def create_dataset(self, project: str, dataset: str, resource: dict, exists_ok: bool = False) -> dict:
         validate_ids(project, dataset)
+        check_rounding_mode(resource.get("defaultRoundingMode"), f"dataset {project}:{dataset}")
         if self.dataset_exists(project, dataset):
             if exists_ok:
                 return self.get_dataset(project, dataset)
@@ -196,6 +230,7 @@ class Catalog:
 
     def patch_dataset(self, project: str, dataset: str, changes: dict) -> dict:
         current = self.get_dataset(project, dataset)
+        check_rounding_mode(changes.get("defaultRoundingMode"), f"dataset {project}:{dataset}")
         kept = {k: v for k, v in current.items() if k not in ("kind", "id", "datasetReference")}
         for key in _DATASET_SETTINGS:
             if key in changes:
@@ -288,6 +323,7 @@ class Catalog:
         if external:
             uris = ", ".join(external.get("sourceUris") or []) or "no sourceUris"
             raise Unsupported(f"external tables (externalDataConfiguration reading {uris})")
+        self._check_rounding_modes(ref, resource)
         fields = (resource.get("schema") or {}).get("fields") or []
         if fields:
             self._create_columns(ref, fields)
@@ -295,6 +331,11 @@ class Catalog:
         if not fields:
             self._store_metadata(ref, {**self._table_metadata(ref), "noSchema": True})
         return self.get_table(ref)
+
+    def _check_rounding_modes(self, ref: TableRef, resource: dict) -> None:
+        check_rounding_mode(resource.get("defaultRoundingMode"), f"table {ref}")
+        for field in (resource.get("schema") or {}).get("fields") or []:
+            check_rounding_mode(field.get("roundingMode"), f"field {field.get('name')} of {ref}")
 
     def _create_columns(self, ref: TableRef, fields: list[dict]) -> None:
         run_sql(self.con, f"CREATE TABLE {ref.duckdb_name} ({column_definitions(fields)})")
@@ -387,6 +428,8 @@ class Catalog:
             if field["name"] in stored.get("fieldDescriptions", {}):
                 field["description"] = stored["fieldDescriptions"][field["name"]]
             field |= attributes.get(field["name"], {})
+        for path in stored.get("requiredSubfields", []):
+            _mark_required(schema["fields"], path.split("."))
         resource = {
             "kind": "bigquery#table",
             "id": f"{ref.project}:{ref.dataset}.{ref.table}",
@@ -430,6 +473,7 @@ class Catalog:
         """
         ref = self.canonical(ref)
         stored = self._table_metadata(ref)
+        self._check_rounding_modes(ref, changes)
         for key in _PATCHABLE_TABLE_SETTINGS:
             if key in changes:
                 stored[key] = changes[key]

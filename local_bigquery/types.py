@@ -110,12 +110,43 @@ def duckdb_type_for_sql_type(bq_type: str) -> str:
     return _SCALAR_TO_DUCKDB.get(bq_type.upper(), bq_type)
 
 
+def _is_required(field: dict) -> bool:
+    return str(field.get("mode", "")).upper() == "REQUIRED"
+
+
+def required_subfields(field: dict, path: tuple[str, ...] | None = None) -> list[tuple[str, ...]]:
+    """The paths of the REQUIRED fields inside a RECORD field (not under a REPEATED one), which DuckDB's
+    struct types cannot mark NOT NULL."""
+    path = (field["name"],) if path is None else path
+    if str(field.get("type", "")).upper() not in ("RECORD", "STRUCT") or field.get("mode") == "REPEATED":
+        return []
+    paths = []
+    for member in field.get("fields") or []:
+        member_path = (*path, member["name"])
+        if _is_required(member):
+            paths.append(member_path)
+        paths += required_subfields(member, member_path)
+    return paths
+
+
 def column_definitions(schema_fields: Iterable[dict]) -> str:
+    """Columns for CREATE TABLE; a REQUIRED field inside a RECORD is a CHECK that it is set wherever its
+    RECORD is."""
     definitions = []
     for field in schema_fields:
-        not_null = " NOT NULL" if str(field.get("mode", "")).upper() == "REQUIRED" else ""
+        not_null = " NOT NULL" if _is_required(field) else ""
         definitions.append(f"{quote_identifier(field['name'])} {duckdb_type_for_field(field)}{not_null}")
+        for path in required_subfields(field):
+            parent = _struct_path(path[:-1])
+            definitions.append(f"CHECK ({parent} IS NULL OR {_struct_path(path)} IS NOT NULL)")
     return ", ".join(definitions)
+
+
+def _struct_path(path: tuple[str, ...]) -> str:
+    expression = quote_identifier(path[0])
+    for name in path[1:]:
+        expression = f"struct_extract({expression}, '{name.replace(chr(39), chr(39) * 2)}')"
+    return expression
 
 
 # ---- DuckDB result types → table schema (REST) ---------------------------------------------------------

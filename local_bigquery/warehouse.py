@@ -405,6 +405,8 @@ class Warehouse:
                 raise bigquery_error(error) from None
             raise
         statistics = self._statistics(project, job_id, outcomes, len(statements) > 1)
+        if len(statements) > 1:
+            self._record_child_jobs(project, job_id, statements, outcomes)
         # Slot time is the job's own time here: one DuckDB connection does all the work.
         slot_ms = str(round((time.monotonic() - started) * 1000))
         statistics["query"] |= {
@@ -415,6 +417,37 @@ class Warehouse:
             "referencedTables": reads.referenced_tables(),
         }
         return statistics | {"totalBytesProcessed": str(reads.processed), "totalSlotMs": slot_ms}
+
+    def _record_child_jobs(
+        self, project: str, parent_id: str, statements: list[exp.Expression], outcomes: list[Outcome]
+    ) -> None:
+        """A script's statements as its child jobs, listed by jobs.list with parentJobId; the statements of a
+        transaction carry its id (statistics.transactionInfo).
+
+        https://cloud.google.com/bigquery/docs/multi-statement-queries#child_jobs
+        """
+        transaction = None
+        for index, (statement, outcome) in enumerate(zip(statements, outcomes, strict=True)):
+            if outcome.statement_type == "BEGIN_TRANSACTION":
+                transaction = uuid.uuid4().hex
+            query = {"query": _statement_text(statement), "useLegacySql": False}
+            child = self._new_job(
+                project, f"script_job_{parent_id}_{index}", {"query": query, "jobType": "QUERY"}
+            )
+            statistics = {"statementType": outcome.statement_type}
+            if outcome.affected_rows is not None:
+                statistics["numDmlAffectedRows"] = str(outcome.affected_rows)
+            child["statistics"] |= {
+                "parentJobId": parent_id,
+                "endTime": str(now_ms()),
+                "scriptStatistics": {"evaluationKind": "STATEMENT"},
+                "query": statistics,
+            }
+            if transaction:
+                child["statistics"]["transactionInfo"] = {"transactionId": transaction}
+            if outcome.statement_type in ("COMMIT_TRANSACTION", "ROLLBACK_TRANSACTION"):
+                transaction = None
+            self.jobs.finish(project, child)
 
     def _reads(self, run: ScriptRun, statements: list[exp.Expression], limit: str | None) -> JobReads:
         """What the job reads, processes and bills, measured before it runs (its scripts may drop tables);
@@ -810,6 +843,13 @@ def _dml_stats(outcomes: list[Outcome]) -> dict[str, str] | None:
     for outcome in dml:
         counts[_DML_STATS[outcome.statement_type]] += outcome.affected_rows
     return {field: str(count) for field, count in counts.items()}
+
+
+def _statement_text(statement: exp.Expression) -> str:
+    try:
+        return statement.sql("bigquery")
+    except ValueError:  # a statement of this server's own dialect (ASSERT), which sqlglot cannot write
+        return type(statement).__name__.upper()
 
 
 def _job_error(error: dict) -> BigQueryError:

@@ -202,6 +202,17 @@ def test_script_with_declare_set_transaction_and_assert(bq_client, dataset):
     job = bq_client.query(script)
     assert [dict(r) for r in job.result()] == [{"day": dt.date(2024, 1, 2), "n": 3}]
     assert job.statement_type == "SCRIPT"
+    # Each statement is a child job of the script; those of the transaction carry its id.
+    children = sorted(bq_client.list_jobs(parent_job=job), key=lambda child: child.job_id)
+    assert [child.statement_type for child in children][4:8] == [
+        "BEGIN_TRANSACTION",
+        "INSERT",
+        "DELETE",
+        "COMMIT_TRANSACTION",
+    ]
+    assert len({child.transaction_info.transaction_id for child in children[4:8]}) == 1
+    assert children[3].transaction_info is None and children[5].num_dml_affected_rows == 2
+    assert all(listed.parent_job_id is None for listed in bq_client.list_jobs(max_results=50))
 
 
 def test_failing_script_changes_nothing(bq_client, dataset):

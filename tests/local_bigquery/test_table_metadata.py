@@ -3,6 +3,7 @@ defaults, policy tags, key constraints, schema changes, tables without a schema,
 datasets, and the project's service account and table permissions."""
 
 import datetime as dt
+import decimal
 
 import pytest
 from google.api_core import exceptions
@@ -78,6 +79,36 @@ def test_schema_patch_adds_columns_and_replaces_policy_tags(bq_client, dataset):
         updated.schema = wrong
         with pytest.raises(exceptions.BadRequest, match=message):
             bq_client.update_table(updated, ["schema"])
+
+
+def test_required_fields_inside_records_are_kept_and_enforced(bq_client, dataset):
+    schema = [
+        bigquery.SchemaField(
+            "bar",
+            "RECORD",
+            mode="REQUIRED",
+            fields=[
+                bigquery.SchemaField("id", "INTEGER", mode="REQUIRED"),
+                bigquery.SchemaField(
+                    "inner", "RECORD", fields=[bigquery.SchemaField("x", "STRING", mode="REQUIRED")]
+                ),
+            ],
+        )
+    ]
+    table = bq_client.create_table(bigquery.Table(f"{PROJECT}.{dataset}.nested", schema=schema))
+    assert bq_client.get_table(table).schema == schema
+    assert (
+        bq_client.insert_rows_json(table, [{"bar": {"id": 1, "inner": {"x": "a"}}}, {"bar": {"id": 2}}]) == []
+    )
+    with pytest.raises(exceptions.BadRequest):
+        bq_client.query_and_wait(
+            f"INSERT INTO {dataset}.nested (bar) VALUES (STRUCT(NULL AS id, NULL AS inner))"
+        )
+    with pytest.raises(exceptions.BadRequest):
+        bq_client.query_and_wait(
+            f"INSERT INTO {dataset}.nested (bar) VALUES (STRUCT(3 AS id, STRUCT(CAST(NULL AS STRING) AS x) AS inner))"
+        )
+    assert bq_client.get_table(table).num_rows == 2
 
 
 def test_table_constraints_are_kept_and_removed(bq_client, dataset):
@@ -169,3 +200,26 @@ def test_service_account_and_table_permissions(bq_client, dataset):
     assert granted == ["bigquery.tables.get", "bigquery.tables.getData"]
     with pytest.raises(exceptions.NotFound):
         bq_client.test_iam_permissions(f"{dataset}.missing", asked)
+
+
+def test_rounding_modes_half_away_from_zero_is_kept_half_even_refused(bq_client, dataset):
+    kept = bigquery.Dataset(f"{PROJECT}.rounding_away")
+    kept.default_rounding_mode = "ROUND_HALF_AWAY_FROM_ZERO"
+    try:
+        assert bq_client.create_dataset(kept).default_rounding_mode == "ROUND_HALF_AWAY_FROM_ZERO"
+    finally:
+        bq_client.delete_dataset("rounding_away", not_found_ok=True)
+    even = bigquery.Dataset(f"{PROJECT}.rounding_even")
+    even.default_rounding_mode = "ROUND_HALF_EVEN"
+    with pytest.raises(
+        exceptions.BadRequest, match="not supported by local_bigquery: rounding mode ROUND_HALF_EVEN"
+    ):
+        bq_client.create_dataset(even)
+    field = bigquery.SchemaField("amount", "NUMERIC", rounding_mode="ROUND_HALF_EVEN")
+    with pytest.raises(exceptions.BadRequest, match=r"rounding mode ROUND_HALF_EVEN \(field amount"):
+        bq_client.create_table(bigquery.Table(f"{PROJECT}.{dataset}.rounded", schema=[field]))
+    field = bigquery.SchemaField("amount", "NUMERIC", rounding_mode="ROUND_HALF_AWAY_FROM_ZERO")
+    table = bq_client.create_table(bigquery.Table(f"{PROJECT}.{dataset}.rounded", schema=[field]))
+    assert table.schema[0].rounding_mode == "ROUND_HALF_AWAY_FROM_ZERO"
+    bq_client.query_and_wait(f"INSERT INTO {dataset}.rounded VALUES (NUMERIC '2.5' / 1000000000)")
+    assert [row["amount"] for row in bq_client.list_rows(table)] == [decimal.Decimal("3E-9")]
