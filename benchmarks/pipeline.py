@@ -107,6 +107,7 @@ STEPS = (
     Step("source.check_values", "gates/source_values.sql", "other"),
     Step("features.stage_customer_features", "stage.sql", "features", "customer_features"),
     Step("features.check_customer_features", "gates/customer_features.sql", "features"),
+    Step("features.stage_feature_bounds", "stage.sql", "features", "feature_bounds"),
     Step(f"model.train_{MODEL}", f"{MODEL}.sql", "train"),
     Step("model.stage_model_evaluations", "stage.sql", "other", "model_evaluations"),
     Step(

@@ -9,7 +9,8 @@ data (default `bigquery-public-data.thelook_ecommerce`).
 2. **setup** creates the dataset and tables when missing.
 3. **source** reads the source once into the run's `customer_order_history` (per customer, what every
    later step needs of the order lines) and gates it: recent orders exist (freshness), values are sane.
-4. **features** stages `customer_features` for the snapshot and gates it.
+4. **features** stages `customer_features` for the snapshot and gates it, and stages the run's clipping
+   bounds (`feature_bounds`), which every job reading the model input clips the features to.
 5. **model** plans the training (continue from the previous snapshot's centroids, or rebase), trains the
    run's own staging k-means model on the staged features and stages `model_evaluations`.
 6. **customer_value** trains the customer value model (`customer_value_model`, a linear regression of
@@ -71,7 +72,7 @@ from airflow.sdk import Asset, TaskGroup, TriggerRule, chain, dag, get_current_c
 from segmentation.alerts import on_task_failure, run_deadline
 from segmentation.config import ConfigError, PipelineConfig, dag_params, dag_start_date, unknown_settings
 from segmentation.costs import job_labels, label_value, prepare_query_job
-from segmentation.features import ORDER_HISTORY
+from segmentation.features import FEATURE_BOUNDS, ORDER_HISTORY
 from segmentation.jobs import GoogleSqlJobOperator, job_doc
 from segmentation.paths import sql_dir
 from segmentation.retries import FailFastOnBadInput
@@ -341,6 +342,8 @@ def customer_segmentation():
         chain(
             stage("customer_features"),
             bigquery_job("check_customer_features", "gates/customer_features.sql"),
+            # The clipping bounds, once per run: every job reading the model input clips to these.
+            stage(FEATURE_BOUNDS),
         )
 
     with TaskGroup("model") as model:

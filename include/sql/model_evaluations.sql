@@ -1,8 +1,9 @@
 -- model_evaluations: how well the snapshot's model separates its customers, one row per k tried (a
 -- single row when k is fixed), with the Lloyd iterations each training ran and how the model input prepared
--- each numeric feature: the bounds it was clipped to, how many customers were clipped, and whether it was
--- clustered at all (false: no spread in the snapshot, left out). A tuned model's ML.EVALUATE
--- returns one row per trial, and ML.TRIAL_INFO's is_optimal marks the trial ML.PREDICT serves
+-- each numeric feature: the bounds it was clipped to (the run's staged feature_bounds), how many customers
+-- were clipped, and whether it was clustered at all (false: no spread in the snapshot, left out). A tuned
+-- model's ML.EVALUATE returns one row per trial, and ML.TRIAL_INFO's is_optimal marks the trial ML.PREDICT
+-- serves
 -- (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-evaluate,
 -- https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-trial-info).
 {%- set plan = training_plan() %}
@@ -25,9 +26,7 @@ preparation AS (
     {%- endfor %}
   ] AS feature_preparation
   FROM {{ staging_table('customer_features') }} AS features
-  CROSS JOIN (
-{% include 'feature_bounds.sql' %}
-  ) AS bounds
+  CROSS JOIN {{ staging_table('feature_bounds') }} AS bounds
 )
 {%- if plan.tuned %},
 

@@ -1,9 +1,10 @@
 -- What customer_segments_kmeans sees of the run's staged customer_features (published only once every
 -- gate has passed), shared by training and prediction so both read the features identically. customer_id rides along for ML.PREDICT's output
 -- and is dropped for training.
--- Numeric features are winsorised: clipped to the snapshot's percentile bounds (feature_bounds.sql), so a
--- handful of extreme customers sit at the bound with the rest of the tail instead of pulling a centroid of
--- their own; BigQuery ML then standardizes the clipped values. A feature left with no spread is left out
+-- Numeric features are winsorised: clipped to the snapshot's percentile bounds, which the run stages once
+-- (feature_bounds.sql) so that every job reading this input clips alike; a handful of extreme customers
+-- then sit at the bound with the rest of the tail instead of pulling a centroid of their own. BigQuery ML
+-- then standardizes the clipped values. A feature left with no spread is left out
 -- of training by the training plan (segmentation.continuity).
 {%- macro clipped(name) -%}
 LEAST(GREATEST(features.{{ name }}, bounds.lower_{{ name }}), bounds.upper_{{ name }})
@@ -20,6 +21,4 @@ SELECT
   {%- endif %}{{ ',' if not loop.last }}
   {%- endfor %}
 FROM {{ staging_table('customer_features') }} AS features
-CROSS JOIN (
-{% include 'feature_bounds.sql' %}
-) AS bounds
+CROSS JOIN {{ staging_table('feature_bounds') }} AS bounds

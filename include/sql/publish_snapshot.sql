@@ -23,3 +23,4 @@ COMMIT TRANSACTION;
 DROP TABLE IF EXISTS {{ staging_table(target.name) }};
 {%- endfor %}
 DROP TABLE IF EXISTS {{ staging_table('customer_order_history') }};
+DROP TABLE IF EXISTS {{ staging_table('feature_bounds') }};

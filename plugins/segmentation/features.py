@@ -89,6 +89,22 @@ def feature_columns(config: PipelineConfig) -> tuple[Column, ...]:
     return RFM_FEATURES + DEMOGRAPHIC_FEATURES + tuple(spend.column for spend in category_spends(config))
 
 
+# The run's clipping bounds (include/sql/feature_bounds.sql): computed once per run and read by every job
+# that reads the model input, so training, prediction and evaluation clip alike.
+FEATURE_BOUNDS = "feature_bounds"
+
+
+def feature_bounds_columns(config: PipelineConfig) -> tuple[Column, ...]:
+    """The columns of the run's feature_bounds: per numeric feature its lower and upper clipping bound, of
+    the feature's own type (APPROX_QUANTILES returns its input's)."""
+    return tuple(
+        Column(f"{end}_{feature.name}", feature.type, f"The {end} bound {feature.name} is clipped to.")
+        for feature in feature_columns(config)
+        if feature.is_numeric
+        for end in ("lower", "upper")
+    )
+
+
 # ---- the run's order history --------------------------------------------------------------------------
 # One statement reads the source once and keeps, per customer, what every later statement of the run needs
 # of the order lines: the source gates' counts and, for each cut-off the run measures at, the aggregates the

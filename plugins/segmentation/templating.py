@@ -24,6 +24,7 @@ from segmentation.continuity import (
     numeric_model_features,
 )
 from segmentation.features import (
+    FEATURE_BOUNDS,
     ORDER_HISTORY,
     SPEND_WINDOWS_MONTHS,
     CategorySpend,
@@ -94,9 +95,10 @@ def table(context: Any, name: str) -> str:
 
 @pass_context
 def staging_table(context: Any, name: str) -> str:
-    """The run's staging copy of a partitioned table, where gates inspect rows before they are published."""
+    """The run's staging copy of a partitioned table, where gates inspect rows before they are published, or a
+    table only the run uses (the order history, the clipping bounds, the value models' training sets)."""
     config = _config(context)
-    if name not in (*VALUE_TRAINING_TABLES, ORDER_HISTORY):
+    if name not in (*VALUE_TRAINING_TABLES, ORDER_HISTORY, FEATURE_BOUNDS):
         partitioned_table(config, name)
     return _dataset_object(config, f"_staging_{name}_{context['ds_nodash']}")
 

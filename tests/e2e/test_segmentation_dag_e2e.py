@@ -26,6 +26,7 @@ from google.cloud import bigquery
 from local_bigquery.samples import thelook
 from segmentation.config import PipelineConfig
 from segmentation.costs import label_value
+from segmentation.features import FEATURE_BOUNDS
 from segmentation.personas.prompt import PROMPT_VERSION
 from segmentation.tables import (
     CURRENT_VIEW,
@@ -320,6 +321,34 @@ def test_every_job_of_a_run_is_labelled_and_in_its_ledger(published, bq_client, 
     assert ledger <= labelled
     # All but the ledger's own last write, which cannot record itself.
     assert len(labelled - ledger) == 1
+
+
+def test_a_run_computes_its_clipping_bounds_once_and_every_model_input_reads_them(
+    published, bq_client, output
+):
+    """APPROX_QUANTILES is approximate on BigQuery, so each job computing the bounds could clip differently:
+    by the run's ledger, one job computes them, and planning, training, evaluating and predicting read its
+    table."""
+    bounds = f"{FEATURE_BOUNDS}_{LATEST.replace('-', '')}"
+    jobs = [
+        (row.task_id, bq_client.get_job(row.job_id))
+        for row in latest_run_costs(bq_client, output).dropna(subset=["job_id"]).itertuples()
+    ]
+    computing = {task_id for task_id, job in jobs if "APPROX_QUANTILES" in (getattr(job, "query", "") or "")}
+    assert computing == {f"features.stage_{FEATURE_BOUNDS}"}
+    readers = {
+        task_id
+        for task_id, job in jobs
+        if any(table.table_id == f"_staging_{bounds}" for table in getattr(job, "referenced_tables", []))
+    }
+    assert {
+        "model.plan_training",
+        f"model.train_{MODEL}",
+        "model.stage_model_evaluations",
+        "segments.match_segment_ids",
+        "segments.stage_customer_segments",
+        "segments.stage_segment_centroids",
+    } <= readers
 
 
 def test_backfills_keep_the_model_of_the_latest_snapshot_and_leave_no_staging_model(

@@ -19,7 +19,13 @@ from local_bigquery import dialect
 from local_bigquery.samples import thelook
 from scripts.dag_statements import Job
 from segmentation.config import PipelineConfig
-from segmentation.features import ORDER_HISTORY, feature_columns, order_history_columns
+from segmentation.features import (
+    FEATURE_BOUNDS,
+    ORDER_HISTORY,
+    feature_bounds_columns,
+    feature_columns,
+    order_history_columns,
+)
 from segmentation.paths import sql_dir
 from segmentation.sources import googlesql_type
 from segmentation.tables import (
@@ -56,6 +62,8 @@ def declared_tables(name: str, config: PipelineConfig) -> list[dict]:
         tables.append({"path": [PROJECT, DATASET, f"_staging_{table.name}_{ds_nodash}"], "columns": columns})
     history = [[column.name, column.type] for column in order_history_columns(config)]
     tables.append({"path": [PROJECT, DATASET, f"_staging_{ORDER_HISTORY}_{ds_nodash}"], "columns": history})
+    bounds = [[column.name, column.type] for column in feature_bounds_columns(config)]
+    tables.append({"path": [PROJECT, DATASET, f"_staging_{FEATURE_BOUNDS}_{ds_nodash}"], "columns": bounds})
     for training, columns in value_training_tables(config).items():
         tables.append({"path": [PROJECT, DATASET, f"_staging_{training}_{ds_nodash}"], "columns": columns})
     for own_table, ddl in ((PERSONAS, "segment_personas_table.sql"), (RUN_COSTS, "run_costs_table.sql")):
@@ -362,6 +370,16 @@ def test_the_order_history_has_its_declared_types(analysis, config):
         for column in order_history_columns(PipelineConfig.model_validate(CONFIGS[config]))
     ]
     (statement,) = analysis[config][f"source.stage_{ORDER_HISTORY}"]
+    assert type_mismatches(statement["columns"], declared) == []
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_the_clipping_bounds_have_their_declared_types(analysis, config):
+    declared = [
+        [column.name, column.type]
+        for column in feature_bounds_columns(PipelineConfig.model_validate(CONFIGS[config]))
+    ]
+    (statement,) = analysis[config][f"features.stage_{FEATURE_BOUNDS}"]
     assert type_mismatches(statement["columns"], declared) == []
 
 

@@ -72,6 +72,7 @@ def clipped(bq_client, staged_features) -> DayRun:
 
 def _train(bq_client, config: PipelineConfig) -> DayRun:
     run = DayRun(bq_client, config, DAY)
+    run.run(Step("features.stage_feature_bounds", "stage.sql", "feature_bounds"))
     (history,) = run.rows("training_plan.sql")
     run.xcoms[PLAN_TASK] = plan_training(config, history).model_dump(mode="json")
     run.run(Step("model.train", "customer_segments_kmeans.sql"))

@@ -17,7 +17,13 @@ from sqlglot import exp
 
 from local_bigquery import dialect
 from segmentation.config import ConfigError, PipelineConfig
-from segmentation.features import DEMOGRAPHIC_FEATURES, ORDER_HISTORY, order_history_columns
+from segmentation.features import (
+    DEMOGRAPHIC_FEATURES,
+    FEATURE_BOUNDS,
+    ORDER_HISTORY,
+    feature_bounds_columns,
+    order_history_columns,
+)
 from segmentation.retries import GATE_FAILED
 from segmentation.tables import (
     CURRENT_VIEW,
@@ -96,11 +102,12 @@ def test_every_task_renders_to_valid_googlesql(rendered):
 
 def test_one_file_per_table_model_and_view_named_after_it(dag):
     staged = {task.params["table"] for task in bigquery_tasks(dag) if "table" in task.params}
-    assert staged == {*PARTITIONED_TABLES, *VALUE_TRAINING_TABLES, ORDER_HISTORY}
+    assert staged == {*PARTITIONED_TABLES, *VALUE_TRAINING_TABLES, ORDER_HISTORY, FEATURE_BOUNDS}
     for name in [
         *PARTITIONED_TABLES,
         *VALUE_TRAINING_TABLES,
         ORDER_HISTORY,
+        FEATURE_BOUNDS,
         MODEL,
         VALUE_MODEL,
         CURRENT_VIEW,
@@ -204,6 +211,7 @@ def test_publishing_replaces_exactly_the_runs_partitions_in_one_transaction(rend
         exp.Commit,
         *[exp.Drop] * tables,
         exp.Drop,  # the run's order history
+        exp.Drop,  # the run's clipping bounds
     ]
     deletes = [statement for statement in statements if isinstance(statement, exp.Delete)]
     assert [delete.this.name for delete in deletes] == [*PARTITIONED_TABLES, PERSONAS]
@@ -211,6 +219,35 @@ def test_publishing_replaces_exactly_the_runs_partitions_in_one_transaction(rend
         assert delete.args["where"].this.sql("bigquery") == "snapshot_date = CAST('2024-03-01' AS DATE)"
     drops = [statement.sql("bigquery") for statement in statements if isinstance(statement, exp.Drop)]
     assert all("_staging_" in drop for drop in drops)
+
+
+@pytest.mark.parametrize("config", ["base", "extended-tuned-log"])
+def test_the_run_computes_its_clipping_bounds_once_and_every_model_input_reads_them(dag, rendered, config):
+    """APPROX_QUANTILES is approximate on BigQuery: computed by each job, training and prediction could clip
+    at different bounds. Only the bounds' own stage computes them; every other job reads its table."""
+    bounds = f"`acme-analytics.segmentation._staging_{FEATURE_BOUNDS}_20240301`"
+    stage = f"features.stage_{FEATURE_BOUNDS}"
+    jobs = {task_id: sql for (name, task_id), sql in rendered.items() if name == config}
+    quantiles = {task_id for task_id, sql in jobs.items() if "APPROX_QUANTILES" in sql}
+    assert quantiles == {stage}
+    (create,) = dialect.parse(jobs[stage])
+    declared = feature_bounds_columns(PipelineConfig.from_params(CONFIGS[config]))
+    assert tuple(create.expression.named_selects) == tuple(column.name for column in declared)
+    readers = {task_id for task_id, sql in jobs.items() if bounds in sql and task_id != stage}
+    assert {
+        "model.train_customer_segments_kmeans",
+        "model.stage_model_evaluations",
+        "segments.stage_customer_segments",
+        "segments.stage_segment_centroids",
+    } <= readers
+    assert readers <= dag.get_task(stage).get_flat_relative_ids(upstream=False)
+    # The Python tasks' SQL (the training plan, the segment matching) reads the model input too.
+    computing = {
+        path.name
+        for path in SQL_DIR.rglob("*.sql")
+        if re.search(r"APPROX_QUANTILES|include 'feature_bounds", path.read_text())
+    }
+    assert computing == {f"{FEATURE_BOUNDS}.sql"}
 
 
 def test_tables_are_created_partitioned_by_snapshot_date_only_if_missing(rendered):
@@ -244,9 +281,11 @@ def test_tuned_k_uses_a_grid_search_over_the_range_and_fixed_k_does_not(rendered
         "LN(1 + LEAST(GREATEST(features.monetary, bounds.lower_monetary), bounds.upper_monetary)) AS log_monetary"
         in tuned
     )
-    assert "APPROX_QUANTILES(monetary, 100) AS quantiles_monetary" in tuned
-    assert "quantiles_monetary[OFFSET(1)] AS lower_monetary" in tuned
-    assert "quantiles_monetary[OFFSET(99)] AS upper_monetary" in tuned
+    assert "CROSS JOIN `acme-analytics.segmentation._staging_feature_bounds_20240301` AS bounds" in tuned
+    bounds = rendered["extended-tuned-log", "features.stage_feature_bounds"]
+    assert "APPROX_QUANTILES(monetary, 100) AS quantiles_monetary" in bounds
+    assert "quantiles_monetary[OFFSET(1)] AS lower_monetary" in bounds
+    assert "quantiles_monetary[OFFSET(99)] AS upper_monetary" in bounds
     fixed = rendered["base", "model.train_customer_segments_kmeans"]
     assert "num_clusters = 5\n" in fixed and "HPARAM" not in fixed
     for sql in (tuned, fixed):
