@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import markupsafe
+import numpy as np
 import pandas as pd
 import pendulum
 import pyarrow as pa
@@ -349,6 +350,35 @@ def test_a_run_computes_its_clipping_bounds_once_and_every_model_input_reads_the
         "segments.stage_customer_segments",
         "segments.stage_segment_centroids",
     } <= readers
+
+
+def test_the_reports_choice_of_k_scans_the_input_the_model_trained_on(published, output):
+    """The report's sample, prepared as the scan prepares it, lies in the model's own space: each sampled
+    customer's distance to its segment's standardized centroid is the distance ML.PREDICT published."""
+    from segmentation.personas.store import Warehouse
+    from segmentation.report.choice_of_k import model_matrix
+    from segmentation.report.data import load_report_data
+
+    data = load_report_data(
+        Warehouse("google_cloud_default", PROJECT, output), datetime.date.fromisoformat(LATEST)
+    )
+    assert data.model_input is not None
+    matrix = model_matrix(data.sample, model_input=data.model_input)
+    centroids = on(published["segment_centroids"], LATEST)
+    standardized = (
+        centroids.assign(z=(centroids.numerical_value - centroids.feature_mean) / centroids.feature_stddev)
+        .pivot(index="segment_id", columns="feature", values="z")
+        .loc[:, list(data.model_input.standardization)]
+    )
+    nearest = standardized.loc[data.sample.segment_id].to_numpy()
+    segments = on(published["customer_segments"], LATEST).set_index("customer_id")
+    np.testing.assert_allclose(
+        np.linalg.norm(matrix - nearest, axis=1),
+        segments.distance.loc[data.sample.customer_id].to_numpy(),
+        rtol=1e-6,
+    )
+    # The clipping matters here: the unclipped sample would not lie in the model's space.
+    assert data.model_input.bounds["monetary"][1] < data.sample.monetary.max()
 
 
 def test_backfills_keep_the_model_of_the_latest_snapshot_and_leave_no_staging_model(

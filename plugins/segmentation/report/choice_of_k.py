@@ -1,13 +1,16 @@
 """Why this k: an elbow and silhouette scan over nearby k, on a small fixed sample of the customers.
 
-The model sees standardized numeric features and one-hot categories (BigQuery ML's preprocessing), so the
-scan does the same with scikit-learn on at most `SCAN_ROWS` customers. It explains the choice; it does
-not redo it: the model's own Davies-Bouldin index per trial comes from `model_evaluations`.
+The model sees the run's model input (include/sql/model_input.sql): numeric features clipped to the run's
+bounds, monetary log-transformed when the run says so, those without spread left out, standardized by
+BigQuery ML over the snapshot, and one-hot categories. The scan prepares its sample the same way
+(`ModelInput`: the bounds from model_evaluations.feature_preparation, the standardization from
+segment_centroids) and clusters it with scikit-learn on at most `SCAN_ROWS` customers. It explains the
+choice; it does not redo it: the model's own Davies-Bouldin index per trial comes from `model_evaluations`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,16 +44,59 @@ def candidate_ks(tried_ks: Sequence[int], chosen_k: int) -> list[int]:
     return tried
 
 
-def model_matrix(sample: pd.DataFrame, *, log_transform_monetary: bool = False) -> np.ndarray:
-    """The sample's features the way the k-means model sees them: standardized numbers, one-hot categories."""
-    features = sample.drop(columns=[c for c in sample.columns if c in NON_FEATURE_COLUMNS])
+@dataclass(frozen=True)
+class ModelInput:
+    """How the run prepared the numeric features its model trained on."""
+
+    # Per model feature (a column of the model input: log_monetary for a log-transformed monetary), in the
+    # matrix's column order: its mean and sample standard deviation over the snapshot's model input.
+    standardization: Mapping[str, tuple[float, float]]
+    # Per customer_features column the model clustered: the (lower, upper) bounds the run clipped it to.
+    bounds: Mapping[str, tuple[float, float]]
+
+    @staticmethod
+    def source_column(feature: str) -> str:
+        """The customer_features column a model feature is computed from (model_input.sql)."""
+        return "monetary" if feature == "log_monetary" else feature
+
+
+def _prepared(features: pd.DataFrame, model_input: ModelInput) -> pd.DataFrame:
+    """The model input's numeric columns for the sample: clipped, log-transformed where the model's is,
+    NULL imputed with the mean (BigQuery ML's), standardized with the snapshot's mean and stddev."""
+    columns = {}
+    for feature, (mean, stddev) in model_input.standardization.items():
+        column = model_input.source_column(feature)
+        values = features[column].astype(float)
+        if column in model_input.bounds:
+            values = values.clip(*model_input.bounds[column])
+        if feature != column:
+            values = np.log1p(values)
+        columns[feature] = (values.fillna(mean) - mean) / (stddev or 1.0)
+    return pd.DataFrame(columns, index=features.index)
+
+
+def _standardized_by_the_sample(features: pd.DataFrame, *, log_transform_monetary: bool) -> pd.DataFrame:
+    """For snapshots that did not record their feature preparation: the sample's own z-scores, unclipped."""
     if log_transform_monetary and "monetary" in features:
         features = features.assign(monetary=np.log1p(features["monetary"].astype(float)))
     numeric = features.select_dtypes(include="number").astype(float)
     numeric = numeric.fillna(numeric.mean()).fillna(0.0)
     spread = numeric.std(ddof=0).replace(0.0, 1.0)
-    standardized = (numeric - numeric.mean()) / spread
-    categories = features.drop(columns=numeric.columns).astype("string").fillna("")
+    return (numeric - numeric.mean()) / spread
+
+
+def model_matrix(
+    sample: pd.DataFrame, *, model_input: ModelInput | None = None, log_transform_monetary: bool = False
+) -> np.ndarray:
+    """The sample's features the way the k-means model sees them: its numeric input (`model_input`; without
+    it the sample standardized by itself) and one-hot categories."""
+    features = sample.drop(columns=[c for c in sample.columns if c in NON_FEATURE_COLUMNS])
+    if model_input is None:
+        standardized = _standardized_by_the_sample(features, log_transform_monetary=log_transform_monetary)
+    else:
+        standardized = _prepared(features, model_input)
+    numeric = features.select_dtypes(include="number").columns
+    categories = features.drop(columns=numeric).astype("string").fillna("")
     one_hot = pd.get_dummies(categories, dtype=float) if len(categories.columns) else None
     parts = [standardized] if one_hot is None else [standardized, one_hot]
     return pd.concat(parts, axis=1).to_numpy(dtype=float)

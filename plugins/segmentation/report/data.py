@@ -21,6 +21,7 @@ from google.cloud.bigquery import ScalarQueryParameter
 from segmentation.paths import sql_dir
 from segmentation.personas.profile import PREDICTED_VALUE, PREDICTED_VALUE_SHARE
 from segmentation.personas.store import Warehouse
+from segmentation.report.choice_of_k import ModelInput
 from segmentation.tables import PROFILE_BOOKKEEPING_COLUMNS
 
 # The customer value model's columns of segment_profiles: shown in the value section, not as features.
@@ -60,6 +61,22 @@ _STABILITY_QUERY = """\
 SELECT training, rebase_reason, previous_snapshot_date, kept_share, unchanged_kept_share, new_segments
 FROM {{ table('segment_stability') }}
 WHERE snapshot_date = @snapshot_date"""
+
+# The model input's preparation (include/sql/model_input.sql), for the choice-of-k scan: the standardization
+# BigQuery ML applied (segment_centroids: the same mean and stddev on every segment's row of a feature) and
+# the bounds of the features the selected model clustered (model_evaluations.feature_preparation).
+_STANDARDIZATION_QUERY = """\
+SELECT feature, MAX(feature_mean) AS mean, MAX(feature_stddev) AS stddev
+FROM {{ table('segment_centroids') }}
+WHERE snapshot_date = @snapshot_date
+GROUP BY feature
+ORDER BY feature"""
+
+_BOUNDS_QUERY = """\
+SELECT prepared.feature, prepared.lower_bound, prepared.upper_bound
+FROM {{ table('model_evaluations') }} AS evaluation, UNNEST(evaluation.feature_preparation) AS prepared
+WHERE evaluation.snapshot_date = @snapshot_date AND evaluation.is_selected AND prepared.clustered
+ORDER BY prepared.feature"""
 
 _SHIFTS_QUERY = """\
 SELECT segment_id, previous_segment_id, centroid_shift
@@ -163,6 +180,9 @@ class ReportData:
     # Against the previous snapshot (report_segment_transitions.sql): previous_segment_id, segment_id,
     # customers, previous_snapshot_date, previous_title, title; empty on a first snapshot.
     transitions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # How the run prepared the features its model trained on; None for snapshots published before the
+    # feature preparation was recorded.
+    model_input: ModelInput | None = None
 
 
 def render_sql(template: str, warehouse: Warehouse, **variables: Any) -> str:
@@ -331,6 +351,25 @@ def _run_costs(queries: ReportQueries, day: date) -> RunCosts | None:
     )
 
 
+def _model_input(queries: ReportQueries, day: date) -> ModelInput | None:
+    """The snapshot's model input preparation; None when it recorded no bounds or no centroids."""
+    on_day = {"snapshot_date": ("DATE", day)}
+    standardization = queries.frame(queries.template(_STANDARDIZATION_QUERY), **on_day)
+    bounds = queries.frame(queries.template(_BOUNDS_QUERY), **on_day)
+    if standardization.empty or bounds.empty:
+        return None
+    return ModelInput(
+        standardization={
+            str(row.feature): (float(row.mean), _optional_float(row.stddev) or 0.0)
+            for row in standardization.itertuples(index=False)
+        },
+        bounds={
+            str(row.feature): (float(row.lower_bound), float(row.upper_bound))
+            for row in bounds.dropna(subset=["lower_bound", "upper_bound"]).itertuples(index=False)
+        },
+    )
+
+
 def _selected(evaluations: pd.DataFrame, warehouse: Warehouse, day: date) -> pd.Series:
     selected = evaluations[evaluations["is_selected"].astype(bool)]
     if selected.empty:
@@ -398,4 +437,5 @@ def load_report_data(warehouse: Warehouse, day: date, *, sample_size: int = SAMP
         segment_values=_segment_values(profiles),
         costs=costs,
         transitions=transitions,
+        model_input=_model_input(queries, day),
     )

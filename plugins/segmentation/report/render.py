@@ -65,7 +65,9 @@ def _profile_chart(data: ReportData) -> ChartImage:
 def _choice_of_k_chart(data: ReportData, *, log_transform_monetary: bool) -> ChartImage:
     chosen_k = data.metadata.k
     tried = data.evaluations["k"].astype(int).tolist()
-    matrix = model_matrix(data.sample, log_transform_monetary=log_transform_monetary)
+    matrix = model_matrix(
+        data.sample, model_input=data.model_input, log_transform_monetary=log_transform_monetary
+    )
     scan = scan_k(matrix, candidate_ks(tried, chosen_k))
     if len(tried) > 1:
         how = (
@@ -77,7 +79,12 @@ def _choice_of_k_chart(data: ReportData, *, log_transform_monetary: bool) -> Cha
     return ChartImage(
         "choice_of_k.png",
         "Choice of k",
-        f"{how} Elbow and silhouette are recomputed with scikit-learn on {scan.rows:,} sampled customers.",
+        f"{how} Elbow and silhouette are recomputed with scikit-learn on {scan.rows:,} sampled customers"
+        + (
+            ", unclipped (the snapshot did not record its model input's preparation)."
+            if data.model_input is None
+            else ", prepared as the model's input: clipped to the run's bounds and standardized."
+        ),
         charts.png_bytes(charts.choice_of_k(data.evaluations, scan, chosen_k)),
     )
 

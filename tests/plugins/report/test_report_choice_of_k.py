@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.report.choice_of_k import candidate_ks, model_matrix, scan_k
+from segmentation.report.choice_of_k import ModelInput, candidate_ks, model_matrix, scan_k
 from segmentation.report.render import profile_z_scores
 
 
@@ -52,6 +52,33 @@ def test_model_matrix_standardizes_numbers_and_one_hot_encodes_categories():
         [0, 0, 0, 0, 1],
         [1 / spread, 0, 0, 1, 0],
         [0, 0, 1, 0, 0],
+    ]
+    np.testing.assert_allclose(matrix, expected)
+
+
+def test_model_matrix_prepares_the_sample_as_the_runs_model_input():
+    """Clipped to the run's bounds, monetary log-transformed, a left-out feature dropped, standardized with
+    the snapshot's mean and stddev rather than the sample's own."""
+    sample = pd.DataFrame(
+        {
+            "segment_id": [1, 1, 2],
+            "customer_id": [10, 11, 12],
+            "monetary": [5_000_000.0, np.e - 1, np.nan],
+            "frequency": [900, 2, 0],
+            "return_ratio": [0.0, 0.0, 0.0],  # no spread: the model left it out
+        }
+    )
+    model_input = ModelInput(
+        standardization={"frequency": (3.0, 2.0), "log_monetary": (2.0, 0.5)},
+        bounds={"frequency": (1.0, 9.0), "monetary": (1.0, np.e**3 - 1)},
+    )
+
+    matrix = model_matrix(sample, model_input=model_input)
+
+    expected = [
+        [(9 - 3) / 2, (3 - 2) / 0.5],  # clipped at both upper bounds
+        [(2 - 3) / 2, (1 - 2) / 0.5],
+        [(1 - 3) / 2, 0.0],  # frequency clipped at its lower bound; NULL monetary imputed with the mean
     ]
     np.testing.assert_allclose(matrix, expected)
 
