@@ -21,6 +21,7 @@ from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
 from google.cloud.bigquery import (
     ArrayQueryParameter,
     ArrayQueryParameterType,
+    QueryJob,
     ScalarQueryParameter,
     ScalarQueryParameterType,
     StructQueryParameter,
@@ -66,10 +67,33 @@ class Warehouse:
         """The table's quoted path, the way the DAG's `table()` macro writes it."""
         return "`" + ".".join(part for part in (self.project_id, self.dataset, name) if part) + "`"
 
+    def bigquery_hook(self) -> BigQueryHook:
+        return BigQueryHook(gcp_conn_id=self.gcp_conn_id, location=self.location, use_legacy_sql=False)
 
-def render_sql(template: str, warehouse: Warehouse) -> str:
+
+def render_sql(template: str, warehouse: Warehouse, **variables: Any) -> str:
+    """A query rendered with the pipeline's `table()` macro (and `variables`, for the template's own)."""
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-    return environment.from_string(template).render(table=warehouse.table)
+    return environment.from_string(template).render(table=warehouse.table, **variables)
+
+
+def run_query(
+    hook: BigQueryHook, warehouse: Warehouse, sql: str, parameters: Sequence[QueryParameter] = ()
+) -> QueryJob:
+    """Starts `sql` as a GoogleSQL query job with named `parameters` and the run's labels, in the
+    warehouse's project (the connection's when it names none) and location."""
+    configuration = {
+        "query": {
+            "query": sql,
+            "useLegacySql": False,
+            "parameterMode": "NAMED",
+            "queryParameters": [parameter.to_api_repr() for parameter in parameters],
+        },
+        "labels": dict(warehouse.job_labels),
+    }
+    return hook.insert_job(
+        configuration=configuration, project_id=warehouse.project_id, location=warehouse.location
+    )
 
 
 def sql_file(file_name: str, warehouse: Warehouse) -> str:
@@ -167,25 +191,10 @@ def merge_parameters(
 class PersonaStore:
     def __init__(self, warehouse: Warehouse) -> None:
         self.warehouse = warehouse
-        self.hook = BigQueryHook(
-            gcp_conn_id=warehouse.gcp_conn_id, location=warehouse.location, use_legacy_sql=False
-        )
+        self.hook = warehouse.bigquery_hook()
 
-    def _query(self, sql: str, parameters: Sequence[QueryParameter] = ()):
-        configuration = {
-            "query": {
-                "query": sql,
-                "useLegacySql": False,
-                "parameterMode": "NAMED",
-                "queryParameters": [parameter.to_api_repr() for parameter in parameters],
-            },
-            "labels": dict(self.warehouse.job_labels),
-        }
-        return self.hook.insert_job(
-            configuration=configuration,
-            project_id=self.warehouse.project_id,
-            location=self.warehouse.location,
-        )
+    def _query(self, sql: str, parameters: Sequence[QueryParameter] = ()) -> QueryJob:
+        return run_query(self.hook, self.warehouse, sql, parameters)
 
     def profile_rows(self, snapshot_date: date) -> list[dict[str, Any]]:
         sql = render_sql(_PROFILES_QUERY, self.warehouse)

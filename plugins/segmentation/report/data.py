@@ -13,14 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import jinja2
 import pandas as pd
-from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
 from google.cloud.bigquery import ScalarQueryParameter
 
 from segmentation.paths import sql_dir
 from segmentation.personas.profile import PREDICTED_VALUE, PREDICTED_VALUE_SHARE
-from segmentation.personas.store import Warehouse
+from segmentation.personas.store import Warehouse, render_sql, run_query
 from segmentation.report.choice_of_k import ModelInput
 from segmentation.tables import PROFILE_BOOKKEEPING_COLUMNS
 
@@ -185,11 +183,6 @@ class ReportData:
     model_input: ModelInput | None = None
 
 
-def render_sql(template: str, warehouse: Warehouse, **variables: Any) -> str:
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-    return environment.from_string(template).render(table=warehouse.table, **variables)
-
-
 def _quoted_columns(columns: Sequence[str]) -> list[str]:
     unsafe = [column for column in columns if not _IDENTIFIER.match(column)]
     if unsafe:
@@ -201,30 +194,13 @@ class ReportQueries:
     """The report's read queries for one warehouse, run as BigQuery jobs through the connection."""
 
     def __init__(self, warehouse: Warehouse) -> None:
-        self.hook = BigQueryHook(
-            gcp_conn_id=warehouse.gcp_conn_id, location=warehouse.location, use_legacy_sql=False
-        )
+        self.hook = warehouse.bigquery_hook()
         self.warehouse = warehouse
 
     def frame(self, sql: str, **parameters: tuple[str, Any]) -> pd.DataFrame:
         """The query's result; `parameters` maps each name to its (GoogleSQL type, value)."""
-        configuration = {
-            "query": {
-                "query": sql,
-                "useLegacySql": False,
-                "parameterMode": "NAMED",
-                "queryParameters": [
-                    ScalarQueryParameter(name, kind, value).to_api_repr()
-                    for name, (kind, value) in parameters.items()
-                ],
-            },
-            "labels": dict(self.warehouse.job_labels),
-        }
-        job = self.hook.insert_job(
-            configuration=configuration,
-            project_id=self.warehouse.project_id or self.hook.project_id,
-            location=self.warehouse.location,
-        )
+        named = [ScalarQueryParameter(name, kind, value) for name, (kind, value) in parameters.items()]
+        job = run_query(self.hook, self.warehouse, sql, named)
         return job.result().to_arrow(create_bqstorage_client=False).to_pandas()
 
     def template(self, text: str, **variables: Any) -> str:
