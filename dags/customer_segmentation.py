@@ -234,6 +234,7 @@ def generate_personas(params: dict[str, Any], ds: str | None = None) -> dict:
     config = PipelineConfig.from_params(params)
     return write_personas(
         job_labels=job_labels(get_current_context()),
+        maximum_bytes_billed=config.maximum_bytes_billed,
         snapshot_date=ds,
         project_id=config.project_id,
         dataset=config.dataset,
@@ -278,6 +279,7 @@ def publish_report(params: dict[str, Any], ds: str | None = None) -> str:
     config = PipelineConfig.from_params(params)
     return build_report(
         job_labels=job_labels(get_current_context()),
+        maximum_bytes_billed=config.maximum_bytes_billed,
         snapshot_date=ds,
         project_id=config.project_id,
         dataset=config.dataset,

@@ -141,6 +141,7 @@ def generate_personas(
     gemini: GeminiSettings | GeminiOptions | Mapping[str, Any] | None = None,
     thresholds: RefreshThresholds | None = None,
     job_labels: Mapping[str, str] | None = None,
+    maximum_bytes_billed: int | None = None,
 ) -> dict[str, Any]:
     """Write `segment_personas` for one snapshot from its `segment_profiles`; returns a summary for XCom.
 
@@ -155,9 +156,12 @@ def generate_personas(
     :param thresholds: how far a segment may move before its persona is rewritten; None: the params'
         defaults (persona_refresh_shift, persona_refresh_size_pct).
     :param job_labels: the labels of the run's BigQuery jobs (plugins/segmentation/costs.py).
+    :param maximum_bytes_billed: the run's cap on the bytes each of its query jobs may bill (None: none).
     """
     snapshot = snapshot_date if isinstance(snapshot_date, date) else date.fromisoformat(snapshot_date)
-    store = PersonaStore(Warehouse(gcp_conn_id, project_id, dataset, location, job_labels or {}))
+    store = PersonaStore(
+        Warehouse(gcp_conn_id, project_id, dataset, location, job_labels or {}, maximum_bytes_billed)
+    )
     store.create_table()
     histories = [SegmentHistory.from_row(row) for row in store.segment_histories(snapshot)]
     if not histories:

@@ -56,6 +56,8 @@ class Warehouse:
     location: str | None = None
     # The run's labels (plugins/segmentation/costs.py), carried by every job sent for it.
     job_labels: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # The run's cap on the bytes one query job may bill (None: no cap), as on every other job of the run.
+    maximum_bytes_billed: int | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not re.match(OPTIONAL_PROJECT_ID_PATTERN, self.project_id):
@@ -80,17 +82,19 @@ def render_sql(template: str, warehouse: Warehouse, **variables: Any) -> str:
 def run_query(
     hook: BigQueryHook, warehouse: Warehouse, sql: str, parameters: Sequence[QueryParameter] = ()
 ) -> QueryJob:
-    """Starts `sql` as a GoogleSQL query job with named `parameters` and the run's labels, in the
-    warehouse's project (the connection's when it names none) and location."""
-    configuration = {
-        "query": {
-            "query": sql,
-            "useLegacySql": False,
-            "parameterMode": "NAMED",
-            "queryParameters": [parameter.to_api_repr() for parameter in parameters],
-        },
-        "labels": dict(warehouse.job_labels),
+    """Starts `sql` as a GoogleSQL query job with named `parameters`, the run's labels and its cap on
+    bytes billed, in the warehouse's project (the connection's when it names none) and location."""
+    query = {
+        "query": sql,
+        "useLegacySql": False,
+        "parameterMode": "NAMED",
+        "queryParameters": [parameter.to_api_repr() for parameter in parameters],
     }
+    if warehouse.maximum_bytes_billed is not None:
+        # JobConfigurationQuery.maximumBytesBilled is an int64 sent as a string:
+        # https://cloud.google.com/bigquery/docs/reference/rest/v2/Job#JobConfigurationQuery
+        query["maximumBytesBilled"] = str(warehouse.maximum_bytes_billed)
+    configuration = {"query": query, "labels": dict(warehouse.job_labels)}
     return hook.insert_job(
         configuration=configuration, project_id=warehouse.project_id, location=warehouse.location
     )

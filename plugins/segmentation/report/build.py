@@ -33,16 +33,18 @@ def build_report(
     location: str | None = None,
     log_transform_monetary: bool = False,
     job_labels: Mapping[str, str] | None = None,
+    maximum_bytes_billed: int | None = None,
 ) -> str:
     """Renders the run report of `snapshot_date` and publishes it under `<destination>/<date>/`.
 
     Returns the HTML page's location: an absolute local path, or a `gs://` URI. An empty project means
     the connection's. `log_transform_monetary` must match the run's setting, so that the choice-of-k
-    scan sees the features the way the model did. `job_labels` label its BigQuery jobs as the run's.
+    scan sees the features the way the model did. `job_labels` label its BigQuery jobs as the run's, and `maximum_bytes_billed` caps each as the run's.
     """
     day = _snapshot(snapshot_date)
     target = parse_destination(destination, gcp_conn_id)
-    data = load_report_data(Warehouse(gcp_conn_id, project_id, dataset, location, job_labels or {}), day)
+    warehouse = Warehouse(gcp_conn_id, project_id, dataset, location, job_labels or {}, maximum_bytes_billed)
+    data = load_report_data(warehouse, day)
     files = render_report(data, log_transform_monetary=log_transform_monetary)
     location_of_page = target.publish(day.isoformat(), files)
     log.info("Run report of snapshot %s: %s (%d files)", day, location_of_page, len(files))

@@ -206,3 +206,22 @@ def test_airflow_variables_choose_the_backend_and_its_settings(
     assert call.body["generationConfig"]["temperature"] == pytest.approx(
         0.7
     )  # the param wins over the Variable
+
+
+def test_every_query_job_carries_the_runs_cap_on_bytes_billed(bq_client, warehouse):
+    cap = 1024**3
+    labels = {"run_id": "capped_personas_run"}
+
+    _generate(warehouse, backend="offline", job_labels=labels, maximum_bytes_billed=cap)
+
+    jobs = [job for job in bq_client.list_jobs(max_results=200) if job.labels == labels]
+    assert jobs, "the step sent no labelled job"
+    assert {job.job_type for job in jobs} == {"query"}
+    assert [job.maximum_bytes_billed for job in jobs] == [cap] * len(jobs)
+
+
+def test_a_cap_too_low_fails_the_step_before_it_writes(bq_client, warehouse):
+    with pytest.raises(Exception, match=r"Query exceeded limit for bytes billed: 1000000"):
+        _generate(warehouse, backend="offline", maximum_bytes_billed=1_000_000)
+
+    assert _personas(bq_client, warehouse) == []
