@@ -26,11 +26,12 @@ $(INSTALLED): requirements.lock Makefile
 lock:
 	$(UV) pip compile --quiet --python-version 3.11 requirements-dev.in -o requirements.lock
 
-# Two workers, one test module each at a time (module fixtures such as the end-to-end runs stay shared);
+# Two workers, one test module each at a time (module fixtures such as the end-to-end runs stay shared),
+# the slowest modules first (tests/conftest.py orders them; xdist would otherwise reorder by test count);
 # the slowest tests are listed at the end so a slow-down shows in CI's log.
 TEST_WORKERS ?= 2
 test: install
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 lint: install
 	$(VENV)/bin/ruff check .
