@@ -8,10 +8,12 @@ fails without retrying, and leaves every published partition exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import re
 import uuid
+from collections.abc import Generator
 from pathlib import Path
 
 import markupsafe
@@ -533,15 +535,24 @@ class TaskFailures:
         self.errors[task_instance.task_id] = str(error)
 
 
-@pytest.fixture
-def task_failures():
+@contextlib.contextmanager
+def recorded_task_failures() -> Generator[dict[str, str]]:
+    """The error of each task that fails meanwhile, by task id."""
     from airflow.sdk.listener import get_listener_manager
 
     listener = TaskFailures()
     manager = get_listener_manager()
     manager.add_listener(listener)
-    yield listener.errors
-    manager.pm.unregister(listener)
+    try:
+        yield listener.errors
+    finally:
+        manager.pm.unregister(listener)
+
+
+@pytest.fixture
+def task_failures():
+    with recorded_task_failures() as errors:
+        yield errors
 
 
 def _failed_run(dag, date: str, conf: dict):
@@ -575,13 +586,26 @@ def _assert_unchanged(client, dataset: str, published: dict[str, pd.DataFrame]) 
         pd.testing.assert_frame_equal(after[name], rows, obj=name)
 
 
+@pytest.fixture(scope="module")
+def runs_without_orders(published, dag, conf) -> dict[str, tuple[str, list, dict[str, str]]]:
+    """Two runs of a date before any order: one looking 30 days back, then one with the run settings'
+    freshness window (3 days), which shows whether the first run's conf leaked into it. Each: the run's
+    state, its failed task instances and the errors they reported."""
+    outcomes = {}
+    for name, settings in (("30 days", {**conf, "freshness_days": 30}), ("default", conf)):
+        with recorded_task_failures() as errors:
+            state, failed = _failed_run(dag, BEFORE_ANY_ORDER, settings)
+        outcomes[name] = (state, failed, errors)
+    return outcomes
+
+
 def test_a_date_without_orders_fails_the_freshness_gate_and_changes_nothing(
-    published, dag, conf, bq_client, output, task_failures
+    runs_without_orders, published, conf, bq_client, output
 ):
-    state, failed = _failed_run(dag, BEFORE_ANY_ORDER, conf)
+    state, failed, errors = runs_without_orders["default"]
     assert state == "failed"
     _assert_failed_at_once(failed, "source.check_freshness")
-    logged = task_failures["source.check_freshness"]
+    logged = errors["source.check_freshness"]
     assert (
         f"source freshness gate failed: no orders in {PROJECT}.{conf['source_dataset']} during the 3 days "
         f"before {BEFORE_ANY_ORDER} 00:00:00"
@@ -1077,12 +1101,12 @@ def test_switching_to_the_extended_feature_set_adds_its_columns_and_tunes_k(
     assert profiles.customers.sum() == len(latest)
 
 
-def test_a_runs_conf_does_not_leak_into_the_next_run(dag, conf, task_failures):
+def test_a_runs_conf_does_not_leak_into_the_next_run(runs_without_orders):
     """Airflow's Param.resolve keeps a run's value on the DAG's Param objects; each run must start clean."""
-    _failed_run(dag, BEFORE_ANY_ORDER, {**conf, "freshness_days": 30})
-    assert "during the 30 days" in task_failures["source.check_freshness"]
-    _failed_run(dag, BEFORE_ANY_ORDER, conf)
-    assert "during the 3 days" in task_failures["source.check_freshness"]
+    *_, first = runs_without_orders["30 days"]
+    assert "during the 30 days" in first["source.check_freshness"]
+    *_, following = runs_without_orders["default"]
+    assert "during the 3 days" in following["source.check_freshness"]
 
 
 def test_a_connection_without_a_project_fails_at_once_naming_it(dag, conf, task_failures, monkeypatch):
