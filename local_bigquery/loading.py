@@ -201,7 +201,11 @@ def _column_types(fields: list[dict]) -> dict[str, str]:
 def _converted(value: str, field_schema: dict) -> str:
     """A column of the file in the type of its field."""
     if picoseconds.is_picosecond_field(field_schema):
-        return f"{picoseconds.PARSE_FUNCTION}(CAST({value} AS VARCHAR))"
+        text = f"CAST({value} AS VARCHAR)"
+        invalid = f"error('Invalid timestamp: ''' || {text} || '''')"
+        return (
+            f"COALESCE({picoseconds.PARSE_FUNCTION}({text}), CASE WHEN {text} IS NOT NULL THEN {invalid} END)"
+        )
     return f"CAST({value} AS {duckdb_type_for_field(field_schema)})"
 
 

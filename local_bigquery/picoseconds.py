@@ -27,7 +27,7 @@ DUCKDB_TYPE = f'STRUCT("{MICROS_FIELD}" TIMESTAMPTZ, "{PICOS_FIELD}" BIGINT)'
 PARSE_FUNCTION = "bq_timestamp_picos"
 
 # The seconds' fraction of a timestamp's text: up to twelve digits.
-_FRACTION = re.compile(r"(?<=:\d\d)\.(\d{1,12})(?!\d)")
+_FRACTION = re.compile(r"(?<=:\d\d)\.(\d+)")
 
 
 def is_picosecond_field(field: dict) -> bool:
@@ -58,19 +58,30 @@ def parse(value: Any) -> dict | None:
         return {MICROS_FIELD: value, PICOS_FIELD: 0}
     text = str(value).strip()
     match = _FRACTION.search(text)
+    if match and len(match.group(1)) > 12:
+        raise ValueError(f"Invalid timestamp: {text!r} has more than twelve digits of fraction")
     digits = (match.group(1) if match else "").ljust(12, "0")
     if match:
         text = text[: match.start()] + "." + digits[:6] + text[match.end() :]
     return {MICROS_FIELD: _parse_timestamp(text), PICOS_FIELD: int(digits[6:])}
 
 
+def _parsed_or_null(value: str | None) -> dict | None:
+    try:
+        return parse(value)
+    except ValueError:
+        return None
+
+
 def register(con: duckdb.DuckDBPyConnection) -> None:
-    """`bq_timestamp_picos(text)`: the stored form of a timestamp's text, for CASTs and loads."""
+    """`bq_timestamp_picos(text)`: the stored form of a timestamp's text (NULL if it is none), for CASTs and
+    loads; a CAST turns the NULL of a text that is no timestamp into BigQuery's error."""
     con.create_function(
         PARSE_FUNCTION,
-        parse,
+        _parsed_or_null,
         [duckdb.sqltype("VARCHAR")],
         duckdb.sqltype(DUCKDB_TYPE),
+        null_handling="special",
         side_effects=False,
     )
 

@@ -379,7 +379,12 @@ def picosecond_timestamp_casts(statement: exp.Expression, columns: ColumnTypes) 
     for node in list(statement.find_all(exp.Cast, exp.TryCast)):
         if isinstance(node.to, exp.DataType) and _is_picosecond_type(node.to):
             text = exp.cast(node.this.copy(), exp.DataType.build("VARCHAR"))
-            node.replace(_function(picoseconds.PARSE_FUNCTION, text))
+            parsed = _function(picoseconds.PARSE_FUNCTION, text)  # NULL for text that is no timestamp
+            if not isinstance(node, exp.TryCast):
+                given = exp.Not(this=exp.Is(this=text.copy(), expression=exp.null()))
+                invalid = _error(_text("Invalid timestamp: '", text.copy(), "'"))
+                parsed = exp.func("COALESCE", parsed, exp.case().when(given, invalid))
+            node.replace(parsed)
 
 
 def string_casts_parse_like_bigquery(statement: exp.Expression, columns: ColumnTypes) -> None:

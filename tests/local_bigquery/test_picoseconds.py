@@ -89,3 +89,17 @@ def test_a_timestamp_precision_other_than_6_or_12_is_refused(bq_client, dataset)
     field._properties["timestampPrecision"] = "9"
     with pytest.raises(exceptions.BadRequest, match="Invalid timestampPrecision 9"):
         bq_client.create_table(bigquery.Table(f"{PROJECT}.{dataset}.nano", schema=[field]))
+
+
+def test_text_that_is_no_timestamp_fails_as_on_bigquery(bq_client, dataset):
+    with pytest.raises(exceptions.BadRequest, match="Invalid timestamp: 'soon'"):
+        bq_client.query_and_wait("SELECT CAST('soon' AS TIMESTAMP(12))")
+    with pytest.raises(exceptions.BadRequest, match="Invalid timestamp"):
+        bq_client.query_and_wait("SELECT CAST('2025-01-01 00:00:00.1234567890123' AS TIMESTAMP(12))")
+    (row,) = bq_client.query_and_wait("SELECT SAFE_CAST('soon' AS TIMESTAMP(12)) AS t")
+    assert row["t"] is None
+    field = bigquery.SchemaField("at", "TIMESTAMP", timestamp_precision=PICOSECOND)
+    table = bq_client.create_table(bigquery.Table(f"{PROJECT}.{dataset}.pico_bad", schema=[field]))
+    with pytest.raises(exceptions.BadRequest, match="Invalid timestamp: 'soon'"):
+        bq_client.load_table_from_file(io.BytesIO(b"soon\n"), table).result()
+    assert bq_client.get_table(table).num_rows == 0
