@@ -17,6 +17,7 @@ from local_bigquery.column_defaults import default_value_sql
 from local_bigquery.errors import Duplicate, InvalidRequest, NotFound, ResourceInUse, Unsupported
 from local_bigquery.translate import TableRef, schema_name, validate_ids
 from local_bigquery.types import (
+    PARAMETERIZED_DECIMALS,
     column_definitions,
     duckdb_type_for_field,
     quote_identifier,
@@ -69,7 +70,14 @@ _PATCHABLE_TABLE_SETTINGS = (
 
 # The attributes of a column BigQuery keeps that DuckDB's column types cannot carry; descriptions are kept
 # apart (fieldDescriptions). https://cloud.google.com/bigquery/docs/reference/rest/v2/tables#TableFieldSchema
-_FIELD_ATTRIBUTES = ("defaultValueExpression", "policyTags", "roundingMode")
+_FIELD_ATTRIBUTES = (
+    "defaultValueExpression",
+    "policyTags",
+    "roundingMode",
+    "maxLength",
+    "precision",
+    "scale",
+)
 
 # How NUMERIC and BIGNUMERIC values with more decimals than the column keeps are rounded when stored. DuckDB
 # rounds half away from zero, BigQuery's default; ROUND_HALF_EVEN is refused rather than stored and ignored.
@@ -137,6 +145,9 @@ def _field_metadata(fields: list[dict]) -> dict:
     attributes = {}
     for field in fields:
         kept = {key: field[key] for key in _FIELD_ATTRIBUTES if field.get(key)}
+        if kept.get("precision") is not None:
+            # DuckDB's DECIMAL(38, 0) of a BIGNUMERIC(38) reads as NUMERIC: the schema says which it is.
+            kept["type"] = PARAMETERIZED_DECIMALS[str(field["type"]).upper()]
         if not (kept.get("policyTags") or {}).get("names"):
             kept.pop("policyTags", None)
         if kept:
@@ -451,6 +462,14 @@ class Catalog:
         if self._columns(ref) is None:
             return 0
         return first_row(self.con, f"SELECT count(*) FROM {ref.duckdb_name}")[0]
+
+    def annotate_columns(self, ref: TableRef, attributes: Mapping[str, dict]) -> None:
+        """Add schema attributes (type parameters, …) to columns, by name."""
+        stored = self._table_metadata(ref)
+        kept = stored.setdefault("fieldAttributes", {})
+        for name, given in attributes.items():
+            kept[name] = {**kept.get(name, {}), **given}
+        self._store_metadata(ref, stored)
 
     def describe_columns(self, ref: TableRef, descriptions: Mapping[str, str]) -> None:
         stored = self._table_metadata(ref)

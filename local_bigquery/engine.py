@@ -36,6 +36,7 @@ from local_bigquery.translate import (
 )
 from local_bigquery.types import (
     BIGNUMERIC_SCALE,
+    decimal_parameters,
     quote_identifier,
     refuse_null_array_elements,
     schema_for_relation,
@@ -384,6 +385,7 @@ class ScriptRun:
             return Outcome(kind, result=self._empty_result(ref), ddl_target=ref, ddl_operation="SKIP")
         properties = self.table_properties(statement)
         descriptions = _take_column_descriptions(statement)
+        parameters = _take_type_parameters(statement)
         # `CREATE TABLE t (columns) AS SELECT …`: DuckDB takes no column list with AS, so the table is
         # created from its list and the query's rows inserted by position.
         declared = isinstance(statement.this, exp.Schema) and statement.expression is not None
@@ -398,6 +400,8 @@ class ScriptRun:
         self.catalog.record_table(ref, properties)
         if descriptions:
             self.catalog.describe_columns(ref, descriptions)
+        if parameters:
+            self.catalog.annotate_columns(ref, parameters)
         check_partition_column(self.catalog, ref, properties)
         check_clustering_fields(self.catalog, ref, properties)
         return Outcome(
@@ -672,6 +676,46 @@ def _view_column_names(statement: exp.Create) -> list[str]:
     """The names of a CREATE VIEW's column list (empty without one)."""
     schema = statement.this
     return [column.name for column in schema.expressions] if isinstance(schema, exp.Schema) else []
+
+
+_LENGTH_FUNCTIONS = {exp.DataType.Type.TEXT: "LENGTH", exp.DataType.Type.BINARY: "OCTET_LENGTH"}
+_DECIMAL_TYPES = {exp.DataType.Type.DECIMAL: "NUMERIC", exp.DataType.Type.BIGDECIMAL: "BIGNUMERIC"}
+
+
+def _take_type_parameters(statement: exp.Create) -> dict[str, dict]:
+    """`STRING(L)`, `BYTES(L)`, `NUMERIC(P, S)`, `BIGNUMERIC(P, S)` columns of a CREATE TABLE: their parameters
+    as a REST schema gives them (maxLength, precision, scale). A length becomes a CHECK, as DuckDB checks no
+    VARCHAR(L); a decimal's are DuckDB's DECIMAL(P, S).
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#parameterized_data_types
+    """
+    schema = statement.this
+    parameters: dict[str, dict] = {}
+    for column in schema.expressions if isinstance(schema, exp.Schema) else []:
+        kind = column.args.get("kind") if isinstance(column, exp.ColumnDef) else None
+        if not isinstance(kind, exp.DataType) or not kind.expressions:
+            continue
+        values = [param.name for param in kind.expressions]
+        if kind.this in _LENGTH_FUNCTIONS:
+            if not values[0].isdigit() or int(values[0]) < 1:
+                raise InvalidQuery(
+                    f"Invalid length {values[0]} for column {column.name}: a positive integer."
+                )
+            kind.set("expressions", [])
+            length = exp.func(_LENGTH_FUNCTIONS[kind.this], exp.column(column.name, quoted=True))
+            check = exp.CheckColumnConstraint(
+                this=exp.LTE(this=length, expression=exp.Literal.number(values[0]))
+            )
+            column.append("constraints", exp.ColumnConstraint(kind=check))
+            parameters[column.name] = {"maxLength": values[0]}
+        elif kind.this in _DECIMAL_TYPES:
+            bq_type = _DECIMAL_TYPES[kind.this]
+            scale = values[1] if len(values) > 1 else None
+            precision, _ = decimal_parameters(bq_type, values[0], scale, column.name, InvalidQuery)
+            parameters[column.name] = {"type": bq_type, "precision": str(precision)}
+            if scale is not None:
+                parameters[column.name]["scale"] = scale
+    return parameters
 
 
 def _take_column_descriptions(statement: exp.Create) -> dict[str, str]:

@@ -71,6 +71,49 @@ _DUCKDB_TO_SCALAR = {
 }
 
 
+# Parameterized decimals: NUMERIC(P[, S]) has max(1, S) <= P <= S + 29 and S <= 9, BIGNUMERIC(P[, S])
+# max(1, S) <= P <= S + 38 and S <= 38, stored as DuckDB's DECIMAL(P, S), which rounds and bounds values as
+# BigQuery does. https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#parameterized_decimal_type
+PARAMETERIZED_DECIMALS = {
+    "NUMERIC": "NUMERIC",
+    "DECIMAL": "NUMERIC",
+    "BIGNUMERIC": "BIGNUMERIC",
+    "BIGDECIMAL": "BIGNUMERIC",
+}
+_DECIMAL_LIMITS = {"NUMERIC": (29, 9), "BIGNUMERIC": (38, 38)}
+_DUCKDB_MAX_DIGITS = 38
+
+
+def decimal_parameters(
+    bq_type: str, precision: Any, scale: Any, name: str, error: type[Exception] = InvalidRequest
+) -> tuple[int, int]:
+    """The (precision, scale) of NUMERIC(P[, S]) or BIGNUMERIC(P[, S]), checked as BigQuery checks them."""
+    kind = PARAMETERIZED_DECIMALS[bq_type.upper()]
+    digits, most_scale = _DECIMAL_LIMITS[kind]
+    p, s = int(precision), int(scale or 0)
+    if not (0 <= s <= most_scale and max(1, s) <= p <= s + digits):
+        raise error(
+            f"Invalid {kind}({p}, {s}) for field {name}: {kind} takes max(1, S) <= P <= S + {digits} "
+            f"and 0 <= S <= {most_scale}."
+        )
+    if p > _DUCKDB_MAX_DIGITS:
+        raise Unsupported(f"{kind}({p}, {s}) (field {name}): at most {_DUCKDB_MAX_DIGITS} digits here")
+    return p, s
+
+
+def length_check(field: dict) -> str:
+    """STRING(L) / BYTES(L) (`maxLength`): a CHECK on the column, as DuckDB's VARCHAR(L) checks nothing."""
+    length, bq_type = field.get("maxLength"), str(field.get("type", "")).upper()
+    if length is None or bq_type not in ("STRING", "BYTES") or field.get("mode") == "REPEATED":
+        return ""
+    if not str(length).isdigit() or int(length) < 1:
+        raise InvalidRequest(
+            f"Invalid maxLength {length!r} for field {field.get('name')}: a positive integer."
+        )
+    function = "length" if bq_type == "STRING" else "octet_length"
+    return f" CHECK ({function}({quote_identifier(field['name'])}) <= {int(length)})"
+
+
 def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -89,6 +132,11 @@ def duckdb_type_for_field(field: dict) -> str:
         column_type = f"STRUCT({members})"
     elif picoseconds.is_picosecond_field(field):
         column_type = picoseconds.DUCKDB_TYPE
+    elif bq_type in PARAMETERIZED_DECIMALS and field.get("precision") is not None:
+        precision, scale = decimal_parameters(
+            bq_type, field["precision"], field.get("scale"), field.get("name")
+        )
+        column_type = f"DECIMAL({precision}, {scale})"
     elif bq_type == "TIMESTAMP" and str(field.get("timestampPrecision") or "6") != "6":
         raise InvalidRequest(
             f"Invalid timestampPrecision {field['timestampPrecision']} for field {field.get('name')}: "
@@ -135,7 +183,9 @@ def column_definitions(schema_fields: Iterable[dict]) -> str:
     definitions = []
     for field in schema_fields:
         not_null = " NOT NULL" if _is_required(field) else ""
-        definitions.append(f"{quote_identifier(field['name'])} {duckdb_type_for_field(field)}{not_null}")
+        definitions.append(
+            f"{quote_identifier(field['name'])} {duckdb_type_for_field(field)}{not_null}{length_check(field)}"
+        )
         for path in required_subfields(field):
             parent = _struct_path(path[:-1])
             definitions.append(f"CHECK ({parent} IS NULL OR {_struct_path(path)} IS NOT NULL)")

@@ -223,3 +223,37 @@ def test_rounding_modes_half_away_from_zero_is_kept_half_even_refused(bq_client,
     assert table.schema[0].rounding_mode == "ROUND_HALF_AWAY_FROM_ZERO"
     bq_client.query_and_wait(f"INSERT INTO {dataset}.rounded VALUES (NUMERIC '2.5' / 1000000000)")
     assert [row["amount"] for row in bq_client.list_rows(table)] == [decimal.Decimal("3E-9")]
+
+
+def test_type_parameters_are_kept_and_enforced(bq_client, dataset):
+    columns = "n NUMERIC, n92 NUMERIC(9, 2), bn9 BIGNUMERIC(38), s9 STRING(9), b3 BYTES(3)"
+    bq_client.query_and_wait(f"CREATE TABLE {dataset}.sized ({columns})")
+    table = bq_client.get_table(f"{dataset}.sized")
+    keys = [field._key()[:2] for field in table.schema]
+    assert keys == [
+        ("n", "NUMERIC"),
+        ("n92", "NUMERIC(9, 2)"),
+        ("bn9", "BIGNUMERIC(38)"),
+        ("s9", "STRING(9)"),
+        ("b3", "BYTES(3)"),
+    ]
+    # The same schema through the REST API gives the same table.
+    copy = bq_client.create_table(bigquery.Table(f"{PROJECT}.{dataset}.sized_copy", schema=table.schema))
+    assert [field._key()[:2] for field in bq_client.get_table(copy).schema] == keys
+
+    for name in ("sized", "sized_copy"):
+        bq_client.query_and_wait(
+            f"INSERT INTO {dataset}.{name} (n92, s9) VALUES (NUMERIC '1.555', 'nine char')"
+        )
+        for values in [
+            "(n92) VALUES (NUMERIC '12345678')",
+            "(s9) VALUES ('ten chars!')",
+            "(b3) VALUES (b'four')",
+        ]:
+            with pytest.raises(exceptions.BadRequest):
+                bq_client.query_and_wait(f"INSERT INTO {dataset}.{name} {values}")
+        (row,) = bq_client.query_and_wait(f"SELECT n92 FROM {dataset}.{name}")
+        assert row["n92"] == decimal.Decimal("1.56")  # rounded half away from zero to the scale
+    for wrong, message in [("NUMERIC(40, 2)", "Invalid NUMERIC.40, 2."), ("STRING(0)", "Invalid length 0")]:
+        with pytest.raises(exceptions.BadRequest, match=message):
+            bq_client.query_and_wait(f"CREATE TABLE {dataset}.wrong (x {wrong})")
