@@ -13,10 +13,11 @@ import requests
 
 from tests.conftest import PROJECT
 
-# A cross join of 64 million rows: seconds on any machine, and bounded.
+# A cross join of 256 million rows: several seconds on any machine (a busy one answers the five requests
+# below more slowly, but runs this more slowly too), and bounded.
 SLOW_QUERY = (
-    "SELECT COUNT(*) AS n FROM UNNEST(GENERATE_ARRAY(1, 8000)) AS a "
-    "CROSS JOIN UNNEST(GENERATE_ARRAY(1, 8000)) AS b WHERE MOD(a * b, 7) = 3"
+    "SELECT COUNT(*) AS n FROM UNNEST(GENERATE_ARRAY(1, 16000)) AS a "
+    "CROSS JOIN UNNEST(GENERATE_ARRAY(1, 16000)) AS b WHERE MOD(a * b, 7) = 3"
 )
 
 
@@ -62,6 +63,7 @@ def test_health_and_job_status_answer_while_a_query_runs(bigquery_server, bq_cli
     assert results.json()["rows"] == [{"f": [{"v": "42"}]}]
     states = {job["jobReference"]["jobId"]: job["status"]["state"] for job in listed.json()["jobs"]}
     assert (states[slow_id], states[finished.job_id]) == ("RUNNING", "DONE")
+    # The last request found the slow job incomplete, so every answer above came while it ran.
     assert pending.json()["jobComplete"] is False
     assert outcome["rows"][0].n > 0
     assert _state(bigquery_server, slow_id) == "DONE"
