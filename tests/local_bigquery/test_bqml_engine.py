@@ -18,6 +18,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import davies_bouldin_score
 
 from local_bigquery.bqml import functions
+from local_bigquery.bqml import model as model_module
 from local_bigquery.bqml.model import KMeansModel, train
 from local_bigquery.bqml.options import (
     HparamCandidates,
@@ -87,6 +88,28 @@ def test_random_initialisation_also_reaches_scikit_learns_inertia():
     matrix = standardized(FOUR_BLOBS[FEATURES])
     reference = KMeans(n_clusters=4, n_init=10, random_state=0).fit(matrix)
     assert model.trial().mean_squared_distance * len(matrix) == pytest.approx(reference.inertia_, rel=0.01)
+
+
+def _nine_blobs_seen_as_six() -> pd.DataFrame:
+    """Nine blobs for six clusters: data on which one k-means++ start settles 30 % above the best."""
+    rng = np.random.default_rng(7)
+    centers = rng.uniform(0, 10, (9, 3))
+    points = np.concatenate([center + rng.normal(0, 1.2, (120, 3)) for center in centers])
+    return pd.DataFrame(points, columns=FEATURES)
+
+
+def test_seeded_starts_keep_the_lowest_loss_within_one_percent_of_scikit_learns_best_of_ten(monkeypatch):
+    frame = _nine_blobs_seen_as_six()
+    table, matrix = pa.Table.from_pandas(frame), standardized(frame)
+    best_of_ten = KMeans(n_clusters=6, n_init=10, random_state=0).fit(matrix).inertia_
+    settings = options("num_clusters=6, kmeans_init_method='KMEANS++'")
+
+    def inertia() -> float:
+        return train(table, settings).trial().mean_squared_distance * len(matrix)
+
+    assert inertia() == pytest.approx(best_of_ten, rel=0.01)
+    monkeypatch.setattr(model_module, "SEEDED_STARTS", 1)
+    assert inertia() > 1.05 * best_of_ten, "one start is enough on this data: the check above proves nothing"
 
 
 def test_centroids_in_original_units_are_the_cluster_means_of_the_raw_features():
