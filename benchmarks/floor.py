@@ -2,7 +2,8 @@
 
 Each step's GoogleSQL is translated once, before anything is timed, with local_bigquery's own transforms
 (the same DuckDB SQL the server runs) and executed directly on a DuckDB connection, one transaction per
-step. The k-means model is scikit-learn's `KMeans(n_init=1)` on the standardized feature matrix, the
+step. The k-means model is scikit-learn's `KMeans(n_init=SEEDED_STARTS)` (as many starts as local_bigquery's
+trainer keeps the best of) on the standardized feature matrix, the
 customer value model scikit-learn's `Ridge` on the standardized features, and the ML.* table functions the
 SQL reads are computed from them with numpy and handed to DuckDB as Arrow tables.
 """
@@ -21,6 +22,7 @@ from sqlglot import exp
 
 from local_bigquery import dialect
 from local_bigquery.bqml import regression
+from local_bigquery.bqml.model import SEEDED_STARTS
 from local_bigquery.bqml.options import options_from_create
 from local_bigquery.translate import (
     LOCAL_RELATION,
@@ -219,7 +221,12 @@ class Floor:
         scale[scale == 0] = 1.0
         standardized = (matrix - mean) / scale
         kmeans = KMeans(
-            training.clusters, init="k-means++", n_init=1, max_iter=self.iterations, tol=0, random_state=1
+            training.clusters,
+            init="k-means++",
+            n_init=SEEDED_STARTS,
+            max_iter=self.iterations,
+            tol=0,
+            random_state=1,
         ).fit(standardized)
         self.models[training.model] = FittedModel(
             features,

@@ -7,7 +7,7 @@ and runs every BigQuery job of the DAG, in the DAG's order, three ways, reportin
   client over HTTP to `python -m local_bigquery serve` running in its own process on a data dir;
 - floor: the same work in-process, no server: the same SQL translated once (before timing) with
   local_bigquery's transforms and run directly on DuckDB, one transaction per job, and scikit-learn's
-  `KMeans(n_init=1)` on the standardized matrix for the model, run for as many iterations as ours ran
+  `KMeans(n_init=SEEDED_STARTS)` on the standardized matrix for the model, run for as many iterations as ours ran
   (see benchmarks/floor.py);
 - naive: pandas groupbys and scikit-learn as a notebook does it, from DataFrames in memory (see
   benchmarks/naive.py), once.
