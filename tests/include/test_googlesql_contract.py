@@ -364,22 +364,19 @@ def test_staged_tables_have_exactly_the_published_tables_declared_types(analysis
 
 
 @pytest.mark.parametrize("config", CONFIGS)
-def test_the_order_history_has_its_declared_types(analysis, config):
+@pytest.mark.parametrize(
+    ("task_id", "declared_columns"),
+    [
+        pytest.param(f"source.stage_{ORDER_HISTORY}", order_history_columns, id="order_history"),
+        pytest.param(f"features.stage_{FEATURE_BOUNDS}", feature_bounds_columns, id="clipping_bounds"),
+    ],
+)
+def test_the_run_s_own_staged_tables_have_their_declared_types(analysis, config, task_id, declared_columns):
     declared = [
         [column.name, column.type]
-        for column in order_history_columns(PipelineConfig.model_validate(CONFIGS[config]))
+        for column in declared_columns(PipelineConfig.model_validate(CONFIGS[config]))
     ]
-    (statement,) = analysis[config][f"source.stage_{ORDER_HISTORY}"]
-    assert type_mismatches(statement["columns"], declared) == []
-
-
-@pytest.mark.parametrize("config", CONFIGS)
-def test_the_clipping_bounds_have_their_declared_types(analysis, config):
-    declared = [
-        [column.name, column.type]
-        for column in feature_bounds_columns(PipelineConfig.model_validate(CONFIGS[config]))
-    ]
-    (statement,) = analysis[config][f"features.stage_{FEATURE_BOUNDS}"]
+    (statement,) = analysis[config][task_id]
     assert type_mismatches(statement["columns"], declared) == []
 
 
