@@ -279,21 +279,17 @@ def _run_trial(
             trial_id, clusters, "INFEASIBLE", message, start_time_ms=started_ms, end_time_ms=_now_ms()
         )
     metric = METRICS[options.distance_type]
-    starts = [
-        _initial_centroids(clusters, points, options, transform, previous, seed_rows, seed=seed)
-        for seed in _start_seeds(trial_id, options)
-    ]
     result = min(
         (
             lloyd(
                 points,
                 metric,
-                initial,
+                _initial_centroids(clusters, points, options, transform, previous, seed_rows, seed=seed),
                 max_iterations=options.max_iterations,
                 early_stop=options.early_stop,
                 min_rel_progress=options.min_rel_progress,
             )
-            for initial in starts
+            for seed in _start_seeds(trial_id, options)
         ),
         key=lambda run: run.assignment.loss,
     )
