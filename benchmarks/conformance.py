@@ -123,8 +123,8 @@ def local_bigquery() -> Generator[str]:
 # ---- the suites, each run by a worker subprocess -----------------------------------------------------
 
 
-def run_bqemulator(cache: Path, url: str) -> list[CaseResult]:
-    """Every recorded fixture through bqemulator's own conformance test function."""
+def run_bqemulator(cache: Path, url: str, selected: re.Pattern[str]) -> list[CaseResult]:
+    """Every selected recorded fixture through bqemulator's own conformance test function."""
     import pytest
 
     root = fetch(BQEMULATOR, cache)
@@ -134,6 +134,8 @@ def run_bqemulator(cache: Path, url: str) -> list[CaseResult]:
     endpoint = SimpleNamespace(rest_url=url, project_id=PROJECT)
     results = []
     for fixture in test_corpus.ALL_FIXTURES:
+        if not selected.search(fixture.id):
+            continue
         try:
             test_corpus.test_conformance_fixture(fixture, endpoint)
             passed, detail = True, ""
@@ -145,8 +147,8 @@ def run_bqemulator(cache: Path, url: str) -> list[CaseResult]:
     return results
 
 
-def run_crucible(cache: Path, url: str) -> list[CaseResult]:
-    """Every case verified on BigQuery through crucible's own `corpus run --wire` judging."""
+def run_crucible(cache: Path, url: str, selected: re.Pattern[str]) -> list[CaseResult]:
+    """Every selected case verified on BigQuery through crucible's own `corpus run --wire` judging."""
     from google.api_core.client_options import ClientOptions
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import bigquery
@@ -157,7 +159,11 @@ def run_crucible(cache: Path, url: str) -> list[CaseResult]:
     from crucible.corpus.record import BigQueryRecorder, wire_outcomes
     from crucible.dialects import get_dialect
 
-    cases = [case for case in find_cases(root / "corpus" / "bigquery") if case.verified]
+    cases = [
+        case
+        for case in find_cases(root / "corpus" / "bigquery")
+        if case.verified and selected.search(f"{case.area}/{case.name}")
+    ]
     client = bigquery.Client(
         project=PROJECT, credentials=AnonymousCredentials(), client_options=ClientOptions(api_endpoint=url)
     )
@@ -191,8 +197,11 @@ _INAPPLICABLE = (
 )
 
 
-def run_client(cache: Path, url: str) -> list[CaseResult]:
-    """The client's system tests under pytest, its outcomes read from a JUnit report."""
+def run_client(cache: Path, url: str, selected: re.Pattern[str]) -> list[CaseResult]:
+    """The client's system tests under pytest, its outcomes read from a JUnit report.
+
+    pytest collects them all (a regular expression is no `-k` expression); the selection filters the report.
+    """
     import xml.etree.ElementTree as ElementTree
 
     root = fetch(CLIENT, cache)
@@ -227,28 +236,36 @@ def run_client(cache: Path, url: str) -> list[CaseResult]:
             inapplicable = next((why for marker, why in _INAPPLICABLE if marker in detail), None)
             status = "inapplicable" if inapplicable else _status(problem is None, detail)
             detail = inapplicable or detail
-        results.append(CaseResult(name, module, status, _one_line(detail)))
+        if selected.search(name):
+            results.append(CaseResult(name, module, status, _one_line(detail)))
     return results
 
 
-SUITES: dict[str, Callable[[Path, str], list[CaseResult]]] = {
+SUITES: dict[str, Callable[[Path, str, re.Pattern[str]], list[CaseResult]]] = {
     "bqemulator": run_bqemulator,
     "crucible": run_crucible,
     "client": run_client,
 }
 
 
-def _worker(suites: list[str], cache: Path, output: Path) -> None:
+EVERY_CASE = ""
+
+
+def _worker(suites: list[str], cache: Path, output: Path, cases: str) -> None:
     """Each suite against a fresh warehouse; one process, so the imports and start-up are paid once."""
     results = {}
+    selected = re.compile(cases)
     for suite in suites:
         with local_bigquery() as url:
-            results[suite] = [asdict(result) for result in SUITES[suite](cache, url)]
+            results[suite] = [asdict(result) for result in SUITES[suite](cache, url, selected)]
     output.write_text(json.dumps(results))
 
 
-def run_suites(suites: list[str], cache: Path = DEFAULT_CACHE) -> dict[str, list[CaseResult]]:
-    """Run the suites in one subprocess (their modules and servers stay out of this process)."""
+def run_suites(
+    suites: list[str], cache: Path = DEFAULT_CACHE, cases: str = EVERY_CASE
+) -> dict[str, list[CaseResult]]:
+    """Run the suites' cases whose names match `cases` in one subprocess (their modules and servers stay out
+    of this process)."""
     output = cache / "results.json"
     cache.mkdir(parents=True, exist_ok=True)
     output.unlink(missing_ok=True)
@@ -256,7 +273,7 @@ def run_suites(suites: list[str], cache: Path = DEFAULT_CACHE) -> dict[str, list
     subprocess.run(
         [
             *(sys.executable, __file__, "--worker", ",".join(suites)),
-            *("--cache", str(cache), "--output", str(output)),
+            *("--cache", str(cache), "--output", str(output), "--cases", cases),
         ],
         env=environment,
         check=True,
@@ -265,8 +282,8 @@ def run_suites(suites: list[str], cache: Path = DEFAULT_CACHE) -> dict[str, list
     return {suite: [CaseResult(**result) for result in results[suite]] for suite in suites}
 
 
-def run_suite(suite: str, cache: Path = DEFAULT_CACHE) -> list[CaseResult]:
-    return run_suites([suite], cache)[suite]
+def run_suite(suite: str, cache: Path = DEFAULT_CACHE, cases: str = EVERY_CASE) -> list[CaseResult]:
+    return run_suites([suite], cache, cases)[suite]
 
 
 # ---- the report ------------------------------------------------------------------------------------------
@@ -320,16 +337,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suites", default=",".join(SUITES), help="comma-separated: " + ", ".join(SUITES))
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--failures", action="store_true", help="also print every failed case")
+    parser.add_argument(
+        "--cases", default=EVERY_CASE, help="only the cases whose names match this regular expression"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        _worker(args.worker.split(","), args.cache, args.output)
+        _worker(args.worker.split(","), args.cache, args.output, args.cases)
         return 0
     everything = {}
     for suite in args.suites.split(","):
         started = time.monotonic()
-        results = run_suite(suite, args.cache)
+        results = run_suite(suite, args.cache, args.cases)
         print_report(suite, results, time.monotonic() - started)
         if args.failures:
             for result in results:
