@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from local_bigquery import __version__, resources
 from local_bigquery.catalog import LOCAL_USER
-from local_bigquery.errors import BigQueryError, InternalError, InvalidRequest, NotFound
+from local_bigquery.errors import BigQueryError, InternalError, InvalidRequest, NotFound, Unsupported
 from local_bigquery.guard import RequestGuard
 from local_bigquery.translate import TableRef
 from local_bigquery.uploads import Uploads
@@ -109,6 +109,35 @@ def _model_router(warehouse: Warehouse) -> APIRouter:
         warehouse.locked(warehouse.catalog.models.require, TableRef(project, dataset, model))
         warehouse.locked(warehouse.catalog.models.delete, TableRef(project, dataset, model))
         return Response(status_code=204)
+
+    return router
+
+
+# Routines are user-defined functions, table functions and procedures, which local_bigquery does not run
+# (CREATE FUNCTION and CREATE PROCEDURE are refused in SQL too).
+ROUTINES_REFUSAL = "routines (CREATE FUNCTION, CREATE TABLE FUNCTION, CREATE PROCEDURE)"
+
+
+def _routine_router(warehouse: Warehouse) -> APIRouter:
+    """The routines resource (https://cloud.google.com/bigquery/docs/reference/rest/v2/routines): creating or
+    changing one is refused by name; reads answer what is true here, that a dataset holds no routine."""
+    router = APIRouter()
+    base = "/projects/{project}/datasets/{dataset}/routines"
+
+    @router.post(base)
+    @router.api_route(base + "/{routine}", methods=["PATCH", "PUT"])
+    def write_routine(project: str, dataset: str, routine: str = ""):
+        raise Unsupported(ROUTINES_REFUSAL)
+
+    @router.get(base)
+    def list_routines(project: str, dataset: str):
+        warehouse.locked(warehouse.catalog.require_dataset, project, dataset)
+        return {"routines": []}
+
+    @router.api_route(base + "/{routine}", methods=["GET", "DELETE"])
+    def missing_routine(project: str, dataset: str, routine: str):
+        warehouse.locked(warehouse.catalog.require_dataset, project, dataset)
+        raise NotFound(f"Not found: Routine {project}:{dataset}.{routine}")
 
     return router
 
@@ -301,6 +330,7 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
         return warehouse.insert_all(TableRef(project, dataset, table), body)
 
     api.include_router(_model_router(warehouse))
+    api.include_router(_routine_router(warehouse))
     app.include_router(api)
     app.include_router(_upload_router(warehouse))
     return app

@@ -202,3 +202,15 @@ def test_datasets_keep_their_time_travel_window_and_rows_take_numeric_insert_ids
         bigquery.Table(f"{PROJECT}.{dataset}.rows", schema=[bigquery.SchemaField("n", "INT64")])
     )
     assert bq_client.insert_rows(table, [{"n": 1}, {"n": 2}], row_ids=[0, 1]) == []
+
+
+def test_routines_are_refused_by_name_and_none_exist(bq_client, dataset):
+    routine = bigquery.Routine(
+        f"{PROJECT}.{dataset}.add_one", type_="SCALAR_FUNCTION", language="SQL", body="x + 1"
+    )
+    with pytest.raises(exceptions.BadRequest, match="not supported by local_bigquery: routines"):
+        bq_client.create_routine(routine)
+    assert list(bq_client.list_routines(dataset)) == []
+    with pytest.raises(exceptions.NotFound, match=f"Routine {PROJECT}:{dataset}.add_one"):
+        bq_client.get_routine(routine.reference)
+    bq_client.delete_routine(routine.reference, not_found_ok=True)
