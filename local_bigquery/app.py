@@ -142,6 +142,32 @@ def _routine_router(warehouse: Warehouse) -> APIRouter:
     return router
 
 
+def _row_access_policy_router(warehouse: Warehouse) -> APIRouter:
+    """The rowAccessPolicies resource (https://cloud.google.com/bigquery/docs/reference/rest/v2/rowAccessPolicies):
+    row-level security is not enforced here, and a policy accepted and then ignored would show every row to
+    every caller, so creating or changing one is refused by name; reads answer that a table has none."""
+    router = APIRouter()
+    base = "/projects/{project}/datasets/{dataset}/tables/{table}/rowAccessPolicies"
+
+    @router.post(base)
+    @router.post(base + ":batchDelete")
+    @router.api_route(base + "/{policy}", methods=["PATCH", "PUT"])
+    def write_policy(project: str, dataset: str, table: str, policy: str = ""):
+        raise Unsupported("row access policies")
+
+    @router.get(base)
+    def list_policies(project: str, dataset: str, table: str):
+        warehouse.locked(warehouse.catalog.require_table, TableRef(project, dataset, table))
+        return {"rowAccessPolicies": []}
+
+    @router.api_route(base + "/{policy}", methods=["GET", "DELETE"])
+    def missing_policy(project: str, dataset: str, table: str, policy: str):
+        warehouse.locked(warehouse.catalog.require_table, TableRef(project, dataset, table))
+        raise NotFound(f"Not found: Row access policy {policy} on table {project}:{dataset}.{table}")
+
+    return router
+
+
 def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> FastAPI:
     """The REST app; it answers loopback hosts and `allowed_hosts` only (see `guard`)."""
     app = FastAPI(title="local_bigquery", version=__version__, docs_url=None, redoc_url=None)
@@ -331,6 +357,7 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
 
     api.include_router(_model_router(warehouse))
     api.include_router(_routine_router(warehouse))
+    api.include_router(_row_access_policy_router(warehouse))
     app.include_router(api)
     app.include_router(_upload_router(warehouse))
     return app

@@ -160,6 +160,17 @@ def test_unknown_route_is_404_in_bigquery_shape(bigquery_server):
     assert body["error"]["errors"][0]["reason"] == "notFound"
 
 
+def test_row_access_policies_are_refused_by_name(bigquery_server, bq_client, dataset):
+    bq_client.query_and_wait(f"CREATE TABLE {dataset}.orders (country STRING)")
+    policies = f"{bigquery_server.url}/bigquery/v2/projects/{PROJECT}/datasets/{dataset}/tables/orders/rowAccessPolicies"
+    policy = {"rowAccessPolicyReference": {"policyId": "us_only"}, "filterPredicate": "country = 'US'"}
+    status, body = _post(policies, json.dumps(policy).encode())
+    assert status == 400
+    assert body["error"]["message"] == "not supported by local_bigquery: row access policies"
+    with urllib.request.urlopen(policies) as listed:
+        assert json.loads(listed.read()) == {"rowAccessPolicies": []}
+
+
 def test_unknown_project_dataset_and_table(bq_client, dataset):
     with pytest.raises(exceptions.NotFound, match="Dataset other-project:nothing was not found"):
         bq_client.get_dataset("other-project.nothing")
