@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.bigquery import BigQuery
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
 
@@ -89,9 +89,75 @@ def ml_function_kind(node: exp.Expression) -> str | None:
     return None
 
 
+# GoogleSQL statements this server does not run, by their leading keywords (after CREATE's OR REPLACE and
+# TEMP), named as the BigQuery documentation names them: the procedural language
+# (https://cloud.google.com/bigquery/docs/reference/standard-sql/procedural-language) and row-level security
+# (https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#create_row_access_policy_statement).
+_REFUSED_STATEMENTS = {
+    ("CREATE", "PROCEDURE"): "CREATE PROCEDURE",
+    ("CALL",): "CALL of a stored procedure",
+    ("CREATE", "ROW", "ACCESS", "POLICY"): "row access policies",
+    ("DROP", "ROW", "ACCESS", "POLICY"): "row access policies",
+    ("DROP", "ALL", "ROW", "ACCESS", "POLICIES"): "row access policies",
+    ("FOR",): "procedural language FOR … IN loops",
+    ("WHILE",): "procedural language WHILE loops",
+    ("LOOP",): "procedural language LOOP",
+    ("REPEAT",): "procedural language REPEAT loops",
+    ("IF",): "procedural language IF statements",
+    ("CASE",): "procedural language CASE statements",
+    ("EXECUTE", "IMMEDIATE"): "EXECUTE IMMEDIATE",
+    ("RAISE",): "procedural language RAISE",
+}
+_CREATE_MODIFIERS = {"OR", "REPLACE", "TEMP", "TEMPORARY"}
+_WORD_TOKENS = {TokenType.STRING, TokenType.IDENTIFIER}
+
+
+def _statement_words(sql: str) -> list[list[str]]:
+    """The leading keywords of each statement of a script (a block's inner statements too), CREATE's
+    modifiers left out; a COMMAND token (sqlglot's BEGIN, CALL) keeps only its first word."""
+    statements: list[list[str]] = [[]]
+    for token in LocalBigQuery().tokenize(sql):
+        if token.token_type == TokenType.SEMICOLON:
+            statements.append([])
+            continue
+        words = statements[-1]
+        if len(words) >= 5:
+            continue
+        if token.token_type in _WORD_TOKENS:
+            words.append("")  # a name or a string, never a keyword
+        elif not (words[:1] == ["CREATE"] and token.text.upper() in _CREATE_MODIFIERS):
+            words.extend(token.text.upper().split()[:1])
+    return statements
+
+
+def refused_statement(sql: str) -> str | None:
+    """The feature a script uses that this server refuses by name, in the order the script uses them: a
+    script that cannot be parsed is refused for it rather than with a syntax error it does not have."""
+    try:
+        statements = _statement_words(sql)
+    except TokenError:
+        return None
+    for words in statements:
+        if words[:1] == ["BEGIN"] and words[1:2] not in ([], ["TRANSACTION"]):
+            return "procedural language BEGIN … END blocks"
+        for keywords, feature in _REFUSED_STATEMENTS.items():
+            if tuple(words[: len(keywords)]) == keywords:
+                return feature
+    return None
+
+
 def parse(sql: str) -> list[exp.Expression]:
     """Parse a GoogleSQL script into statements; raises sqlglot's ParseError with the position."""
     return [statement for statement in sqlglot.parse(sql, dialect=LocalBigQuery) if statement is not None]
 
 
-__all__ = ["AlterModel", "Assert", "LocalBigQuery", "MLFunction", "ParseError", "ml_function_kind", "parse"]
+__all__ = [
+    "AlterModel",
+    "Assert",
+    "LocalBigQuery",
+    "MLFunction",
+    "ParseError",
+    "ml_function_kind",
+    "parse",
+    "refused_statement",
+]

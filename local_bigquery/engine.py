@@ -221,7 +221,11 @@ class ScriptRun:
                 return handler
         if isinstance(statement, exp.Rollback):
             raise Unsupported("ROLLBACK TRANSACTION (a failing job rolls back by itself)")
-        words = statement.sql("bigquery").split()
+        text = statement.sql("bigquery")
+        refused = dialect.refused_statement(text)
+        if refused:
+            raise Unsupported(refused)
+        words = text.split()
         raise Unsupported(f"statement {' '.join(words[:2]) if words else type(statement).__name__}")
 
     def prepare(self, statement: exp.Expression, checked: Collection[TableRef] = ()) -> tuple[str, dict]:

@@ -90,6 +90,9 @@ def _parse(sql: str) -> list[exp.Expression]:
     try:
         statements = dialect.parse(sql)
     except ParseError as error:
+        refused = dialect.refused_statement(sql)
+        if refused:
+            raise Unsupported(refused) from None
         first = error.errors[0] if error.errors else {}
         where = f" at [{first.get('line')}:{first.get('col')}]" if first else ""
         description = first.get("description", str(error)).splitlines()[0]

@@ -343,6 +343,14 @@ def test_syntax_error_names_the_position(bq_client):
         ("CREATE TEMP FUNCTION f(x INT64) AS (x + 1); SELECT f(1)", "CREATE FUNCTION"),
         ("SELECT ST_GEOGPOINT(1, 2)", "geography function"),
         ("CREATE TEMP TABLE scratch AS SELECT 1 AS n", "CREATE TEMP TABLE"),
+        # Parameter modes (IN, OUT, INOUT) are no syntax sqlglot reads: refused before the parse fails.
+        (
+            "DECLARE r STRING; CREATE PROCEDURE d.p(IN v STRING, OUT r STRING) BEGIN SET r = v; END",
+            "PROCEDURE",
+        ),
+        ("CALL d.p('x')", "CALL of a stored procedure"),
+        ("FOR row IN (SELECT NULL AS v) DO IF row.v IS NULL THEN SELECT 1; END IF; END FOR", "FOR … IN"),
+        ("CREATE ROW ACCESS POLICY us ON d.t GRANT TO ('user:a@b.c') FILTER USING (c = 'US')", "row access"),
     ],
 )
 def test_unsupported_features_say_so(bq_client, sql, what):
