@@ -535,19 +535,16 @@ class Warehouse:
             query_statistics["ddlTargetTable"] = last.ddl_target.rest()
         if last.ddl_operation and not is_script:
             query_statistics["ddlOperationPerformed"] = last.ddl_operation
-        # A script answers with its last query's rows; a single CREATE with the new table's schema.
-        results = [
-            o.result
-            for o in outcomes
-            if o.result is not None and (o.statement_type == "SELECT" or not is_script)
-        ]
-        if results:
+        # A script answers with the rows of its last statement when that is a query, and with none when it
+        # ends with DDL or DML, as BigQuery does; a single CREATE with the new table's schema.
+        result = last.result if last.statement_type == "SELECT" or not is_script else None
+        if result is not None:
             with self._results_lock:
-                self._results[project, job_id] = results[-1]
+                self._results[project, job_id] = result
                 self._results.move_to_end((project, job_id))
                 while len(self._results) > _RESULTS_KEPT:
                     self._results.popitem(last=False)
-            query_statistics["schema"] = results[-1].schema
+            query_statistics["schema"] = result.schema
         return {"query": query_statistics, "totalBytesProcessed": "0"}
 
     def _write_destination(

@@ -215,6 +215,15 @@ def test_script_with_declare_set_transaction_and_assert(bq_client, dataset):
     assert all(listed.parent_job_id is None for listed in bq_client.list_jobs(max_results=50))
 
 
+def test_a_script_ending_in_ddl_or_dml_answers_with_no_rows(bq_client, dataset):
+    bq_client.query_and_wait(f"CREATE TABLE {dataset}.ending (id INT64)")
+    for last in (f"CREATE TABLE {dataset}.ended (id INT64)", f"INSERT INTO {dataset}.ending VALUES (1)"):
+        job = bq_client.query(f"SELECT 1 AS a; {last}")
+        job.result()
+        assert job.schema in (None, [])
+        assert list(job.result()) == []
+
+
 def test_failing_script_changes_nothing(bq_client, dataset):
     bq_client.query_and_wait(f"CREATE TABLE {dataset}.kept AS SELECT 1 AS n")
     script = f"""
