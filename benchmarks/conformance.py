@@ -31,7 +31,7 @@ import sys
 import tarfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -187,6 +187,7 @@ _INAPPLICABLE = (
     ("bigquerystorage", "the BigQuery Storage Read API (gRPC)"),
     ("bigquery_storage", "the BigQuery Storage Read API (gRPC)"),
     ("bigquery-public-data", "datasets only Google hosts"),
+    ("storage.googleapis.com", "Cloud Storage"),
     ("googleapis.com", "another Google service"),
     ("gs://", "Cloud Storage"),
     ("GEOGRAPHY", "GEOGRAPHY"),
@@ -201,6 +202,10 @@ def run_client(cache: Path, url: str, selected: re.Pattern[str]) -> list[CaseRes
     """The client's system tests under pytest, its outcomes read from a JUnit report.
 
     pytest collects them all (a regular expression is no `-k` expression); the selection filters the report.
+    One test is one case: JUnit writes a teardown error as a second testcase of the same name, which
+    `_fold_teardowns` merges into the first, so a teardown failing after a refused or inapplicable call
+    (cleaning up what the call never created) keeps the call's outcome, and a teardown failing after a
+    passing call fails the test.
     """
     import xml.etree.ElementTree as ElementTree
 
@@ -224,21 +229,39 @@ def run_client(cache: Path, url: str, selected: re.Pattern[str]) -> list[CaseRes
         stderr=subprocess.DEVNULL,
         check=False,
     )
-    results = []
-    for testcase in ElementTree.parse(report).getroot().iter("testcase"):
-        module = testcase.get("classname", "").rsplit(".", 1)[-1]
-        name = f"{module}::{testcase.get('name')}"
-        problem = next((child for child in testcase if child.tag in ("failure", "error", "skipped")), None)
-        detail = "" if problem is None else (problem.get("message") or "") + " " + (problem.text or "")
-        if problem is not None and problem.tag == "skipped":
-            status = "skipped"
-        else:
-            inapplicable = next((why for marker, why in _INAPPLICABLE if marker in detail), None)
-            status = "inapplicable" if inapplicable else _status(problem is None, detail)
-            detail = inapplicable or detail
-        if selected.search(name):
-            results.append(CaseResult(name, module, status, _one_line(detail)))
-    return results
+    return [
+        result
+        for result in _fold_teardowns(
+            _client_outcome(testcase) for testcase in ElementTree.parse(report).iter("testcase")
+        )
+        if selected.search(result.case)
+    ]
+
+
+def _client_outcome(testcase) -> CaseResult:
+    """One JUnit testcase entry as a case: its name, module, status and the message of its problem."""
+    module = testcase.get("classname", "").rsplit(".", 1)[-1]
+    name = f"{module}::{testcase.get('name')}"
+    problem = next((child for child in testcase if child.tag in ("failure", "error", "skipped")), None)
+    detail = "" if problem is None else (problem.get("message") or "") + " " + (problem.text or "")
+    if problem is not None and problem.tag == "skipped":
+        status = "skipped"
+    else:
+        inapplicable = next((why for marker, why in _INAPPLICABLE if marker in detail), None)
+        status = "inapplicable" if inapplicable else _status(problem is None, detail)
+        detail = inapplicable or detail
+    return CaseResult(name, module, status, _one_line(detail))
+
+
+def _fold_teardowns(entries: Iterable[CaseResult]) -> list[CaseResult]:
+    """One case per test: of the entries JUnit wrote for it (its call, then a failed teardown), the first
+    that did not pass."""
+    cases: dict[str, CaseResult] = {}
+    for entry in entries:
+        earlier = cases.get(entry.case)
+        if earlier is None or earlier.status == "pass":
+            cases[entry.case] = entry
+    return list(cases.values())
 
 
 SUITES: dict[str, Callable[[Path, str, re.Pattern[str]], list[CaseResult]]] = {

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from benchmarks.conformance import run_suites
+from benchmarks.conformance import CaseResult, _fold_teardowns, run_suites
 from tests.conftest import ROOT
 
 FLOOR = json.loads((ROOT / "benchmarks" / "conformance_floor.json").read_text())
@@ -36,3 +36,22 @@ def test_no_fewer_cases_pass_than_recorded(outcomes, suite):
         f"{suite}: {len(passed)} cases pass, fewer than the recorded {FLOOR[suite]}; "
         f"failing now: {failed[:40]}"
     )
+
+
+def test_a_client_test_with_a_failed_teardown_is_one_case():
+    """JUnit writes a teardown error as a second entry of the same test; the call's problem comes first."""
+    refused = CaseResult("m::refused", "m", "refused", "not supported by local_bigquery: X")
+    passed = CaseResult("m::passed", "m", "pass")
+    teardown = "failed on teardown with NotFound"
+    entries = [
+        refused,
+        CaseResult("m::refused", "m", "failed", teardown),
+        passed,
+        CaseResult("m::passed", "m", "failed", teardown),
+        CaseResult("m::clean", "m", "pass"),
+    ]
+    assert [(case.case, case.status) for case in _fold_teardowns(entries)] == [
+        ("m::refused", "refused"),
+        ("m::passed", "failed"),
+        ("m::clean", "pass"),
+    ]
