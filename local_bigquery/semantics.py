@@ -311,9 +311,9 @@ def float_to_int64_rounds_half_away_from_zero(statement: exp.Expression, columns
             node.this.replace(exp.func("ROUND", node.this.copy()))
 
 
-# What GoogleSQL's CAST accepts from a STRING where DuckDB's cast is more lenient: INT64 takes decimal or hex
-# digits (no fraction or exponent: '1.5' and '1e3' are errors), DATE exactly `Y-M-D`, TIMESTAMP at most six
-# fractional digits. https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast
+# What GoogleSQL's CAST accepts from a STRING where DuckDB's cast differs: INT64 takes decimal or hex
+# digits (no fraction or exponent: '1.5' and '1e3' are errors), FLOAT64 hex digits too, DATE exactly
+# `Y-M-D`, TIMESTAMP at most six fractional digits. https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast
 _INT64_TEXT = r"\s*[+-]?[0-9]+\s*"
 _NEGATIVE_HEX_TEXT = r"\s*-0[xX][0-9a-fA-F]+\s*"
 _HEX_TEXT = r"\s*\+?0[xX][0-9a-fA-F]+\s*"
@@ -344,6 +344,15 @@ def _int64_from_text(text: exp.Expression) -> exp.Expression:
     )
 
 
+def _float64_from_text(text: exp.Expression) -> exp.Expression:
+    hexadecimal = _matches(text, _HEX_TEXT + "|" + _NEGATIVE_HEX_TEXT)
+    return (
+        exp.case()
+        .when(hexadecimal, exp.cast(_int64_from_text(text), _DOUBLE))
+        .else_(_try_cast(text.copy(), _DOUBLE))
+    )
+
+
 def _date_from_text(text: exp.Expression) -> exp.Expression:
     return exp.case().when(_matches(text, _DATE_TEXT), _try_cast(text.copy(), _DATE))
 
@@ -357,6 +366,7 @@ def _timestamp_from_text(text: exp.Expression) -> exp.Expression:
 # casts even in a branch not taken); the message is BigQuery's.
 _TEXT_CASTS: dict[exp.DataType.Type, tuple[Callable, Callable[[exp.Expression], exp.Expression]]] = {
     exp.DataType.Type.BIGINT: (_int64_from_text, lambda text: _text("Bad int64 value: ", text)),
+    exp.DataType.Type.DOUBLE: (_float64_from_text, lambda text: _text("Bad double value: ", text)),
     exp.DataType.Type.DATE: (_date_from_text, lambda text: _text("Invalid date: '", text, "'")),
     exp.DataType.Type.TIMESTAMPTZ: (
         _timestamp_from_text,
@@ -388,8 +398,8 @@ def picosecond_timestamp_casts(statement: exp.Expression, columns: ColumnTypes) 
 
 
 def string_casts_parse_like_bigquery(statement: exp.Expression, columns: ColumnTypes) -> None:
-    """`CAST(s AS INT64 | DATE | TIMESTAMP)` of a STRING accepts what GoogleSQL accepts: hex INT64s
-    (`'-0x1F'`), no fractional or exponent INT64s, no spaces or time in a DATE, at most microseconds in a
+    """`CAST(s AS INT64 | FLOAT64 | DATE | TIMESTAMP)` of a STRING accepts what GoogleSQL accepts: hex
+    INT64s and FLOAT64s (`'-0x1F'`), no fractional or exponent INT64s, no spaces or time in a DATE, at most microseconds in a
     TIMESTAMP. What it refuses fails with BigQuery's message; `SAFE_CAST` gives NULL instead.
 
     https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast
@@ -981,34 +991,54 @@ def _utc_offset_text(timestamp: exp.Expression, zone: exp.Expression) -> exp.Exp
     return _text(sign, two_digits(hours), ":", two_digits(minutes))
 
 
-def format_timestamp_in_its_time_zone(statement: exp.Expression, columns: ColumnTypes) -> None:
-    """`FORMAT_TIMESTAMP(format, ts, zone)` formats the zone's wall clock, and `%Ez` is the zone's offset
-    (`-05:00`); sqlglot drops the zone and DuckDB has no `%Ez`.
+def _two_wide(number: exp.Expression, pad: str) -> exp.Expression:
+    return exp.func("LPAD", exp.cast(number, _VARCHAR), exp.Literal.number(2), exp.Literal.string(pad))
 
-    https://cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions#format_timestamp
+
+# Format elements DuckDB's STRFTIME writes otherwise or not at all, and how each is computed from the local
+# time and the instant and zone: `%Y` is the year unpadded (year 1 is `1`, DuckDB writes `0001`), `%e`
+# (sqlglot's `%-d`) the day padded with a space (` 5`), `%Ez` the zone's offset (`+05:30`).
+_COMPUTED_ELEMENTS: dict[str, Callable[[exp.Expression, exp.Expression, exp.Expression], exp.Expression]] = {
+    "%Y": lambda local, instant, zone: exp.cast(_function("YEAR", local.copy()), _VARCHAR),
+    "%-d": lambda local, instant, zone: _two_wide(_function("DAY", local.copy()), " "),
+    "%e": lambda local, instant, zone: _two_wide(_function("DAY", local.copy()), " "),
+    "%Ez": lambda local, instant, zone: _utc_offset_text(instant, zone),
+}
+_FORMAT_ELEMENT = re.compile("%%|" + "|".join(map(re.escape, _COMPUTED_ELEMENTS)))
+
+
+def format_elements_as_bigquery_writes_them(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`FORMAT_DATE` / `FORMAT_DATETIME` / `FORMAT_TIMESTAMP(format, ts, zone)`: a timestamp is formatted as
+    the zone's wall clock (sqlglot drops the zone), and the elements DuckDB writes otherwise (see
+    `_COMPUTED_ELEMENTS`) are computed, the rest of the format left to STRFTIME.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/format-elements#format_elements_date_time
     """
     for node in list(statement.find_all(exp.TimeToStr)):
         zone, pattern = node.args.get("zone"), node.args.get("format")
-        with_offset = isinstance(pattern, exp.Literal) and "%Ez" in pattern.this
-        if zone is None and not with_offset:
-            continue
-        zone = zone or exp.Literal.string("UTC")
-        timestamp = node.this.this if isinstance(node.this, exp.TsOrDsToTimestamp) else node.this
-        local = exp.AtTimeZone(this=timestamp.copy(), zone=zone.copy())
-        if not with_offset:
+        text = pattern.this if isinstance(pattern, exp.Literal) and pattern.is_string else ""
+        computed = [found for found in _FORMAT_ELEMENT.finditer(text) if found[0] != "%%"]
+        if zone is None and any(found[0] == "%Ez" for found in computed):
+            zone = exp.Literal.string("UTC")
+        instant = node.this.this if isinstance(node.this, exp.TsOrDsToTimestamp) else node.this
+        local = node.this if zone is None else exp.AtTimeZone(this=instant.copy(), zone=zone.copy())
+        if not computed:
             node.set("this", local)
             node.set("zone", None)
             continue
-        pieces = []
-        for index, part in enumerate(pattern.this.split("%Ez")):
-            if index:
-                pieces.append(_utc_offset_text(timestamp, zone))
-            if part:
-                pieces.append(_function("STRFTIME", local.copy(), exp.Literal.string(part)))
-        text = pieces[0]
+        pieces, written = [], 0
+        for found in computed:
+            if found.start() > written:
+                fixed = exp.Literal.string(text[written : found.start()])
+                pieces.append(_function("STRFTIME", local.copy(), fixed))
+            pieces.append(_COMPUTED_ELEMENTS[found[0]](local, instant, zone))
+            written = found.end()
+        if written < len(text):
+            pieces.append(_function("STRFTIME", local.copy(), exp.Literal.string(text[written:])))
+        formatted = pieces[0]
         for piece in pieces[1:]:
-            text = exp.DPipe(this=text, expression=piece)
-        node.replace(exp.paren(text))
+            formatted = exp.DPipe(this=formatted, expression=piece)
+        node.replace(exp.paren(formatted))
 
 
 def square_roots_of_negative_numbers_fail(statement: exp.Expression, columns: ColumnTypes) -> None:
@@ -1109,7 +1139,7 @@ REWRITES = (
     sub_second_format_elements,
     time_functions_on_times,
     time_zone_offsets_as_gmt_names,
-    format_timestamp_in_its_time_zone,
+    format_elements_as_bigquery_writes_them,
     unnest_offsets_count_from_zero,
     unnest_of_structs_exposes_their_fields,
 )
