@@ -8,6 +8,9 @@ from sqlglot.dialects.bigquery import BigQuery
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
+from local_bigquery.errors import InvalidQuery
+from local_bigquery.types import decimal_value
+
 
 class MLFunction(exp.Expression, exp.Func):
     """`ML.<name>(MODEL m [, TABLE t | (query)] [, STRUCT(...)])` for functions sqlglot does not model."""
@@ -45,8 +48,31 @@ class AlterModel(exp.Expression):
     arg_types = {"this": True, "exists": False, "properties": True}
 
 
+def _decimal_literal(kind: str):
+    """`NUMERIC '1.5'` / `BIGNUMERIC '…'`: a literal of the type, whose text must be a value of it exactly
+    (`NUMERIC '1.4999999999'` is an error, while CAST of that text rounds).
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/lexical#numeric_literals
+    """
+
+    def parse(self, literal: exp.Expression, data_type: exp.DataType) -> exp.Cast:
+        if isinstance(literal, exp.Literal) and decimal_value(kind, literal.this) is None:
+            keyword = self._tokens[self._index - 2]
+            where = f"[{keyword.line}:{keyword.col - (keyword.end - keyword.start)}]"
+            raise InvalidQuery(f'Invalid {kind} literal: "{literal.this}" at {where}')
+        return self.expression(exp.Cast(this=literal, to=data_type))
+
+    return parse
+
+
 class LocalBigQuery(BigQuery):
     class Parser(BigQuery.Parser):
+        TYPE_LITERAL_PARSERS = {
+            **BigQuery.Parser.TYPE_LITERAL_PARSERS,
+            exp.DType.DECIMAL: _decimal_literal("NUMERIC"),
+            exp.DType.BIGDECIMAL: _decimal_literal("BIGNUMERIC"),
+        }
+
         def _parse_statement(self):
             if self._match_text_seq("ALTER", "MODEL"):
                 exists = self._parse_exists()

@@ -12,6 +12,7 @@ import base64
 import datetime as dt
 import decimal
 import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -99,6 +100,52 @@ def decimal_parameters(
     if p > _DUCKDB_MAX_DIGITS:
         raise Unsupported(f"{kind}({p}, {s}) (field {name}): at most {_DUCKDB_MAX_DIGITS} digits here")
     return p, s
+
+
+# The values each decimal type holds: NUMERIC 29 digits before the point and 9 after, BIGNUMERIC 38 after
+# and up to about 5.79e38 (2^255 / 10^38). https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#decimal_types
+_DECIMAL_RANGES = {
+    "NUMERIC": (
+        decimal.Decimal("-99999999999999999999999999999.999999999"),
+        decimal.Decimal("99999999999999999999999999999.999999999"),
+        9,
+    ),
+    "BIGNUMERIC": (
+        decimal.Decimal("-578960446186580977117854925043439539266.34992332820282019728792003956564819968"),
+        decimal.Decimal("578960446186580977117854925043439539266.34992332820282019728792003956564819967"),
+        38,
+    ),
+}
+# BIGNUMERIC is stored as DuckDB's widest decimal, DECIMAL(38, BIGNUMERIC_SCALE).
+_BIGNUMERIC_HELD = decimal.Decimal(10) ** (_DUCKDB_MAX_DIGITS - BIGNUMERIC_SCALE)
+_DECIMAL_TEXT = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*")
+_EXACT = decimal.Context(prec=200)
+
+
+def decimal_value(kind: str, text: str) -> decimal.Decimal | None:
+    """The NUMERIC or BIGNUMERIC value a text writes exactly, or None where it writes none (not a number, out
+    of the type's range or more fractional digits than it keeps). A BIGNUMERIC DuckDB's DECIMAL(38, 18)
+    cannot hold (more than 20 digits before the point or 18 after) is refused by name."""
+    if not _DECIMAL_TEXT.fullmatch(text):
+        return None
+    value = decimal.Decimal(text.strip())
+    lowest, highest, scale = _DECIMAL_RANGES[kind]
+    fraction_digits = -value.normalize(_EXACT).as_tuple().exponent
+    if not lowest <= value <= highest or fraction_digits > scale:
+        return None
+    if kind == "BIGNUMERIC" and (abs(value) >= _BIGNUMERIC_HELD or fraction_digits > BIGNUMERIC_SCALE):
+        raise Unsupported(
+            f"BIGNUMERIC values beyond 38 digits (DuckDB's DECIMAL(38, {BIGNUMERIC_SCALE}): "
+            f"{_DUCKDB_MAX_DIGITS - BIGNUMERIC_SCALE} digits before the point, {BIGNUMERIC_SCALE} after)"
+        )
+    return value
+
+
+def _bignumeric(value: Any) -> decimal.Decimal:
+    held = decimal_value("BIGNUMERIC", str(value))
+    if held is None:
+        raise ValueError("not a BIGNUMERIC: a number of up to 38 fractional digits, below 5.79e38")
+    return held
 
 
 def length_check(field: dict) -> str:
@@ -528,7 +575,7 @@ _SCALAR_DECODERS: dict[str, Callable[[Any], Any]] = {
     "FLOAT64": float,
     "FLOAT": float,
     "NUMERIC": lambda v: decimal.Decimal(str(v)),
-    "BIGNUMERIC": lambda v: decimal.Decimal(str(v)),
+    "BIGNUMERIC": _bignumeric,
     "BOOL": _parse_bool,
     "BOOLEAN": _parse_bool,
     "STRING": str,

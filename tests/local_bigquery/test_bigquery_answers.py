@@ -1,0 +1,59 @@
+"""More of BigQuery's answers where DuckDB's differ: format elements, conversions, JSON mutators, collations,
+INSERT coercion and name scoping, as GoogleSQL's reference documents them and as the outside corpora recorded
+them on real BigQuery (benchmarks/conformance.py).
+"""
+
+import decimal
+
+import pytest
+from google.api_core import exceptions
+from google.cloud import bigquery
+
+
+def _one(client, sql):
+    (row,) = list(client.query_and_wait(sql))
+    return row
+
+
+def test_format_elements_year_unpadded_and_day_space_padded(bq_client):
+    row = _one(
+        bq_client,
+        "SELECT FORMAT_DATE('%Y-%m-%d', DATE '0001-01-01') AS first, FORMAT_DATE('%b %e %Y', DATE '2024-03-05') AS e, "
+        "FORMAT_DATE('%%Y %F', DATE '0099-03-15') AS escaped, "
+        "FORMAT_TIMESTAMP('%e %H %Ez', TIMESTAMP '2024-01-04 23:00:00+00', 'Asia/Kolkata') AS zoned",
+    )
+    assert dict(row) == {
+        "first": "1-01-01",
+        "e": "Mar  5 2024",
+        "escaped": "%Y 99-03-15",
+        "zoned": " 5 04 +05:30",
+    }
+
+
+def test_a_float64_cast_reads_hexadecimal_text(bq_client):
+    row = _one(bq_client, "SELECT CAST('0x10' AS FLOAT64) AS hex, CAST('-0x1F' AS FLOAT64) AS negative")
+    assert (row["hex"], row["negative"]) == (16.0, -31.0)
+    with pytest.raises(exceptions.BadRequest, match="Bad double value: 0x1G"):
+        bq_client.query_and_wait("SELECT CAST('0x1G' AS FLOAT64)")
+
+
+def test_a_numeric_literal_must_be_exact_while_a_cast_rounds(bq_client):
+    row = _one(bq_client, "SELECT CAST('1.4999999999' AS NUMERIC) AS rounded, NUMERIC '1.500000000000' AS n")
+    assert (row["rounded"], row["n"]) == (decimal.Decimal("1.5"), decimal.Decimal("1.5"))
+    for literal in ("NUMERIC '1.4999999999'", "NUMERIC '1e29'", "BIGNUMERIC '1e39'"):
+        with pytest.raises(
+            exceptions.BadRequest, match=r'Invalid (BIG)?NUMERIC literal: "[^"]+" at \[1:11\]'
+        ):
+            bq_client.query_and_wait(f"SELECT 1, {literal}")
+
+
+def test_bignumeric_values_duckdb_cannot_hold_are_refused_by_name(bq_client):
+    widest = "578960446186580977117854925043439539266.34992332820282019728792003956564819967"
+    refusal = "not supported by local_bigquery: BIGNUMERIC values beyond 38 digits"
+    with pytest.raises(exceptions.BadRequest, match=refusal):
+        bq_client.query_and_wait(f"SELECT BIGNUMERIC '{widest}'")
+    parameter = bigquery.ScalarQueryParameter("b", "BIGNUMERIC", decimal.Decimal("0." + "1" * 30))
+    with pytest.raises(exceptions.BadRequest, match=refusal):
+        bq_client.query_and_wait(
+            "SELECT @b", job_config=bigquery.QueryJobConfig(query_parameters=[parameter])
+        )
