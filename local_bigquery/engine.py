@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from local_bigquery import dialect, sandbox, semantics
+from local_bigquery import dialect, functions, sandbox, semantics
 from local_bigquery.catalog import Catalog, ModelStore, first_row, run_sql
 from local_bigquery.errors import BigQueryError, Duplicate, InvalidQuery, NotFound, Unsupported
 from local_bigquery.semantics import BIGNUMERIC, NUMERIC
@@ -43,6 +43,7 @@ from local_bigquery.types import (
 )
 
 _ERROR_PREFIX = re.compile(r"^[A-Za-z ]*Error: ")
+_MISSING_FUNCTION = re.compile(r"^(Scalar|Aggregate) Function with name (?P<name>[\w.]+) does not exist")
 _DIVISION_BY_ZERO = re.compile(r"^Division by zero in expression \((?P<expression>.*?)\)\. ")
 
 # DuckDB's wording of a value error → BigQuery's, which users and tests match on: the conversion functions'
@@ -88,8 +89,11 @@ def _bigquery_value_error(message: str) -> str | None:
     return None
 
 
-def bigquery_error(error: duckdb.Error) -> BigQueryError:
-    """A DuckDB failure in BigQuery's terms, keeping DuckDB's explanation of what is wrong."""
+def bigquery_error(
+    error: duckdb.Error, statements: Collection[exp.Expression] = (), default_project: str | None = None
+) -> BigQueryError:
+    """A DuckDB failure in BigQuery's terms, keeping DuckDB's explanation of what is wrong; `statements`
+    (as parsed, with their positions) are those that failed, for errors that point into them."""
     message = _ERROR_PREFIX.sub("", str(error).strip(), count=1)
     if isinstance(error, duckdb.PermissionException):
         return Unsupported(f"file, network and settings access from queries ({message})")
@@ -99,8 +103,10 @@ def bigquery_error(error: duckdb.Error) -> BigQueryError:
     value_error = _bigquery_value_error(message)
     if value_error:
         return InvalidQuery(value_error)
-    if isinstance(error, duckdb.CatalogException) and "Function with name" in message:
-        return InvalidQuery(f"Function not found: {message}")
+    missing = _MISSING_FUNCTION.match(message)
+    if isinstance(error, duckdb.CatalogException) and missing:
+        named = functions.missing_function_error(missing["name"].lower(), statements, default_project)
+        return named or InvalidQuery(f"Function not found: {message}")
     if isinstance(error, duckdb.CatalogException):
         return NotFound(f"Not found: {message}")
     if isinstance(error, duckdb.ParserException):
@@ -195,7 +201,7 @@ class ScriptRun:
         try:
             return handler(statement)
         except duckdb.Error as error:
-            raise bigquery_error(error) from None
+            raise bigquery_error(error, [statement], self.resolver.default_project) from None
 
     def _handler(self, statement: exp.Expression) -> Callable[[exp.Expression], Outcome]:
         if isinstance(statement, exp.Query):

@@ -39,8 +39,9 @@ class InvalidQuery(BigQueryError):
     reason = "invalidQuery"
 
     def error_proto(self) -> dict:
-        # BigQuery points a query's errors at the query text.
-        return {**super().error_proto(), "location": "query"}
+        # BigQuery points a query's errors at the query text: "query" in a failed job, "q" (the request's
+        # query parameter) where it refuses the request itself, as it does a failing dry run.
+        return {**super().error_proto(), "location": self.location or "query"}
 
 
 class Unsupported(InvalidQuery):

@@ -215,7 +215,10 @@ class Warehouse:
                 job["statistics"] |= self._run_job(project, job_id, configuration["query"], dry_run)
         except BigQueryError as error:
             if dry_run:
-                raise  # BigQuery refuses a failing dry run in the request itself; no job remains
+                # BigQuery refuses a failing dry run in the request itself; no job remains.
+                if isinstance(error, InvalidQuery):
+                    error.location = error.location or "q"
+                raise
             job["status"] = {
                 "state": "DONE",
                 "errorResult": error.error_proto(),
@@ -405,7 +408,7 @@ class Warehouse:
         except BaseException as error:
             self.con.rollback()
             if isinstance(error, duckdb.Error):
-                raise bigquery_error(error) from None
+                raise bigquery_error(error, statements, resolver.default_project) from None
             raise
         statistics = self._statistics(project, job_id, outcomes, len(statements) > 1)
         if len(statements) > 1:
@@ -472,7 +475,7 @@ class Warehouse:
         try:
             return dry_run_statistics(run, statements)
         except duckdb.Error as error:
-            raise bigquery_error(error) from None
+            raise bigquery_error(error, statements, run.resolver.default_project) from None
 
     def _run_model_copy_job(self, project: str, config: dict, dry_run: bool) -> None:
         """Copy jobs copy models only (https://cloud.google.com/bigquery/docs/managing-models#copy-model)."""
