@@ -193,3 +193,90 @@ def json_keys(json_document: str | None, max_depth: int | None) -> list[str] | N
     if json_document is None:
         return None
     return sorted(_keys(json.loads(json_document), "", max_depth))
+
+
+# ---- JSON_SET and JSON_ARRAY_INSERT ------------------------------------------------------------------------
+
+_PATH_STEP = re.compile(r'\.(?:"(?P<quoted>[^"]*)"|(?P<name>[^.\["]+))|\[(?P<index>[0-9]+)\]')
+
+
+def _path_steps(path: str) -> list[str | int]:
+    """A JSONPath (`$.a.b[2]`, `$."a b"`) as object members and array indexes."""
+    if not path.startswith("$"):
+        raise ValueError(f"Invalid JSONPath: {path!r} does not start with $")
+    steps, position = [], 1
+    while position < len(path):
+        found = _PATH_STEP.match(path, position)
+        if not found:
+            raise ValueError(f"Invalid JSONPath: {path!r} at position {position}")
+        index = found["index"]
+        steps.append(int(index) if index is not None else found["quoted"] or found["name"])
+        position = found.end()
+    return steps
+
+
+def _container_for(step: str | int, value):
+    """The value a step enters, a JSON null (or nothing yet) becoming the container the step needs."""
+    if value is None:
+        return [] if isinstance(step, int) else {}
+    return value
+
+
+def _set(document, steps: list[str | int], value, create: bool):
+    if not steps:
+        return value
+    step, rest = steps[0], steps[1:]
+    if create:
+        document = _container_for(step, document)
+    if isinstance(step, int) and isinstance(document, list):
+        if step < len(document):
+            document[step] = _set(document[step], rest, value, create)
+        elif create:
+            document.extend([None] * (step - len(document)))
+            document.append(_set(None, rest, value, create))
+    elif isinstance(step, str) and isinstance(document, dict) and (step in document or create):
+        document[step] = _set(document.get(step), rest, value, create)
+    return document
+
+
+def json_set(document: str, paths: list[str], values: list[str], create_if_missing: bool) -> str:
+    """BigQuery's `JSON_SET`: each value (as JSON text) set at its path in turn. A missing path is created
+    (objects for members, arrays padded with nulls for indexes) unless create_if_missing is false; a path
+    through a value of another kind (a member of a number) changes nothing."""
+    result = json.loads(document)
+    for path, value in zip(paths, values, strict=True):
+        result = _set(result, _path_steps(path), json.loads(value), create_if_missing)
+    return json.dumps(result, separators=(",", ":"), ensure_ascii=False)
+
+
+def _insert(document, steps: list[str | int], values: list):
+    step, rest = steps[0], steps[1:]
+    if not rest:
+        array = _container_for(step, document)
+        if isinstance(array, list):
+            array.extend([None] * (step - len(array)))
+            array[step:step] = values
+        return array
+    if _has_child(document, step):
+        document[step] = _insert(document[step], rest, values)
+    return document
+
+
+def _has_child(document, step: str | int) -> bool:
+    if isinstance(step, int):
+        return isinstance(document, list) and step < len(document)
+    return isinstance(document, dict) and step in document
+
+
+def json_array_insert(document: str, paths: list[str], values: list[str], spread: list[bool]) -> str:
+    """BigQuery's `JSON_ARRAY_INSERT`: each value inserted into the array its path ends in, before the index
+    (an index past the end pads the array with nulls; a JSON null there becomes an array), the elements of
+    an ARRAY value one by one where `spread` says so; a path to no array changes nothing."""
+    result = json.loads(document)
+    for path, value, each in zip(paths, values, spread, strict=True):
+        steps = _path_steps(path)
+        if not steps or not isinstance(steps[-1], int):
+            raise ValueError(f"JSONPath {path!r} of JSON_ARRAY_INSERT must end with an array index")
+        inserted = json.loads(value)
+        result = _insert(result, steps, inserted if each and isinstance(inserted, list) else [inserted])
+    return json.dumps(result, separators=(",", ":"), ensure_ascii=False)

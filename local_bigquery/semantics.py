@@ -882,6 +882,57 @@ def json_keys_of_objects(statement: exp.Expression, columns: ColumnTypes) -> Non
         )
 
 
+def _json_text_of(value: exp.Expression) -> exp.Expression:
+    """A SQL value as JSON text, as GoogleSQL's TO_JSON converts it (NULL is `null`)."""
+    return exp.func(
+        "COALESCE", exp.cast(_function("TO_JSON", value.copy()), _VARCHAR), exp.Literal.string("null")
+    )
+
+
+def _path_value_pairs(
+    node: exp.Expression,
+) -> tuple[list[exp.Expression], list[exp.Expression], dict[str, exp.Expression]]:
+    arguments = [a for a in node.expressions if not isinstance(a, exp.Kwarg)]
+    options = {a.this.name.lower(): a.expression for a in node.expressions if isinstance(a, exp.Kwarg)}
+    return arguments[0::2], arguments[1::2], options
+
+
+def json_mutators(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`JSON_SET(json, path, value, …[, create_if_missing => b])` and `JSON_ARRAY_INSERT(json, path, value,
+    …[, insert_each_element => b])`, each value converted to JSON: the server's `bq_json_set` and
+    `bq_json_array_insert` (DuckDB's json_set takes only JSON values and pads no array; it has no insert).
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/json_functions#json_set
+    """
+    for node in list(statement.find_all(exp.JSONSet, exp.JSONArrayInsert)):
+        paths, values, options = _path_value_pairs(node)
+        document = exp.cast(node.this.copy(), _VARCHAR)
+        texts = exp.Array(expressions=[_json_text_of(value) for value in values])
+        if isinstance(node, exp.JSONSet):
+            create = options.get("create_if_missing", exp.true()).copy()
+            call = _function(
+                "bq_json_set", document, exp.Array(expressions=[p.copy() for p in paths]), texts, create
+            )
+        else:
+            each = options.get("insert_each_element", exp.true())
+            spread = [
+                exp.And(this=each.copy(), expression=exp.Boolean(this=_is_sql_array(value, columns)))
+                for value in values
+            ]
+            call = _function(
+                "bq_json_array_insert",
+                document,
+                exp.Array(expressions=[p.copy() for p in paths]),
+                texts,
+                exp.Array(expressions=spread),
+            )
+        node.replace(exp.cast(call, exp.DataType.build("JSON")))
+
+
+def _is_sql_array(value: exp.Expression, columns: ColumnTypes) -> bool:
+    return isinstance(value, exp.Array) or (_duckdb_type(value, columns) or "").endswith("]")
+
+
 def case_mapping_of_all_of_unicode(statement: exp.Expression, columns: ColumnTypes) -> None:
     """`UPPER` / `LOWER` map every character as Unicode does ('ß' → 'SS', 'İ' → 'i̇'); DuckDB maps one
     character to one. ASCII text, where both agree, stays with DuckDB's.
@@ -1132,6 +1183,7 @@ REWRITES = (
     json_conversions_read_the_value,
     json_lax_conversions,
     json_keys_of_objects,
+    json_mutators,
     case_mapping_of_all_of_unicode,
     json_functions_of_strings_return_strings,
     json_type_names_like_bigquery,
@@ -1218,6 +1270,7 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     """GoogleSQL functions that DuckDB has no equivalent of, as scalar functions of the connection."""
     varchar, blob, bigint = duckdb.sqltype("VARCHAR"), duckdb.sqltype("BLOB"), duckdb.sqltype("BIGINT")
     points = duckdb.sqltype("BIGINT[]")
+    texts, flags = duckdb.sqltype("VARCHAR[]"), duckdb.sqltype("BOOLEAN[]")
     functions = [
         ("farm_fingerprint", _fingerprint, [varchar], bigint),
         ("bq_to_base32", lambda data: base64.b32encode(data).decode("ascii"), [blob], varchar),
@@ -1234,6 +1287,8 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
         ("bq_normalize", _normalize, [varchar, varchar, duckdb.sqltype("BOOLEAN")], varchar),
         ("bq_upper", str.upper, [varchar], varchar),
         ("bq_lower", str.lower, [varchar], varchar),
+        ("bq_json_set", json_text.json_set, [varchar, texts, texts, duckdb.sqltype("BOOLEAN")], varchar),
+        ("bq_json_array_insert", json_text.json_array_insert, [varchar, texts, texts, flags], varchar),
     ]
     for name, function, parameters, result in functions:
         con.create_function(name, function, parameters, result, side_effects=False)

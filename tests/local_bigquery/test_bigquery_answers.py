@@ -57,3 +57,19 @@ def test_bignumeric_values_duckdb_cannot_hold_are_refused_by_name(bq_client):
         bq_client.query_and_wait(
             "SELECT @b", job_config=bigquery.QueryJobConfig(query_parameters=[parameter])
         )
+
+
+def test_json_set_and_json_array_insert_convert_values_to_json(bq_client):
+    row = _one(
+        bq_client,
+        """SELECT JSON_SET(JSON '{"a": [1]}', '$.a[3]', 'x', '$.b.c', [1, 2], '$.a[0].z', 5) AS set_,
+          JSON_SET(JSON '{}', '$.q', 1, create_if_missing => FALSE) AS kept,
+          JSON_ARRAY_INSERT(JSON '{"a": [1, 2, 3]}', '$.a[1]', 99, '$.a[0]', [7, 8]) AS inserted,
+          JSON_ARRAY_INSERT(JSON '[1]', '$[1]', [7, 8], insert_each_element => FALSE) AS whole""",
+    )
+    assert dict(row) == {
+        "set_": {"a": [1, None, None, "x"], "b": {"c": [1, 2]}},
+        "kept": {},
+        "inserted": {"a": [7, 8, 1, 99, 2, 3]},
+        "whole": [1, [7, 8]],
+    }
