@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.bigquery import BigQuery
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import TokenType
+from sqlglot.tokens import Token, TokenType
 
 from local_bigquery.errors import InvalidQuery
 from local_bigquery.types import decimal_value
@@ -138,11 +140,16 @@ _CREATE_MODIFIERS = {"OR", "REPLACE", "TEMP", "TEMPORARY"}
 _WORD_TOKENS = {TokenType.STRING, TokenType.IDENTIFIER}
 
 
-def _statement_words(sql: str) -> list[list[str]]:
+# Table functions taking a `TABLE t` argument, which sqlglot reads only for BigQuery ML's functions.
+# https://cloud.google.com/bigquery/docs/reference/standard-sql/range-functions#range_sessionize
+_REFUSED_TABLE_FUNCTIONS = {"RANGE_SESSIONIZE": "RANGE values"}
+
+
+def _statement_words(tokens: list[Token]) -> list[list[str]]:
     """The leading keywords of each statement of a script (a block's inner statements too), CREATE's
     modifiers left out; a COMMAND token (sqlglot's BEGIN, CALL) keeps only its first word."""
     statements: list[list[str]] = [[]]
-    for token in LocalBigQuery().tokenize(sql):
+    for token in tokens:
         if token.token_type == TokenType.SEMICOLON:
             statements.append([])
             continue
@@ -160,10 +167,13 @@ def refused_statement(sql: str) -> str | None:
     """The feature a script uses that this server refuses by name, in the order the script uses them: a
     script that cannot be parsed is refused for it rather than with a syntax error it does not have."""
     try:
-        statements = _statement_words(sql)
+        tokens = LocalBigQuery().tokenize(sql)
     except TokenError:
         return None
-    for words in statements:
+    for token, following in itertools.pairwise(tokens):
+        if following.token_type == TokenType.L_PAREN and token.text.upper() in _REFUSED_TABLE_FUNCTIONS:
+            return _REFUSED_TABLE_FUNCTIONS[token.text.upper()]
+    for words in _statement_words(tokens):
         if words[:1] == ["BEGIN"] and words[1:2] not in ([], ["TRANSACTION"]):
             return "procedural language BEGIN … END blocks"
         for keywords, feature in _REFUSED_STATEMENTS.items():

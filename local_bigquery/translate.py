@@ -114,6 +114,41 @@ _ENGINE_STATE_FUNCTIONS = (
 _ENGINE_STATE_FUNCTION_NAMES = {"CURRENT_SETTING", "GETVARIABLE", "VERSION", "PRAGMA_VERSION"}
 
 
+# BigQuery's RANGE and GEOGRAPHY types, which this server neither stores nor computes with (the geography
+# functions are refused by name too), and what makes or takes RANGE and INTERVAL values (INTERVAL values
+# used as arguments of date and time arithmetic are computed; an INTERVAL result is refused in `types`).
+# https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types
+_UNSUPPORTED_TYPES = {exp.DataType.Type.RANGE: "RANGE", exp.DataType.Type.GEOGRAPHY: "GEOGRAPHY"}
+# https://cloud.google.com/bigquery/docs/reference/standard-sql/range-functions
+_RANGE_FUNCTIONS = {
+    "RANGE",
+    "RANGE_START",
+    "RANGE_END",
+    "RANGE_CONTAINS",
+    "RANGE_OVERLAPS",
+    "RANGE_INTERSECT",
+    "GENERATE_RANGE_ARRAY",
+    "RANGE_SESSIONIZE",
+}
+# https://cloud.google.com/bigquery/docs/reference/standard-sql/interval_functions
+_INTERVAL_FUNCTIONS = (exp.JustifyDays, exp.JustifyHours, exp.JustifyInterval, exp.MakeInterval)
+
+
+def _reject_unsupported_types(statement: exp.Expression) -> None:
+    for data_type in statement.find_all(exp.DataType):
+        kind = _UNSUPPORTED_TYPES.get(data_type.this)
+        if kind and isinstance(data_type.parent, exp.ColumnDef):
+            # The wording of a REST schema's field of that type (see `types`).
+            raise Unsupported(f"column type {kind} (field {data_type.parent.name})")
+        if kind:
+            raise Unsupported(f"{kind} values")
+    for function in statement.find_all(exp.Anonymous):
+        if function.name.upper() in _RANGE_FUNCTIONS:
+            raise Unsupported("RANGE values")
+    if statement.find(*_INTERVAL_FUNCTIONS):
+        raise Unsupported("INTERVAL values")
+
+
 def reject_unsupported(statement: exp.Expression) -> None:
     """Refuse, with a clear message, what DuckDB would run differently from BigQuery."""
     for function in statement.find_all(exp.Anonymous, *_ENGINE_STATE_FUNCTIONS):
@@ -127,6 +162,7 @@ def reject_unsupported(statement: exp.Expression) -> None:
             raise Unsupported("INFORMATION_SCHEMA views")
     if statement.find(exp.Version):
         raise Unsupported("FOR SYSTEM_TIME AS OF (time travel)")
+    _reject_unsupported_types(statement)
     for function in statement.find_all(exp.Anonymous):
         if function.name.upper().startswith("ST_"):
             raise Unsupported(f"geography function {function.name.upper()}")

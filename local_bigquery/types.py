@@ -277,6 +277,8 @@ def field_for_duckdb_type(name: str, duck_type: duckdb.typing.DuckDBPyType, null
         field["type"] = "JSON"
     elif duck_type.id in _DUCKDB_TO_SCALAR:
         field["type"] = _DUCKDB_TO_SCALAR[duck_type.id]
+    elif duck_type.id == "interval":
+        raise Unsupported(f"INTERVAL values (result column {name})")
     else:
         raise Unsupported(f"result column {name} of DuckDB type {duck_type}")
     return field

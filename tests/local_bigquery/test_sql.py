@@ -360,11 +360,25 @@ def test_syntax_error_names_the_position(bq_client):
         ("CALL d.p('x')", "CALL of a stored procedure"),
         ("FOR row IN (SELECT NULL AS v) DO IF row.v IS NULL THEN SELECT 1; END IF; END FOR", "FOR … IN"),
         ("CREATE ROW ACCESS POLICY us ON d.t GRANT TO ('user:a@b.c') FILTER USING (c = 'US')", "row access"),
+        ("SELECT RANGE<DATE> '[2024-01-01, 2024-02-01)' AS r", "RANGE values"),
+        ("SELECT RANGE_START(RANGE(DATE '2024-01-01', DATE '2024-12-31')) AS s", "RANGE values"),
+        ("SELECT * FROM RANGE_SESSIONIZE(TABLE d.events, 'r', ['id'])", "RANGE values"),
+        ("SELECT JUSTIFY_DAYS(INTERVAL 40 DAY) AS i", "INTERVAL values"),
+        ("SELECT INTERVAL '1-2' YEAR TO MONTH AS i", "INTERVAL values .result column i"),
     ],
 )
 def test_unsupported_features_say_so(bq_client, sql, what):
     with pytest.raises(exceptions.BadRequest, match=f"not supported by local_bigquery: .*{what}"):
         bq_client.query_and_wait(sql)
+
+
+@pytest.mark.parametrize(("column", "refusal"), [("r RANGE<DATE>", "RANGE"), ("g GEOGRAPHY", "GEOGRAPHY")])
+def test_range_and_geography_columns_are_refused_by_name(bq_client, dataset, column, refusal):
+    name = column.split()[0]
+    with pytest.raises(
+        exceptions.BadRequest, match=rf"local_bigquery: column type {refusal} \(field {name}\)"
+    ):
+        bq_client.query_and_wait(f"CREATE TABLE {dataset}.typed (id INT64, {column})")
 
 
 def test_alter_table_adds_columns_once_and_sets_options(bq_client, dataset):
