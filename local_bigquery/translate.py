@@ -343,6 +343,50 @@ def float_literals_as_double(statement: exp.Expression) -> None:
         literal.replace(exp.cast(literal.copy(), exp.DataType.build("DOUBLE")))
 
 
+_INTERVAL_PARTS = ("YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND")
+# How an interval literal's text groups its parts: `Y-M D H:M:S[.F]`, each group with its own sign.
+_INTERVAL_GROUPS = ((("YEAR", "MONTH"), "-"), (("DAY",), None), (("HOUR", "MINUTE", "SECOND"), ":"))
+_INTERVAL_NUMBER = re.compile(r"^\d+$")
+_INTERVAL_SECONDS = re.compile(r"^\d+(\.\d{1,6})?$")
+
+
+def _interval_text(text: str, first: str, last: str) -> str:
+    """DuckDB's interval text (`1 years 2 months …`) of a GoogleSQL literal `INTERVAL 'text' first TO last`.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/lexical#interval_literals
+    """
+    invalid = InvalidQuery(f"Invalid interval literal '{text}': expected the parts {first} TO {last}")
+    if first not in _INTERVAL_PARTS or last not in _INTERVAL_PARTS:
+        raise invalid
+    parts = _INTERVAL_PARTS[_INTERVAL_PARTS.index(first) : _INTERVAL_PARTS.index(last) + 1]
+    groups = [([p for p in names if p in parts], separator) for names, separator in _INTERVAL_GROUPS]
+    groups = [(names, separator) for names, separator in groups if names]
+    values = text.split()
+    if len(parts) < 2 or len(values) != len(groups):
+        raise invalid
+    pieces = []
+    for (names, separator), value in zip(groups, values, strict=True):
+        sign = "-" if value.startswith("-") else ""
+        numbers = value.lstrip("+-").split(separator) if separator else [value.lstrip("+-")]
+        if len(numbers) != len(names):
+            raise invalid
+        for name, number in zip(names, numbers, strict=True):
+            if not (_INTERVAL_SECONDS if name == "SECOND" else _INTERVAL_NUMBER).match(number):
+                raise invalid
+            pieces.append(f"{sign}{number} {name.lower()}s")
+    return " ".join(pieces)
+
+
+def interval_literals_with_part_ranges(statement: exp.Expression) -> None:
+    """`INTERVAL '1 2:3:4' DAY TO SECOND` (a range of parts, which DuckDB's INTERVAL lacks) as DuckDB's
+    `INTERVAL '1 days 2 hours 3 minutes 4 seconds'`."""
+    for interval in list(statement.find_all(exp.Interval)):
+        span = interval.args.get("unit")
+        if isinstance(span, exp.IntervalSpan) and isinstance(interval.this, exp.Literal):
+            text = _interval_text(interval.this.name, span.this.name.upper(), span.expression.name.upper())
+            interval.replace(exp.Interval(this=exp.Literal.string(text)))
+
+
 def approx_quantiles_as_exact_quantiles(statement: exp.Expression) -> None:
     """`APPROX_QUANTILES(x, n)` → `QUANTILE_DISC(x, [0, 1/n, …, 1])`: n + 1 boundaries, the first the minimum
     and the last the maximum, NULLs ignored, each a value of the input (so of its type)
@@ -459,6 +503,7 @@ _DUCKDB_REWRITES = (
     timestamp_diff_as_whole_intervals,
     unnest_aggregates_as_list_functions,
     approx_quantiles_as_exact_quantiles,
+    interval_literals_with_part_ranges,
 )
 
 

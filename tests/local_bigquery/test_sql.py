@@ -381,6 +381,19 @@ def test_range_and_geography_columns_are_refused_by_name(bq_client, dataset, col
         bq_client.query_and_wait(f"CREATE TABLE {dataset}.typed (id INT64, {column})")
 
 
+def test_interval_literals_with_a_range_of_parts(bq_client):
+    rows = _rows(
+        bq_client,
+        """SELECT EXTRACT(DAY FROM INTERVAL '7 12:0:0' DAY TO SECOND) AS d,
+                  EXTRACT(YEAR FROM INTERVAL '5-3' YEAR TO MONTH) AS y,
+                  EXTRACT(MICROSECOND FROM INTERVAL '0 0:0:0.123456' DAY TO SECOND) AS us,
+                  DATETIME '2024-01-15 12:00:00' + INTERVAL '1 6' DAY TO HOUR AS t""",
+    )
+    assert rows == [{"d": 7, "y": 5, "us": 123456, "t": dt.datetime(2024, 1, 16, 18, 0)}]
+    with pytest.raises(exceptions.BadRequest, match="Invalid interval literal '1 2'"):
+        bq_client.query_and_wait("SELECT DATETIME '2024-01-15' + INTERVAL '1 2' DAY TO SECOND AS t")
+
+
 def test_alter_table_adds_columns_once_and_sets_options(bq_client, dataset):
     bq_client.query_and_wait(
         f"CREATE TABLE {dataset}.grows PARTITION BY d AS SELECT DATE '2024-01-01' AS d, 1 AS a"
