@@ -32,7 +32,9 @@ from local_bigquery.engine import bigquery_error
 from local_bigquery.errors import BigQueryError, Duplicate, InvalidRequest, NotFound, Unsupported
 from local_bigquery.translate import TableRef, validate_ids
 from local_bigquery.types import (
+    BIGNUMERIC_SCALE,
     column_definitions,
+    decimal_value,
     decode_json_value,
     duckdb_type_for_field,
     quote_identifier,
@@ -48,6 +50,11 @@ _CONVERTING_COLUMN = re.compile(r'^Error when converting column "[^"]*"\. ')
 _ENCODINGS = {"UTF-8": "utf-8", "UTF8": "utf-8", "ISO-8859-1": "latin-1", "LATIN1": "latin-1"}
 _REFUSED_OPTIONS = ("schemaUpdateOptions", "hivePartitioningOptions", "projectionFields")
 _TABLE_PROPERTIES = ("timePartitioning", "rangePartitioning", "clustering")
+# A decimal text DuckDB's DECIMAL(38, 18) for BIGNUMERIC cannot hold exactly: more than 20 digits before the
+# point, or a digit other than 0 after the 18th behind it.
+_BEYOND_DUCKDB_BIGNUMERIC = (
+    rf"^[+-]?0*[1-9][0-9]{{{38 - BIGNUMERIC_SCALE},}}(\.|$)|\.[0-9]{{{BIGNUMERIC_SCALE}}}[0-9]*[1-9]"
+)
 
 
 class TooManyBadRecords(InvalidRequest):
@@ -240,7 +247,21 @@ class Reader:
         return []
 
     def check(self, con: duckdb.DuckDBPyConnection, fields: list[dict]) -> None:
-        """Problems the reader itself does not fail on; raise a duckdb.Error to have them diagnosed."""
+        """Problems the reader itself does not fail on; raise a duckdb.Error to have them diagnosed. A
+        BIGNUMERIC value DuckDB cannot hold is refused by name before the conversion fails or rounds it."""
+        bignumerics = [f["name"] for f in fields if f["type"] == "BIGNUMERIC" and f.get("mode") != "REPEATED"]
+        if not bignumerics:
+            return
+        as_text = [{**f, "type": "STRING"} if f["name"] in bignumerics else f for f in fields]
+        source = self.source_sql(as_text)
+        present = {name.casefold(): name for name in con.sql(f"SELECT * FROM {source}").columns}
+        for name in bignumerics:
+            if column := present.get(name.casefold()):
+                text = f"trim(CAST({quote_identifier(column)} AS VARCHAR))"
+                held = f"regexp_matches({text}, {_literal(_BEYOND_DUCKDB_BIGNUMERIC)})"
+                beyond = first_row(con, f"SELECT {text} FROM {source} WHERE {held} LIMIT 1")
+                if beyond:
+                    decimal_value("BIGNUMERIC", beyond[0])  # refuses it if BigQuery holds it
 
     def diagnose(
         self, con: duckdb.DuckDBPyConnection, fields: list[dict] | None, failure: duckdb.Error
@@ -358,6 +379,7 @@ class JsonReader(Reader):
         return _table_function("read_json", self.path, options)
 
     def check(self, con: duckdb.DuckDBPyConnection, fields: list[dict]) -> None:
+        super().check(con, fields)
         if self.options.ignore_unknown_values:
             return
         known = _literal([f["name"] for f in fields])

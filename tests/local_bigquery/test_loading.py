@@ -1,5 +1,6 @@
 """Load jobs through the official client (`load_table_from_file`, `load_table_from_dataframe`) and the CLI."""
 
+import decimal
 import gzip
 import io
 import json
@@ -368,3 +369,32 @@ def test_cli_needs_a_known_format_and_a_full_table_name(tmp_path):
         cli.main(["load", "shop.orders", str(unknown), "--data-dir", str(tmp_path)])
     with pytest.raises(SystemExit, match=r"not project\.dataset\.table"):
         cli.main(["load", "orders", str(unknown), "--format", "csv", "--data-dir", str(tmp_path)])
+
+
+def test_bignumerics_duckdb_cannot_hold_are_refused_by_name_and_others_load(bq_client, dataset):
+    """BIGNUMERIC keeps 38 digits after the point and about 39 before it; DuckDB's DECIMAL(38, 18) does not."""
+    beyond = "not supported by local_bigquery: BIGNUMERIC values beyond 38 digits"
+    schema = [bigquery.SchemaField("id", "INT64"), bigquery.SchemaField("b", "BIGNUMERIC")]
+    csv = bigquery.LoadJobConfig(source_format="CSV", schema=schema, max_bad_records=1)
+    for value in (b"99999999999999999999999999.5", b"0.1234567890123456789012"):
+        with pytest.raises(exceptions.BadRequest, match=beyond):
+            _load(bq_client, b"1,1.5\n2," + value + b"\n", f"{dataset}.big_csv", csv)
+    job = _load(bq_client, b"1,1.5\nx,2\n3,-12345678901234567890.25\n", f"{dataset}.big_csv", csv)
+    assert [e["location"] for e in job.errors] == ["line 2"]
+    assert _rows(bq_client, f"SELECT b FROM {dataset}.big_csv ORDER BY id") == [
+        (decimal.Decimal("1.5"),),
+        (decimal.Decimal("-12345678901234567890.25"),),
+    ]
+
+    buffer = io.BytesIO()
+    too_wide = pa.array(
+        [decimal.Decimal("1.5"), decimal.Decimal("99999999999999999999999999.9")], pa.decimal128(38, 12)
+    )
+    pq.write_table(pa.table({"b": too_wide}), buffer)
+    with pytest.raises(exceptions.BadRequest, match=beyond):
+        _load(
+            bq_client,
+            buffer.getvalue(),
+            f"{dataset}.big_parquet",
+            bigquery.LoadJobConfig(source_format="PARQUET"),
+        )
