@@ -166,6 +166,11 @@ def reject_unsupported(statement: exp.Expression) -> None:
     for function in statement.find_all(exp.Anonymous):
         if function.name.upper().startswith("ST_"):
             raise Unsupported(f"geography function {function.name.upper()}")
+    for call in statement.find_all(exp.Dot):
+        if call.this.name.upper() == "HLL_COUNT" and isinstance(call.expression, exp.Anonymous):
+            # BigQuery's HyperLogLog++ sketch bytes cannot be reproduced, nor merged with real ones.
+            # https://cloud.google.com/bigquery/docs/reference/standard-sql/hll_functions
+            raise Unsupported("HLL_COUNT sketches (HLL_COUNT.INIT, MERGE, MERGE_PARTIAL, EXTRACT)")
 
 
 def _cte_names(statement: exp.Expression) -> set[str]:
