@@ -613,16 +613,71 @@ def unnest_of_structs_exposes_their_fields(statement: exp.Expression, columns: C
 
 def _anonymous_fields_named(array: exp.Expression) -> exp.Expression:
     """`[(1, 2), …]`: structs of unnamed fields, whose columns BigQuery calls _field_1, _field_2, … (as the
-    fields of such a struct in results, see `types.field_for_duckdb_type`)."""
+    fields of such a struct in results, see `types.field_for_duckdb_type`), or, after a named struct
+    (`[STRUCT(1 AS a, 2 AS b), (3, 4)]`), that struct's names: the array's element type is the first's."""
     if isinstance(array, exp.Array):
+        named = next((_field_names(e) for e in array.expressions if _field_names(e)), [])
         for element in list(array.expressions):
             if isinstance(element, exp.Tuple):
+                names = named if len(named) == len(element.expressions) else []
                 fields = [
-                    exp.PropertyEQ(this=exp.to_identifier(f"_field_{index}"), expression=value.copy())
+                    exp.PropertyEQ(
+                        this=exp.to_identifier(names[index - 1] if names else f"_field_{index}"),
+                        expression=value.copy(),
+                    )
                     for index, value in enumerate(element.expressions, start=1)
                 ]
                 element.replace(exp.Struct(expressions=fields))
     return array
+
+
+def _field_names(element: exp.Expression) -> list[str]:
+    """The field names of a struct whose fields are all named explicitly, else none."""
+    if not isinstance(element, exp.Struct):
+        return []
+    fields = element.expressions
+    if not fields or not all(isinstance(field, exp.PropertyEQ | exp.Alias) for field in fields):
+        return []
+    return [field.this.name if isinstance(field, exp.PropertyEQ) else field.alias for field in fields]
+
+
+# The exact answers of APPROX_TOP_COUNT / APPROX_TOP_SUM (an exact answer is one of the approximate ones), in
+# DuckDB over the group's values, NULL among them (as `{'v': value}`, which no list function drops); the
+# `_value`, `_weight` and `_number` columns stand for the call's arguments.
+_TOP_COUNT = """LIST_TRANSFORM(LIST_SLICE(LIST_SORT(LIST_TRANSFORM(MAP_ENTRIES(HISTOGRAM({'v': _value})),
+    lambda e: {'count': CAST(e.value AS BIGINT), 'value': e.key.v}), 'DESC'), 1, _number),
+  lambda e: {'value': e.value, 'count': e.count})"""
+_WEIGHT_SUM = """CAST_TO_TYPE(LIST_SUM(LIST_TRANSFORM(LIST_FILTER(LIST({'v': _value, 'w': _weight}),
+  lambda p: p.v IS NOT DISTINCT FROM d.v), lambda p: p.w)), ANY_VALUE(_weight))"""
+# Sums of only NULL weights are NULL and come last.
+_TOP_SUM = f"""LIST_TRANSFORM(LIST_SLICE(LIST_SORT(LIST_TRANSFORM(LIST_DISTINCT(LIST({{'v': _value}})),
+    lambda d: {{'known': ({_WEIGHT_SUM}) IS NOT NULL, 'sum': {_WEIGHT_SUM}, 'value': d.v}}), 'DESC'), 1, _number),
+  lambda e: {{'value': e.value, 'sum': e.sum}})"""
+
+
+def _from_template(template: str, **arguments: exp.Expression) -> exp.Expression:
+    def fill(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and not node.table and node.name in arguments:
+            return arguments[node.name].copy()
+        return node
+
+    return exp.maybe_parse(template, dialect="duckdb").transform(fill)
+
+
+def approx_top_count_and_sum_exactly(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`APPROX_TOP_COUNT(x, n)` / `APPROX_TOP_SUM(x, weight, n)`: the n values of x most frequent / of the
+    largest summed weight, as ARRAY<STRUCT<value, count | sum>>, counted exactly; sqlglot has no DuckDB form.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/approximate_aggregate_functions#approx_top_count
+    """
+    for node in list(statement.find_all(exp.ApproxTopK, exp.ApproxTopSum)):
+        if isinstance(node, exp.ApproxTopSum):
+            top = _from_template(
+                _TOP_SUM, _value=node.this, _weight=node.expression, _number=node.args["count"]
+            )
+        else:
+            top = _from_template(_TOP_COUNT, _value=node.this, _number=node.expression)
+        node.replace(top)
 
 
 def _set(expression: exp.Expression) -> set[str]:
@@ -1194,6 +1249,7 @@ REWRITES = (
     format_elements_as_bigquery_writes_them,
     unnest_offsets_count_from_zero,
     unnest_of_structs_exposes_their_fields,
+    approx_top_count_and_sum_exactly,
 )
 
 

@@ -73,3 +73,28 @@ def test_json_set_and_json_array_insert_convert_values_to_json(bq_client):
         "inserted": {"a": [7, 8, 1, 99, 2, 3]},
         "whole": [1, [7, 8]],
     }
+
+
+def test_approx_top_count_and_sum_are_the_exact_tops_nulls_counted(bq_client):
+    row = _one(
+        bq_client,
+        """SELECT APPROX_TOP_COUNT(x, 2) AS counts, APPROX_TOP_SUM(x, w, 3) AS sums
+        FROM UNNEST([STRUCT(CAST(NULL AS STRING) AS x, 3 AS w), ('pear', 1), ('pear', 1), ('pear', 0),
+                     ('apple', 5), ('fig', NULL), (NULL, NULL)])""",
+    )
+    assert row["counts"] == [{"value": "pear", "count": 3}, {"value": None, "count": 2}]
+    assert row["sums"] == [
+        {"value": "apple", "sum": 5},
+        {"value": None, "sum": 3},
+        {"value": "pear", "sum": 2},
+    ]
+
+
+def test_hll_count_sketches_are_refused_by_name(bq_client):
+    with pytest.raises(exceptions.BadRequest, match="not supported by local_bigquery: HLL_COUNT sketches"):
+        bq_client.query_and_wait("SELECT HLL_COUNT.EXTRACT(HLL_COUNT.INIT(n)) FROM UNNEST([1, 2]) AS n")
+
+
+def test_unnamed_structs_after_a_named_one_in_an_array_take_its_field_names(bq_client):
+    rows = bq_client.query_and_wait("SELECT a, b FROM UNNEST([STRUCT(1 AS a, 'x' AS b), (2, 'y')])")
+    assert [tuple(row.values()) for row in rows] == [(1, "x"), (2, "y")]
