@@ -58,6 +58,7 @@ def dry_run_statistics(run: ScriptRun, statements: list[exp.Expression]) -> dict
     created: set[TableRef] = set()
     created_datasets: set[tuple[str, str]] = set()
     schema = None
+    operation = _ddl_operation(run, statements[0]) if len(statements) == 1 else None
     try:
         for statement in statements:
             schema = _check(run, statement, created, created_datasets)
@@ -75,7 +76,26 @@ def dry_run_statistics(run: ScriptRun, statements: list[exp.Expression]) -> dict
     }
     if schema is not None and len(statements) == 1:
         query["schema"] = schema
+    if operation:
+        query["ddlOperationPerformed"] = operation
     return {"query": query, "totalBytesProcessed": processed}
+
+
+def _ddl_operation(run: ScriptRun, statement: exp.Expression) -> str | None:
+    """What a CREATE TABLE / VIEW would do, which a dry run reports as BigQuery does: CREATE, REPLACE or, for
+    IF NOT EXISTS of an existing one, SKIP.
+
+    https://cloud.google.com/bigquery/docs/reference/rest/v2/Job#JobStatistics2.FIELDS.ddl_operation_performed
+    """
+    if not isinstance(statement, exp.Create) or statement.args.get("kind", "").upper() not in (
+        "TABLE",
+        "VIEW",
+    ):
+        return None
+    target = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this
+    if not run.catalog.table_kind(run.resolve(target)):
+        return "CREATE"
+    return "SKIP" if statement.args.get("exists") else "REPLACE" if statement.args.get("replace") else None
 
 
 @dataclass(frozen=True)

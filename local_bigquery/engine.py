@@ -392,7 +392,8 @@ class ScriptRun:
         ref, existing = self._existing_target(statement, "Table")
         kind = "CREATE_TABLE_AS_SELECT" if statement.expression else "CREATE_TABLE"
         if existing and statement.args.get("exists"):
-            return Outcome(kind, result=self._empty_result(ref), ddl_target=ref, ddl_operation="SKIP")
+            result = self._declared_result(statement) or self._empty_result(ref)
+            return Outcome(kind, result=result, ddl_target=ref, ddl_operation="SKIP")
         properties = self.table_properties(statement)
         descriptions = _take_column_descriptions(statement)
         parameters = _take_type_parameters(statement)
@@ -420,6 +421,24 @@ class ScriptRun:
             ddl_target=ref,
             ddl_operation="REPLACE" if existing and statement.args.get("replace") else "CREATE",
         )
+
+    def _declared_result(self, statement: exp.Create) -> QueryResult | None:
+        """No rows in the schema a CREATE TABLE's column list declares, which BigQuery answers a CREATE TABLE
+        IF NOT EXISTS with even where the table exists with other columns and nothing is created."""
+        columns = statement.this.expressions if isinstance(statement.this, exp.Schema) else []
+        definitions = [column for column in columns if isinstance(column, exp.ColumnDef)]
+        if not definitions or any(column.args.get("kind") is None for column in definitions):
+            return None
+        typed_nulls = exp.select(
+            *(
+                exp.alias_(exp.cast(exp.null(), c.args["kind"].copy()), c.name, quoted=True)
+                for c in definitions
+            )
+        )
+        sql, values = self.prepare(typed_nulls)
+        relation = self._relation(sql, values).limit(0)
+        schema = schema_for_relation(relation.columns, relation.types)
+        return QueryResult.from_arrow(schema, relation.to_arrow_table())
 
     def _empty_result(self, ref: TableRef) -> QueryResult:
         """What BigQuery answers a CREATE TABLE / VIEW query with: no rows, the new table's schema."""

@@ -98,3 +98,19 @@ def test_hll_count_sketches_are_refused_by_name(bq_client):
 def test_unnamed_structs_after_a_named_one_in_an_array_take_its_field_names(bq_client):
     rows = bq_client.query_and_wait("SELECT a, b FROM UNNEST([STRUCT(1 AS a, 'x' AS b), (2, 'y')])")
     assert [tuple(row.values()) for row in rows] == [(1, "x"), (2, "y")]
+
+
+def test_create_table_if_not_exists_answers_its_declared_schema_and_dry_runs_name_the_operation(
+    bq_client, dataset
+):
+    bq_client.query_and_wait(f"CREATE TABLE {dataset}.t (id INT64)")
+    skipped = bq_client.query(f"CREATE TABLE IF NOT EXISTS {dataset}.t (id INT64, name STRING)")
+    assert [field.name for field in skipped.result().schema] == ["id", "name"]
+    assert skipped.ddl_operation_performed == "SKIP"
+    assert [field.name for field in bq_client.get_table(f"{dataset}.t").schema] == ["id"]
+    dry = bigquery.QueryJobConfig(dry_run=True)
+    assert bq_client.query(
+        f"CREATE TABLE {dataset}.u (id INT64)", job_config=dry
+    ).ddl_operation_performed == ("CREATE")
+    replaced = bq_client.query(f"CREATE OR REPLACE TABLE {dataset}.t (id INT64)", job_config=dry)
+    assert replaced.ddl_operation_performed == "REPLACE"
