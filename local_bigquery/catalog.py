@@ -6,6 +6,7 @@ transaction: a failed job leaves both as they were.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Mapping
@@ -342,6 +343,39 @@ class Catalog:
         if not fields:
             self._store_metadata(ref, {**self._table_metadata(ref), "noSchema": True})
         return self.get_table(ref)
+
+    def clone_table(self, base: TableRef, clone: TableRef) -> None:
+        """A table clone: the base table's columns (types, modes, defaults, descriptions), settings and rows
+        now, and a cloneDefinition naming the base; it expires only if given an expiration of its own.
+
+        https://cloud.google.com/bigquery/docs/table-clones-intro#table_clone_metadata
+        """
+        base = self.canonical(base)
+        resource = self.get_table(base)
+        resource.pop("expirationTime", None)
+        fields = (resource.get("schema") or {}).get("fields") or []
+        if fields:
+            self._create_columns(clone, fields)
+            self._copy_column_defaults(base, clone)
+            run_sql(self.con, f"INSERT INTO {clone.duckdb_name} SELECT * FROM {base.duckdb_name}")
+        self.record_table(clone, resource)
+        clone_time = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        definition = {"baseTableReference": base.rest(), "cloneTime": clone_time}
+        stored = self._table_metadata(clone) | {"cloneDefinition": definition}
+        self._store_metadata(clone, stored | ({} if fields else {"noSchema": True}))
+
+    def _copy_column_defaults(self, base: TableRef, copy: TableRef) -> None:
+        """The base table's column defaults, those of DDL (`label STRING DEFAULT 'none'`) as well."""
+        defaults = self.con.execute(
+            "SELECT column_name, column_default FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+            "AND column_default IS NOT NULL",
+            [base.schema_name, base.table],
+        ).fetchall()
+        for name, default in defaults:
+            run_sql(
+                self.con,
+                f"ALTER TABLE {copy.duckdb_name} ALTER COLUMN {quote_identifier(name)} SET DEFAULT {default}",
+            )
 
     def _check_rounding_modes(self, ref: TableRef, resource: dict) -> None:
         check_rounding_mode(resource.get("defaultRoundingMode"), f"table {ref}")

@@ -201,7 +201,13 @@ def _check_create(
         run._handler(statement)
         return None
     schema = None
-    if statement.expression is not None:
+    clone = statement.args.get("clone")
+    if clone is not None:
+        base = run.resolve(clone.this)
+        if base not in created:
+            run.catalog.require_table(base)
+            schema = run.catalog.table_schema(base)
+    elif statement.expression is not None:
         schema = _plan(run, statement.expression, created)
     elif kind == "TABLE" and isinstance(statement.this, exp.Schema):
         schema = _declared_schema(run, statement.this, created)

@@ -394,6 +394,8 @@ class ScriptRun:
         if existing and statement.args.get("exists"):
             result = self._declared_result(statement) or self._empty_result(ref)
             return Outcome(kind, result=result, ddl_target=ref, ddl_operation="SKIP")
+        if statement.args.get("clone"):
+            return self._clone_table(statement.args["clone"], ref, existing)
         properties = self.table_properties(statement)
         descriptions = _take_column_descriptions(statement)
         parameters = _take_type_parameters(statement)
@@ -439,6 +441,24 @@ class ScriptRun:
         relation = self._relation(sql, values).limit(0)
         schema = schema_for_relation(relation.columns, relation.types)
         return QueryResult.from_arrow(schema, relation.to_arrow_table())
+
+    def _clone_table(self, clone: exp.Clone, ref: TableRef, existing: str | None) -> Outcome:
+        """`CREATE TABLE t CLONE base`: the base table's schema, settings and rows as they are now, changed
+        independently of the base from then on. https://cloud.google.com/bigquery/docs/table-clones-intro"""
+        base = self.resolve(clone.this)
+        if self.catalog.require_table(base) != "TABLE":
+            raise InvalidQuery(f"Cannot clone {base}: only tables can be cloned, not views.")
+        if self.catalog.canonical(base) == self.catalog.canonical(ref):
+            raise InvalidQuery(f"Cannot clone {base} into itself.")
+        if existing:
+            self.catalog.drop_table(ref)
+        self.catalog.clone_table(base, ref)
+        return Outcome(
+            "CREATE_TABLE",
+            result=self._empty_result(ref),
+            ddl_target=ref,
+            ddl_operation="REPLACE" if existing else "CREATE",
+        )
 
     def _empty_result(self, ref: TableRef) -> QueryResult:
         """What BigQuery answers a CREATE TABLE / VIEW query with: no rows, the new table's schema."""

@@ -257,3 +257,41 @@ def test_type_parameters_are_kept_and_enforced(bq_client, dataset):
     for wrong, message in [("NUMERIC(40, 2)", "Invalid NUMERIC.40, 2."), ("STRING(0)", "Invalid length 0")]:
         with pytest.raises(exceptions.BadRequest, match=message):
             bq_client.query_and_wait(f"CREATE TABLE {dataset}.wrong (x {wrong})")
+
+
+def test_a_table_clone_keeps_the_base_tables_columns_settings_and_rows_then_diverges(bq_client, dataset):
+    bq_client.query_and_wait(
+        f"""CREATE TABLE {dataset}.base (
+              id INT64 NOT NULL OPTIONS (description = 'the key'), label STRING DEFAULT 'none'
+            ) CLUSTER BY id OPTIONS (description = 'the base', labels = [('team', 'data')]);
+            INSERT INTO {dataset}.base VALUES (1, 'a'), (2, 'b');"""
+    )
+    bq_client.query_and_wait(
+        f"""CREATE TABLE {dataset}.copy CLONE {dataset}.base;
+            DELETE FROM {dataset}.base WHERE id = 1;
+            INSERT INTO {dataset}.copy (id) VALUES (3);"""
+    )
+    rows = bq_client.query_and_wait(f"SELECT id, label FROM {dataset}.copy ORDER BY id")
+    assert [tuple(row.values()) for row in rows] == [(1, "a"), (2, "b"), (3, "none")]
+    assert bq_client.get_table(f"{dataset}.base").num_rows == 1
+    clone = bq_client.get_table(f"{dataset}.copy")
+    assert [(f.name, f.mode, f.description) for f in clone.schema] == [
+        ("id", "REQUIRED", "the key"),
+        ("label", "NULLABLE", None),
+    ]
+    assert (clone.clustering_fields, clone.description, clone.labels) == (
+        ["id"],
+        "the base",
+        {"team": "data"},
+    )
+    assert clone._properties["cloneDefinition"]["baseTableReference"]["tableId"] == "base"
+    dry = bq_client.query(
+        f"CREATE TABLE {dataset}.dry_copy CLONE {dataset}.base",
+        job_config=bigquery.QueryJobConfig(dry_run=True),
+    )
+    assert [field.name for field in dry.schema] == ["id", "label"]
+    with pytest.raises(exceptions.NotFound):
+        bq_client.get_table(f"{dataset}.dry_copy")
+    bq_client.query_and_wait(f"CREATE VIEW {dataset}.base_view AS SELECT id FROM {dataset}.base")
+    with pytest.raises(exceptions.BadRequest, match="only tables can be cloned"):
+        bq_client.query_and_wait(f"CREATE TABLE {dataset}.view_copy CLONE {dataset}.base_view")
