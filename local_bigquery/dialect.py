@@ -123,6 +123,7 @@ def ml_function_kind(node: exp.Expression) -> str | None:
 # (https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#create_row_access_policy_statement).
 _REFUSED_STATEMENTS = {
     ("CREATE", "PROCEDURE"): "CREATE PROCEDURE",
+    ("CREATE", "SNAPSHOT"): "table snapshots (CREATE SNAPSHOT TABLE)",
     ("CALL",): "CALL of a stored procedure",
     ("CREATE", "ROW", "ACCESS", "POLICY"): "row access policies",
     ("DROP", "ROW", "ACCESS", "POLICY"): "row access policies",
@@ -170,15 +171,26 @@ def refused_statement(sql: str) -> str | None:
         tokens = LocalBigQuery().tokenize(sql)
     except TokenError:
         return None
-    for token, following in itertools.pairwise(tokens):
-        if following.token_type == TokenType.L_PAREN and token.text.upper() in _REFUSED_TABLE_FUNCTIONS:
-            return _REFUSED_TABLE_FUNCTIONS[token.text.upper()]
     for words in _statement_words(tokens):
         if words[:1] == ["BEGIN"] and words[1:2] not in ([], ["TRANSACTION"]):
             return "procedural language BEGIN … END blocks"
         for keywords, feature in _REFUSED_STATEMENTS.items():
             if tuple(words[: len(keywords)]) == keywords:
                 return feature
+    return _refused_clause(tokens)
+
+
+def _refused_clause(tokens: list[Token]) -> str | None:
+    """A clause sqlglot reads only in some statements: table functions of a TABLE, time travel outside a
+    query's FROM, the OPTIONS of a table clone."""
+    keywords = [token.text.upper() if token.token_type not in _WORD_TOKENS else "" for token in tokens]
+    for keyword, following in itertools.pairwise(keywords):
+        if following == "(" and keyword in _REFUSED_TABLE_FUNCTIONS:
+            return _REFUSED_TABLE_FUNCTIONS[keyword]
+        if (keyword, following) == ("FOR", "SYSTEM_TIME"):
+            return "FOR SYSTEM_TIME AS OF (time travel)"
+    if "CLONE" in keywords and "OPTIONS" in keywords[keywords.index("CLONE") :]:
+        return "OPTIONS(...) of CREATE TABLE … CLONE"
     return None
 
 
