@@ -24,7 +24,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from local_bigquery import dialect, loading, resources, sandbox, semantics
+from local_bigquery import dialect, loading, resources, sandbox, semantics, syntax
 from local_bigquery.catalog import LOCAL_USER, LOCATION, Catalog, first_row, now_ms, run_sql
 from local_bigquery.dry_run import JobReads, dry_run_statistics, job_reads
 from local_bigquery.engine import (
@@ -93,14 +93,12 @@ def _parse(sql: str) -> list[exp.Expression]:
         refused = dialect.refused_statement(sql)
         if refused:
             raise Unsupported(refused) from None
-        first = error.errors[0] if error.errors else {}
-        where = f" at [{first.get('line')}:{first.get('col')}]" if first else ""
-        description = first.get("description", str(error)).splitlines()[0]
-        raise InvalidQuery(f"Syntax error: {description}{where}") from None
+        raise syntax.syntax_error(sql, error) from None
     except TokenError as error:
-        raise InvalidQuery(f"Syntax error: {error} (an unclosed string, quote or comment?)") from None
+        raise syntax.syntax_error(sql, error) from None
     except RecursionError:
         raise InvalidQuery("Syntax error: the query nests too deeply to be parsed.") from None
+    syntax.refuse_reserved_aliases(statements)
     if not statements:
         raise InvalidQuery("Query text has no statement.")
     return statements

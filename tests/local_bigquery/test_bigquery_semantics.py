@@ -217,14 +217,14 @@ def test_farm_fingerprint_is_farmhash_fingerprint64_as_a_signed_int64(bq_client)
 def test_arrow_query_results_hold_every_row(bq_client):
     sql = (
         "SELECT x AS n, CAST(x AS STRING) AS s, NUMERIC '1.5' AS amount, DATE '2024-01-02' AS day, "
-        "TIMESTAMP '2024-01-02 03:04:05+00' AS at FROM UNNEST(GENERATE_ARRAY(1, 3)) AS x ORDER BY x"
+        "TIMESTAMP '2024-01-02 03:04:05+00' AS ts FROM UNNEST(GENERATE_ARRAY(1, 3)) AS x ORDER BY x"
     )
     table = bq_client.query_and_wait(sql, query_results_format="ARROW").to_arrow()
     assert table.column("n").to_pylist() == [1, 2, 3]
     assert table.column("s").to_pylist() == ["1", "2", "3"]
     assert table.column("amount").to_pylist() == [decimal.Decimal("1.5")] * 3
     assert table.column("day").to_pylist() == [dt.date(2024, 1, 2)] * 3
-    assert table.column("at").to_pylist()[0] == dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    assert table.column("ts").to_pylist()[0] == dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     empty = bq_client.query_and_wait(
         "SELECT 1 AS n FROM UNNEST([1]) WHERE FALSE", query_results_format="ARROW"
     )

@@ -37,3 +37,24 @@ def test_a_dry_run_of_an_unknown_function_is_refused_in_the_request(bq_client):
 def test_a_builtin_function_local_bigquery_lacks_is_a_named_refusal(bq_client):
     error = _error(bq_client, "SELECT KLL_QUANTILES.INIT_INT64(x) FROM UNNEST([1]) AS x")
     assert error["message"] == "not supported by local_bigquery: function KLL_QUANTILES.INIT_INT64"
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SLECT 1 AS n", 'Unexpected identifier "SLECT" at [1:1]'),
+        ("SELECT 1;\nSELECT (1 + 2 AS x", 'Expected "," but got keyword AS at [2:15]'),
+        ("SELECT COUNT(*", 'Expected ")" but got end of statement at [1:15]'),
+        ("SELECT 1,\n  'unterminated", "Unclosed string literal at [2:3]"),
+        ("SELECT 1 FROM", "Unexpected end of statement at [1:14]"),
+        ("SELECT 1 AS by", "Unexpected keyword BY at [1:13]"),
+        ("SELECT x FROM UNNEST([1]) AS all", "Unexpected keyword ALL at [1:30]"),
+    ],
+)
+def test_syntax_errors_name_the_token_bigquery_stops_at(bq_client, sql, message):
+    error = _error(bq_client, sql)
+    assert (error["reason"], error["message"]) == ("invalidQuery", f"Syntax error: {message}")
+
+
+def test_a_quoted_reserved_keyword_is_a_name(bq_client):
+    assert [dict(row) for row in bq_client.query_and_wait("SELECT 1 AS `by`")] == [{"by": 1}]

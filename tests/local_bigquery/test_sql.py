@@ -442,7 +442,7 @@ def test_create_schema_with_options_is_idempotent(bq_client):
 
 
 def test_untokenizable_query_is_a_syntax_error(bq_client):
-    with pytest.raises(exceptions.BadRequest, match=r"Syntax error: .*unclosed string"):
+    with pytest.raises(exceptions.BadRequest, match=r"Syntax error: Unclosed string literal at \[1:8\]"):
         bq_client.query_and_wait("SELECT 'unterminated")
 
 
