@@ -198,6 +198,9 @@ class Catalog:
             f"SELECT 1 FROM {META}.datasets WHERE project = ? AND dataset_id = ?", project, dataset
         )
 
+    def project_has_datasets(self, project: str) -> bool:
+        return self._one(f"SELECT 1 FROM {META}.datasets WHERE project = ? LIMIT 1", project)
+
     def require_dataset(self, project: str, dataset: str) -> None:
         if not self.dataset_exists(project, dataset):
             raise _dataset_not_found(project, dataset)

@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from local_bigquery import dialect, functions, sandbox, semantics
 from local_bigquery.catalog import Catalog, ModelStore, first_row, run_sql
-from local_bigquery.errors import BigQueryError, Duplicate, InvalidQuery, NotFound, Unsupported
+from local_bigquery.errors import AccessDenied, BigQueryError, Duplicate, InvalidQuery, NotFound, Unsupported
 from local_bigquery.semantics import BIGNUMERIC, NUMERIC
 from local_bigquery.translate import (
     LOCAL_RELATION,
@@ -249,7 +249,7 @@ class ScriptRun:
         named = [ref for ref in qualify_tables(statement, self.resolver) if ref != created]
         for ref in dict.fromkeys(named):
             if ref not in checked:
-                self.catalog.require_table(ref)
+                self._require_readable(ref)
         values = bind_query_parameters(statement, self.named_parameters, self.positional_parameters)
         if self.variables:
             # An INSERT's own columns are not in scope of its VALUES or SELECT, so they shadow no variable.
@@ -257,6 +257,21 @@ class ScriptRun:
             values |= bind_script_variables(statement, self.variables, self._column_names(in_scope))
         self._read_types = self._column_types(named)
         return to_duckdb(statement, self._read_types), values
+
+    def _require_readable(self, ref: TableRef) -> None:
+        """A table the statement reads must exist. In a project other than the job's that holds no dataset
+        here — one the user could not see on BigQuery either — BigQuery denies access rather than say
+        what is missing (https://cloud.google.com/bigquery/docs/access-control)."""
+        if (
+            ref.project.lower() != self.resolver.default_project.lower()
+            and self.catalog.table_kind(ref) is None
+            and not self.catalog.project_has_datasets(ref.project)
+        ):
+            raise AccessDenied(
+                f"Access Denied: Table {ref}: User does not have permission to query table {ref}, "
+                "or perhaps it does not exist."
+            )
+        self.catalog.require_table(ref)
 
     def _expand_wildcard_tables(self, statement: exp.Expression) -> None:
         """`dataset.prefix*`: every table of the dataset named prefix…, its rows together, with the rest of

@@ -37,6 +37,7 @@ from local_bigquery.engine import (
     release_relation,
 )
 from local_bigquery.errors import (
+    AccessDenied,
     BigQueryError,
     BytesBilledLimitExceeded,
     Duplicate,
@@ -854,7 +855,7 @@ def _statement_text(statement: exp.Expression) -> str:
 
 
 def _job_error(error: dict) -> BigQueryError:
-    by_reason = {cls.reason: cls for cls in (InvalidQuery, NotFound, Duplicate, InvalidRequest)}
+    by_reason = {cls.reason: cls for cls in (InvalidQuery, NotFound, Duplicate, InvalidRequest, AccessDenied)}
     failure = by_reason.get(error.get("reason"), BigQueryError)(error.get("message", "job failed"))
     failure.reason = error.get("reason", failure.reason)
     failure.location = error.get("location", failure.location)

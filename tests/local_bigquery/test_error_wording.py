@@ -58,3 +58,16 @@ def test_syntax_errors_name_the_token_bigquery_stops_at(bq_client, sql, message)
 
 def test_a_quoted_reserved_keyword_is_a_name(bq_client):
     assert [dict(row) for row in bq_client.query_and_wait("SELECT 1 AS `by`")] == [{"by": 1}]
+
+
+def test_a_table_in_a_project_the_user_cannot_see_is_access_denied(bq_client):
+    with pytest.raises(exceptions.Forbidden) as raised:
+        bq_client.query_and_wait("SELECT * FROM `nobodys-project.any_dataset.any_table`")
+    table = "nobodys-project:any_dataset.any_table"
+    assert raised.value.errors[0]["reason"] == "accessDenied"
+    assert raised.value.message.endswith(
+        f"Access Denied: Table {table}: User does not have permission to query table {table}, "
+        "or perhaps it does not exist."
+    )
+    with pytest.raises(exceptions.NotFound, match=f"Dataset {PROJECT}:no_such_dataset"):
+        bq_client.query_and_wait("SELECT * FROM no_such_dataset.any_table")
