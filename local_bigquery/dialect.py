@@ -92,6 +92,12 @@ class LocalBigQuery(BigQuery):
                 return self.expression(Assert(this=condition, message=message))
             return super()._parse_statement()
 
+        # A NULL keeps its place in the query, for errors that point at it.
+        PRIMARY_PARSERS = {
+            **BigQuery.Parser.PRIMARY_PARSERS,
+            TokenType.NULL: lambda self, token: self.expression(exp.Null(), token),
+        }
+
         FUNCTION_PARSERS = {
             **BigQuery.Parser.FUNCTION_PARSERS,
             **{

@@ -77,6 +77,8 @@ _VALUE_ERRORS = tuple(
             "UPDATE/{value} must match at most one source row for each target row",
         ),
         (r"^Date out of range: (?P<value>.*)", "Out-of-range datetime field in parsing function: {value}"),
+        # The server's own functions (`semantics.register_functions`) raise ValueError with BigQuery's words.
+        (r"^Python exception occurred while executing the UDF: ValueError: (?P<value>.*)", "{value}"),
     )
 )
 

@@ -10,6 +10,7 @@ from the expression itself (literals, casts, functions of a known result type) o
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -18,7 +19,8 @@ import duckdb
 import farmhash
 from sqlglot import exp
 
-from local_bigquery import json_text, picoseconds
+from local_bigquery import functions, json_text, picoseconds
+from local_bigquery.errors import InvalidQuery
 from local_bigquery.types import BIGNUMERIC_SCALE
 
 ColumnTypes = Mapping[str, str]
@@ -29,6 +31,7 @@ _DOUBLE = exp.DataType.build("DOUBLE")
 _BIGINT = exp.DataType.build("BIGINT")
 _INTEGER = exp.DataType.build("INTEGER")
 _VARCHAR = exp.DataType.build("VARCHAR")
+_BLOB = exp.DataType.build("BLOB")
 _DATE = exp.DataType.build("DATE")
 _DECIMALS = {exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL}
 _INTEGERS = {exp.DataType.Type.BIGINT, exp.DataType.Type.INT}
@@ -760,6 +763,69 @@ def byte_length_of_strings(statement: exp.Expression, columns: ColumnTypes) -> N
             node.replace(_function("STRLEN", argument.copy()))
 
 
+def null_literals_in_concatenation(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`CONCAT('a', NULL)` is a NULL STRING (BYTES beside BYTES arguments), where DuckDB's answer has no
+    type; `'a' || NULL` is an error, as BigQuery refuses a literal NULL operand of `||`.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#concat
+    """
+    for node in statement.find_all(exp.DPipe):
+        null = next(
+            (operand for operand in (node.this, node.expression) if isinstance(operand, exp.Null)), None
+        )
+        if null is not None:
+            raise InvalidQuery(f"Operands of || cannot be literal NULL{functions.position(null)}")
+    for node in list(statement.find_all(exp.Concat)):
+        arguments = node.expressions
+        is_bytes = any(
+            isinstance(argument, exp.ByteString) or _duckdb_type(argument, columns) == "BLOB"
+            for argument in arguments
+        )
+        for argument in arguments:
+            if isinstance(argument, exp.Null):
+                argument.replace(exp.cast(exp.null(), _BLOB if is_bytes else _VARCHAR))
+
+
+def _text_or_bytes(name: str, strings: list[exp.Expression], *rest: exp.Expression) -> exp.Expression:
+    """A call of the server function `name` on STRING arguments, or of `name_bytes` on BYTES ones, chosen
+    by the first one's type as DuckDB binds it (a server function takes one type only)."""
+    rest = tuple(part.copy() for part in rest)
+    as_text = _function(name, *[exp.cast(value.copy(), _VARCHAR) for value in strings], *rest)
+    as_bytes = _function(f"{name}_bytes", *[exp.cast(value.copy(), _BLOB) for value in strings], *rest)
+    is_text = exp.EQ(this=_function("TYPEOF", strings[0].copy()), expression=exp.Literal.string("VARCHAR"))
+    return exp.paren(exp.case().when(is_text, as_text).else_(as_bytes))
+
+
+def sha512_and_soundex_as_functions(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`SHA512(x)` (of a STRING's UTF-8 bytes, or of BYTES) and `SOUNDEX(s)`, which DuckDB lacks: the
+    server's `bq_sha512` / `bq_sha512_bytes` and `bq_soundex`.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/hash_functions#sha512
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#soundex
+    """
+    for node in list(statement.find_all(exp.SHA2Digest)):
+        if node.text("length") == "512":
+            node.replace(_text_or_bytes("bq_sha512", [node.this]))
+    for node in list(statement.find_all(exp.Soundex)):
+        node.replace(_function("bq_soundex", node.this.copy()))
+
+
+def instr_with_position_and_occurrence(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`INSTR(value, subvalue, position, occurrence)`: a negative position searches backwards from the end,
+    occurrences may overlap, position 0 and occurrence < 1 are errors. The server's `bq_instr`, as DuckDB's
+    STRPOS has neither argument.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#instr
+    """
+    for node in list(statement.find_all(exp.StrPosition)):
+        position, occurrence = node.args.get("position"), node.args.get("occurrence")
+        if position is None and occurrence is None:
+            continue
+        one = exp.Literal.number(1)
+        strings = [node.this, node.args["substr"]]
+        node.replace(_text_or_bytes("bq_instr", strings, position or one, occurrence or one))
+
+
 # GoogleSQL functions served by the Python functions of `register_functions`.
 _SERVER_FUNCTIONS = {
     exp.ToBase32: "bq_to_base32",
@@ -1207,6 +1273,7 @@ def ingestion_time_pseudo_columns(statement: exp.Expression, columns: ColumnType
 
 
 REWRITES = (
+    null_literals_in_concatenation,
     picosecond_timestamp_casts,
     string_casts_parse_like_bigquery,
     numeric_types_at_bigquery_scale,
@@ -1235,6 +1302,8 @@ REWRITES = (
     range_bucket_counts_boundaries,
     byte_length_of_strings,
     functions_served_by_the_server,
+    sha512_and_soundex_as_functions,
+    instr_with_position_and_occurrence,
     json_conversions_read_the_value,
     json_lax_conversions,
     json_keys_of_objects,
@@ -1322,6 +1391,58 @@ def _code_points_to_bytes(points: list[int]) -> bytes:
     return bytes(points)
 
 
+# Letters' Soundex digits; vowels, H, W and Y are 0 (they only separate letters), anything else is skipped.
+_SOUNDEX_DIGITS = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "01230120022455012623010202", strict=True))
+
+
+def _soundex(text: str) -> str:
+    """GoogleSQL's SOUNDEX as ZetaSQL computes it: the first Latin letter as written, then the digits of
+    the following letters that differ from the last digit written, to four characters padded with 0; a
+    vowel does not reset the last digit. No Latin letter at all gives ''."""
+    letters = [char for char in text if char.isascii() and char.upper() in _SOUNDEX_DIGITS]
+    if not letters:
+        return ""
+    code, previous = letters[0], _SOUNDEX_DIGITS[letters[0].upper()]
+    for letter in letters[1:]:
+        digit = _SOUNDEX_DIGITS[letter.upper()]
+        if len(code) == 4:
+            break
+        if digit not in ("0", previous):
+            code, previous = code + digit, digit
+    return code.ljust(4, "0")
+
+
+def _instr(value: str | bytes, search: str | bytes, position: int, occurrence: int) -> int:
+    """INSTR's 1-based position of the `occurrence`-th `search` in `value` (overlapping), searching
+    forwards from `position` or backwards from the end when it is negative (-1 the last character); 0 if
+    there is none. Character positions for STRING, byte positions for BYTES."""
+    if occurrence < 1:
+        raise ValueError("Occurrence must be positive")
+    if position == 0:
+        raise ValueError("Position must be non-zero")
+    if position > 0:
+        start = position - 1
+        for _ in range(occurrence):
+            start = value.find(search, start)
+            if start < 0:
+                return 0
+            start += 1
+        return start
+    # An empty `search` is found after the last character too: INSTR('a', '', -1) is 2.
+    start = len(value) + position + (1 if not search else 0)
+    if start < 0:
+        return 0
+    for index in range(occurrence):
+        if index > 0:
+            if start == 0:
+                return 0
+            start -= 1
+        start = value.rfind(search, 0, start + len(search))
+        if start < 0:
+            return 0
+    return start + 1
+
+
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     """GoogleSQL functions that DuckDB has no equivalent of, as scalar functions of the connection."""
     varchar, blob, bigint = duckdb.sqltype("VARCHAR"), duckdb.sqltype("BLOB"), duckdb.sqltype("BIGINT")
@@ -1345,6 +1466,11 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
         ("bq_lower", str.lower, [varchar], varchar),
         ("bq_json_set", json_text.json_set, [varchar, texts, texts, duckdb.sqltype("BOOLEAN")], varchar),
         ("bq_json_array_insert", json_text.json_array_insert, [varchar, texts, texts, flags], varchar),
+        ("bq_sha512", lambda text: hashlib.sha512(text.encode()).digest(), [varchar], blob),
+        ("bq_sha512_bytes", lambda data: hashlib.sha512(data).digest(), [blob], blob),
+        ("bq_soundex", _soundex, [varchar], varchar),
+        ("bq_instr", _instr, [varchar, varchar, bigint, bigint], bigint),
+        ("bq_instr_bytes", _instr, [blob, blob, bigint, bigint], bigint),
     ]
     for name, function, parameters, result in functions:
         con.create_function(name, function, parameters, result, side_effects=False)

@@ -261,16 +261,21 @@ def bind_script_variables(
 
 
 def array_agg_limit_as_slice(statement: exp.Expression) -> None:
-    """`ARRAY_AGG(x ORDER BY y LIMIT n)` → `ARRAY_AGG(x ORDER BY y)[1:n]`: DuckDB has no LIMIT in aggregates."""
+    """`ARRAY_AGG(x ORDER BY y LIMIT n)` → `ARRAY_AGG(x ORDER BY y)[1:n]`: DuckDB has no LIMIT in aggregates.
+    With IGNORE NULLS the NULLs are dropped before the first n are taken.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/aggregate_functions#array_agg
+    """
     for aggregate in list(statement.find_all(exp.ArrayAgg)):
         limit = aggregate.this
         if not isinstance(limit, exp.Limit):
             continue
         aggregate.set("this", limit.this)
+        whole = aggregate.parent if isinstance(aggregate.parent, exp.IgnoreNulls) else aggregate
         sliced = exp.Anonymous(
-            this="LIST_SLICE", expressions=[aggregate.copy(), exp.Literal.number(1), limit.expression]
+            this="LIST_SLICE", expressions=[whole.copy(), exp.Literal.number(1), limit.expression]
         )
-        aggregate.replace(sliced)
+        whole.replace(sliced)
 
 
 def string_agg_limit_as_slice(statement: exp.Expression) -> None:

@@ -69,6 +69,9 @@ _DUCKDB_TO_SCALAR = {
     "timestamp with time zone": "TIMESTAMP",
     "time": "TIME",
     "uuid": "STRING",
+    # A NULL no operand gives a type to (`SELECT NULL`) is an INT64, as GoogleSQL types an untyped NULL.
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_rules#literal_coercion
+    "null": "INTEGER",
 }
 
 

@@ -6,6 +6,7 @@ and as the outside corpora recorded it on real BigQuery (benchmarks/conformance.
 
 import datetime as dt
 import decimal
+import hashlib
 import json
 
 import pytest
@@ -669,3 +670,52 @@ def test_unnamed_struct_results_name_their_fields_like_bigquery(bq_client):
 def test_unnamed_struct_fields_in_results_are_numbered_from_one(bq_client):
     row = _one(bq_client, "SELECT STRUCT([1, 2]) AS a, STRUCT(2 AS x, 'b', y) AS p FROM (SELECT 3 AS y)")
     assert dict(row.items()) == {"a": {"_field_1": [1, 2]}, "p": {"x": 2, "_field_2": "b", "y": 3}}
+
+
+def test_soundex_sha512_and_instr_answer_as_bigquery(bq_client):
+    row = _one(
+        bq_client,
+        """SELECT SOUNDEX('Robert') AS robert, SOUNDEX('Müller') AS muller, SOUNDEX('apple') AS apple,
+                  SOUNDEX('#1') AS no_letters, TO_HEX(SHA512('hello')) AS text_digest,
+                  SHA512(CAST(NULL AS BYTES)) AS null_digest, SHA512(b'\\xff') AS byte_digest,
+                  INSTR('hellohello', 'l', 1, 3) AS third, INSTR('hello', 'l', -1) AS last,
+                  INSTR('hello', 'l', -1, 2) AS before_last, INSTR('banana', 'ana', 1, 2) AS overlapping,
+                  INSTR(b'hello', b'l', 4) AS in_bytes, INSTR('héllo', 'l', 2, 5) AS none""",
+    )
+    assert (row["robert"], row["muller"], row["apple"], row["no_letters"]) == ("R163", "M460", "a140", "")
+    assert row["text_digest"] == hashlib.sha512(b"hello").hexdigest()
+    assert (row["null_digest"], row["byte_digest"]) == (None, hashlib.sha512(b"\xff").digest())
+    assert [row[k] for k in ("third", "last", "before_last", "overlapping", "in_bytes", "none")] == [
+        8,
+        4,
+        3,
+        4,
+        4,
+        0,
+    ]
+    for sql, message in [
+        ("SELECT INSTR('a', 'a', 0)", "Position must be non-zero"),
+        ("SELECT INSTR('a', 'a', 1, 0)", "Occurrence must be positive"),
+    ]:
+        with pytest.raises(exceptions.BadRequest, match=message):
+            bq_client.query_and_wait(sql)
+
+
+def test_array_agg_ignore_nulls_drops_them_before_the_limit(bq_client):
+    row = _one(
+        bq_client,
+        """SELECT ARRAY_AGG(x IGNORE NULLS ORDER BY y DESC LIMIT 1)[SAFE_OFFSET(0)] AS top,
+                  ARRAY_AGG(x IGNORE NULLS ORDER BY x LIMIT 2) AS smallest
+           FROM UNNEST([STRUCT(NULL AS x, 10 AS y), (2, 1), (3, 9), (1, 5), (NULL, 0)])""",
+    )
+    assert (row["top"], row["smallest"]) == (3, [1, 2])
+
+
+def test_untyped_nulls_are_int64_and_concatenated_nulls_strings(bq_client):
+    assert _schema(bq_client, "SELECT NULL AS n, CONCAT('a', NULL) AS s, CONCAT(b'a', NULL) AS b") == [
+        ("n", "INTEGER"),
+        ("s", "STRING"),
+        ("b", "BYTES"),
+    ]
+    with pytest.raises(exceptions.BadRequest, match=r"Operands of \|\| cannot be literal NULL at \[1:15\]"):
+        bq_client.query_and_wait("SELECT 'a' || NULL AS v")
