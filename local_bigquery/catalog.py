@@ -356,16 +356,35 @@ class Catalog:
         base = self.canonical(base)
         resource = self.get_table(base)
         resource.pop("expirationTime", None)
-        fields = (resource.get("schema") or {}).get("fields") or []
-        if fields:
-            self._create_columns(clone, fields)
-            self._copy_column_defaults(base, clone)
-            run_sql(self.con, f"INSERT INTO {clone.duckdb_name} SELECT * FROM {base.duckdb_name}")
+        fields = self._copy_columns_and_rows(base, clone, resource)
         self.record_table(clone, resource)
         clone_time = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         definition = {"baseTableReference": base.rest(), "cloneTime": clone_time}
         stored = self._table_metadata(clone) | {"cloneDefinition": definition}
         self._store_metadata(clone, stored | ({} if fields else {"noSchema": True}))
+
+    def copy_table(self, base: TableRef, copy: TableRef) -> None:
+        """A copy job's new table: the base table's columns (types, modes, defaults, descriptions),
+        partitioning and clustering, and its rows now.
+
+        https://cloud.google.com/bigquery/docs/managing-tables#copy-table
+        """
+        base = self.canonical(base)
+        resource = self.get_table(base)
+        settings = ("schema", "timePartitioning", "rangePartitioning", "clustering", "requirePartitionFilter")
+        resource = {key: resource[key] for key in settings if key in resource}
+        fields = self._copy_columns_and_rows(base, copy, resource)
+        self.record_table(copy, resource)
+        if not fields:
+            self._store_metadata(copy, self._table_metadata(copy) | {"noSchema": True})
+
+    def _copy_columns_and_rows(self, base: TableRef, copy: TableRef, resource: dict) -> list[dict]:
+        fields = (resource.get("schema") or {}).get("fields") or []
+        if fields:
+            self._create_columns(copy, fields)
+            self._copy_column_defaults(base, copy)
+            run_sql(self.con, f"INSERT INTO {copy.duckdb_name} SELECT * FROM {base.duckdb_name}")
+        return fields
 
     def _copy_column_defaults(self, base: TableRef, copy: TableRef) -> None:
         """The base table's column defaults, those of DDL (`label STRING DEFAULT 'none'`) as well."""

@@ -24,7 +24,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from local_bigquery import dialect, loading, resources, sandbox, semantics, syntax
+from local_bigquery import copy_jobs, dialect, loading, resources, sandbox, semantics, syntax
 from local_bigquery.catalog import LOCAL_USER, LOCATION, Catalog, first_row, now_ms, run_sql
 from local_bigquery.dry_run import JobReads, dry_run_statistics, job_reads
 from local_bigquery.engine import (
@@ -208,7 +208,7 @@ class Warehouse:
             if job_type == "LOAD":
                 self._run_load_job(project, job, source, dry_run)
             elif job_type == "COPY":
-                self._run_model_copy_job(project, configuration["copy"], dry_run)
+                self._run_copy_job(project, job, dry_run)
             else:
                 job_id = job["jobReference"]["jobId"]
                 job["statistics"] |= self._run_job(project, job_id, configuration["query"], dry_run)
@@ -476,26 +476,35 @@ class Warehouse:
         except duckdb.Error as error:
             raise bigquery_error(error, statements, run.resolver.default_project) from None
 
-    def _run_model_copy_job(self, project: str, config: dict, dry_run: bool) -> None:
-        """Copy jobs copy models only (https://cloud.google.com/bigquery/docs/managing-models#copy-model)."""
+    def _run_copy_job(self, project: str, job: dict, dry_run: bool) -> None:
+        """A copy job of tables (`copy_jobs`) or of a model
+        (https://cloud.google.com/bigquery/docs/managing-models#copy-model), in one transaction."""
         from local_bigquery import bqml
 
+        config = job["configuration"]["copy"]
         sources = config.get("sourceTables") or [config.get("sourceTable")]
-        if len(sources) != 1 or not sources[0] or not config.get("destinationTable"):
-            raise InvalidRequest("A model copy job needs one sourceTable and a destinationTable.")
-        source, destination = (
+        if not all(sources) or not config.get("destinationTable"):
+            raise InvalidRequest("A copy job needs a sourceTable (or sourceTables) and a destinationTable.")
+        source_refs = [
             TableRef(ref.get("projectId") or project, ref.get("datasetId", ""), ref.get("tableId", ""))
-            for ref in (sources[0], config["destinationTable"])
+            for ref in sources
+        ]
+        target = config["destinationTable"]
+        destination = TableRef(
+            target.get("projectId") or project, target.get("datasetId", ""), target.get("tableId", "")
         )
-        if self.catalog.models.get(source) is None:
-            if self.catalog.table_kind(source) is not None:
-                raise Unsupported("copy jobs of tables (only models are copied)")
-            self.catalog.models.require(source)
+        is_model = any(self.catalog.models.get(source) is not None for source in source_refs)
+        if is_model and len(source_refs) != 1:
+            raise InvalidRequest("A model copy job needs one sourceTable and a destinationTable.")
         self.con.begin()
         try:
-            bqml.copy_model(
-                source, destination, config.get("writeDisposition", "WRITE_EMPTY"), self.catalog.models
-            )
+            if is_model:
+                write = config.get("writeDisposition", "WRITE_EMPTY")
+                bqml.copy_model(source_refs[0], destination, write, self.catalog.models)
+            else:
+                job["statistics"]["copy"] = copy_jobs.copy_tables(
+                    self.catalog, source_refs, destination, config
+                )
         except BaseException:
             self.con.rollback()
             raise

@@ -295,3 +295,51 @@ def test_a_table_clone_keeps_the_base_tables_columns_settings_and_rows_then_dive
     bq_client.query_and_wait(f"CREATE VIEW {dataset}.base_view AS SELECT id FROM {dataset}.base")
     with pytest.raises(exceptions.BadRequest, match="only tables can be cloned"):
         bq_client.query_and_wait(f"CREATE TABLE {dataset}.view_copy CLONE {dataset}.base_view")
+
+
+def test_copy_jobs_copy_tables_by_their_dispositions_and_clone_them(bq_client, dataset):
+    bq_client.query_and_wait(
+        f"""CREATE TABLE {dataset}.jan PARTITION BY day CLUSTER BY id OPTIONS (description = 'January')
+              AS SELECT 1 AS id, DATE '2024-01-01' AS day UNION ALL SELECT 2, DATE '2024-01-02';
+            CREATE TABLE {dataset}.feb AS SELECT 3 AS id, DATE '2024-02-01' AS day;
+            CREATE TABLE {dataset}.other AS SELECT 'x' AS name"""
+    )
+    jan, feb, both = (f"{PROJECT}.{dataset}.{name}" for name in ("jan", "feb", "both"))
+
+    def copy(sources, **settings):
+        return bq_client.copy_table(sources, both, job_config=bigquery.CopyJobConfig(**settings)).result()
+
+    assert copy([jan, feb]).state == "DONE"
+
+    def ids():
+        (row,) = bq_client.query_and_wait(f"SELECT ARRAY_AGG(id ORDER BY id) AS ids FROM {dataset}.both")
+        return row["ids"]
+
+    assert ids() == [1, 2, 3]
+    table = bq_client.get_table(both)
+    assert (table.time_partitioning.field, table.clustering_fields, table.description) == (
+        "day",
+        ["id"],
+        None,
+    )
+    with pytest.raises(exceptions.Conflict, match=f"Already Exists: Table {PROJECT}:{dataset}.both"):
+        copy(feb)
+    copy(feb, write_disposition="WRITE_APPEND")
+    assert ids() == [1, 2, 3, 3]
+    copy(feb, write_disposition="WRITE_TRUNCATE")
+    assert ids() == [3]
+    with pytest.raises(exceptions.BadRequest, match="Provided Schema does not match Table"):
+        copy(f"{PROJECT}.{dataset}.other", write_disposition="WRITE_APPEND")
+    with pytest.raises(exceptions.NotFound, match="missing was not found"):
+        bq_client.copy_table(
+            jan,
+            f"{PROJECT}.{dataset}.missing",
+            job_config=bigquery.CopyJobConfig(create_disposition="CREATE_NEVER"),
+        ).result()
+    clone = bigquery.CopyJobConfig(operation_type=bigquery.OperationType.CLONE)
+    bq_client.copy_table(jan, f"{PROJECT}.{dataset}.jan_clone", job_config=clone).result()
+    cloned = bq_client.get_table(f"{PROJECT}.{dataset}.jan_clone")
+    assert (cloned.num_rows, cloned.clone_definition.base_table_reference.table_id) == (2, "jan")
+    snapshot = bigquery.CopyJobConfig(operation_type=bigquery.OperationType.SNAPSHOT)
+    with pytest.raises(exceptions.BadRequest, match="not supported by local_bigquery: table snapshots"):
+        bq_client.copy_table(jan, f"{PROJECT}.{dataset}.jan_snapshot", job_config=snapshot).result()
