@@ -43,6 +43,16 @@ from local_bigquery.types import (
 )
 
 _ERROR_PREFIX = re.compile(r"^[A-Za-z ]*Error: ")
+# DuckDB's types of stored columns and bound parameters as GoogleSQL names them, for operand type checks.
+_GOOGLESQL_TYPES = {
+    "VARCHAR": "STRING",
+    "BIGINT": "INT64",
+    "DOUBLE": "FLOAT64",
+    "BOOLEAN": "BOOL",
+    "DATE": "DATE",
+    NUMERIC.sql("duckdb").upper().replace(" ", ""): "NUMERIC",
+    BIGNUMERIC.sql("duckdb").upper().replace(" ", ""): "BIGNUMERIC",
+}
 _MISSING_FUNCTION = re.compile(r"^(Scalar|Aggregate) Function with name (?P<name>[\w.]+) does not exist")
 _DIVISION_BY_ZERO = re.compile(r"^Division by zero in expression \((?P<expression>.*?)\)\. ")
 
@@ -258,7 +268,39 @@ class ScriptRun:
             in_scope = [ref for ref in named if ref != inserted]
             values |= bind_script_variables(statement, self.variables, self._column_names(in_scope))
         self._read_types = self._column_types(named)
+        tables: dict[str, dict[str, str]] = {}
+        functions.check_operand_types(statement, lambda operand: self._operand_type(operand, tables))
         return to_duckdb(statement, self._read_types), values
+
+    def _operand_type(self, operand: exp.Expression, tables: dict[str, dict[str, str]]) -> str | None:
+        """An operand's GoogleSQL type where it is certain: a literal, a bound parameter, or a column named
+        with the alias of a stored table its SELECT reads; `tables` keeps the tables' column types."""
+        if isinstance(operand, exp.Literal):
+            if operand.is_string:
+                return "STRING"
+            return "FLOAT64" if any(mark in operand.this.lower() for mark in ".e") else "INT64"
+        if isinstance(operand, exp.Boolean):
+            return "BOOL"
+        if isinstance(operand, exp.Cast) and isinstance(operand.this, exp.Parameter):
+            return _GOOGLESQL_TYPES.get(operand.to.sql("duckdb").upper().replace(" ", ""))
+        select = (
+            operand.find_ancestor(exp.Select) if isinstance(operand, exp.Column) and operand.table else None
+        )
+        sources = [select.args.get("from_"), *(select.args.get("joins") or [])] if select else []
+        for source in filter(None, sources):
+            table = source.this
+            if (
+                isinstance(table, exp.Table)
+                and table.db
+                and table.alias_or_name.lower() == operand.table.lower()
+            ):
+                name = f"{quote_identifier(table.db)}.{quote_identifier(table.name)}"
+                if name not in tables:
+                    relation = self.con.sql(f"SELECT * FROM {name} LIMIT 0")
+                    columns = zip(relation.columns, relation.types, strict=True)
+                    tables[name] = {column.lower(): str(kind).upper() for column, kind in columns}
+                return _GOOGLESQL_TYPES.get(tables[name].get(operand.name.lower(), ""))
+        return None
 
     def _require_readable(self, ref: TableRef) -> None:
         """A table the statement reads must exist. In a project other than the job's that holds no dataset

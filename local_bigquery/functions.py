@@ -8,12 +8,15 @@ gets BigQuery's own "Function not found" error.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 
 from sqlglot import exp
+from sqlglot.tokens import Token, TokenType
 
 from local_bigquery.errors import BigQueryError, InvalidQuery, Unsupported
 
@@ -80,3 +83,211 @@ def missing_function_error(
     dataset = qualifier if len(qualifier) > 1 else [default_project or "", *qualifier]
     where = position(call.parent.this.find(exp.Identifier) or call)
     return InvalidQuery(f"Function not found: `{'.'.join(dataset)}`.{call.name}{where}")
+
+
+# ---- argument counts -------------------------------------------------------------------------------------
+
+# Tokens after which `name(` is no call of a built-in: a table, routine or column list being named, an
+# IF/ELSEIF statement, or `* REPLACE (…)`.
+_NOT_A_CALL_AFTER = frozenset(
+    {
+        TokenType.FROM,
+        TokenType.JOIN,
+        TokenType.INTO,
+        TokenType.TABLE,
+        TokenType.FUNCTION,
+        TokenType.PROCEDURE,
+        TokenType.UPDATE,
+        TokenType.MERGE,
+        TokenType.STAR,
+        TokenType.R_PAREN,
+        TokenType.SEMICOLON,
+        TokenType.THEN,
+        TokenType.ELSE,
+        TokenType.BEGIN,
+    }
+)
+# Where an aggregate's arguments end and its modifiers begin: `ARRAY_AGG(x ORDER BY a, b LIMIT 1)`,
+# `x IGNORE NULLS` (IGNORE and RESPECT are reserved keywords sqlglot reads as names).
+_MODIFIERS = frozenset({TokenType.ORDER_BY, TokenType.LIMIT, TokenType.HAVING})
+_MODIFIER_WORDS = frozenset({"IGNORE", "RESPECT"})
+_TYPED_LITERALS = {"DATE", "DATETIME", "TIME", "TIMESTAMP", "NUMERIC", "BIGNUMERIC", "JSON"}
+
+
+def _literal_type(sql: str, argument: list[Token]) -> str | None:
+    """The GoogleSQL type of an argument that is a literal (`'a'`, `1`, `DATE '2024-01-01'`), else None."""
+    if len(argument) == 2 and argument[0].text.upper() in _TYPED_LITERALS:
+        return argument[0].text.upper() if argument[1].token_type == TokenType.STRING else None
+    if len(argument) != 1:
+        return None
+    token = argument[0]
+    if token.token_type == TokenType.NUMBER:
+        written = sql[token.start : token.end + 1].lower()
+        return "FLOAT64" if any(mark in written for mark in ".e") else "INT64"
+    return {
+        TokenType.STRING: "STRING",
+        TokenType.RAW_STRING: "STRING",
+        TokenType.BYTE_STRING: "BYTES",
+        TokenType.TRUE: "BOOL",
+        TokenType.FALSE: "BOOL",
+        TokenType.NULL: "NULL",
+    }.get(token.token_type)
+
+
+def _arguments(tokens: list[Token], open_paren: int) -> list[list[Token]]:
+    """The top-level arguments of the call whose `(` is at `open_paren`, up to its modifiers."""
+    arguments: list[list[Token]] = [[]]
+    depth = 0
+    for token in tokens[open_paren + 1 :]:
+        if token.token_type in (TokenType.L_PAREN, TokenType.L_BRACKET):
+            depth += 1
+        elif token.token_type in (TokenType.R_PAREN, TokenType.R_BRACKET):
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and (token.token_type in _MODIFIERS or token.text.upper() in _MODIFIER_WORDS):
+            break
+        elif depth == 0 and token.token_type == TokenType.COMMA:
+            arguments.append([])
+            continue
+        arguments[-1].append(token)
+    return [] if arguments == [[]] else arguments
+
+
+def _called_name(tokens: list[Token], index: int) -> tuple[str, int] | None:
+    """The built-in a `name(` at `index` calls, with the index of its first token (`SAFE.`, `NET.` …)."""
+    name, first = tokens[index].text.lower(), index
+    if index >= 2 and tokens[index - 1].token_type == TokenType.DOT:
+        qualifier = tokens[index - 2].text.lower()
+        first = index - 2
+        if qualifier != "safe":
+            name = f"{qualifier}.{name}"
+    before = tokens[first - 1].token_type if first else TokenType.SEMICOLON
+    if before in _NOT_A_CALL_AFTER or (first >= 1 and before == TokenType.DOT):
+        return None
+    return name, first
+
+
+def _accepts(signature: dict, count: int) -> bool:
+    return signature["min"] <= count and (signature["max"] is None or count <= signature["max"])
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _count_mismatch(signature: dict, count: int) -> str:
+    if count < signature["min"]:
+        return f"Signature requires at least {_plural(signature['min'], 'argument')}, found {_plural(count, 'argument')}"
+    return f"Signature accepts at most {_plural(signature['max'], 'argument')}, found {_plural(count, 'argument')}"
+
+
+def argument_count_error(sql: str, tokens: list[Token]) -> str | None:
+    """BigQuery's "No matching signature for function NAME" for the first call of a built-in function with a
+    number of arguments none of its signatures takes, listing them as ZetaSQL does; None if there is none.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/functions-reference
+    """
+    for index in range(len(tokens) - 1):
+        if tokens[index + 1].token_type != TokenType.L_PAREN or not tokens[index].text[:1].isalpha():
+            continue
+        called = _called_name(tokens, index)
+        signatures = builtin_functions().get(called[0], {}).get("signatures") if called else None
+        if not signatures:
+            continue
+        arguments = _arguments(tokens, index + 1)
+        # ZetaSQL reads `DATE_ADD(d, INTERVAL 1 DAY)` as three arguments: d, 1 and the part.
+        intervals = sum(
+            1 for argument in arguments if argument and argument[0].token_type == TokenType.INTERVAL
+        )
+        if any(
+            _accepts(signature, len(arguments) + spread)
+            for signature in signatures
+            for spread in {0, intervals}
+        ):
+            continue
+        count = len(arguments) + intervals
+        first = tokens[called[1]]
+        lines = [f"No matching signature for function {called[0].upper()}"]
+        if not count:
+            lines[0] += " with no arguments"
+        types = [_literal_type(sql, argument) for argument in arguments]
+        if count and all(types):
+            lines.append(f"  Argument types: {', '.join(types)}")
+        for signature in signatures:
+            lines += [f"  Signature: {signature['text']}", f"    {_count_mismatch(signature, count)}"]
+        line = sql.count("\n", 0, first.start) + 1
+        column = first.start - (sql.rfind("\n", 0, first.start) + 1) + 1
+        return "\n".join(lines) + f" at [{line}:{column}]"
+    return None
+
+
+# ---- operand types ---------------------------------------------------------------------------------------
+
+_COMPARISONS = {exp.EQ: "=", exp.NEQ: "!=", exp.GT: ">", exp.GTE: ">=", exp.LT: "<", exp.LTE: "<="}
+# GoogleSQL never compares a STRING with these implicitly; a string literal becomes a DATE or TIMESTAMP
+# where one is needed, never a number (https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_rules).
+_NOT_COMPARABLE_WITH_STRING = frozenset({"INT64", "FLOAT64", "NUMERIC", "BIGNUMERIC", "BOOL"})
+_CANONICAL_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
+
+
+def _first_token(node: exp.Expression) -> exp.Expression:
+    """The part of an expression written first, for the position of an error about it."""
+    placed = [part for part in node.walk() if "start" in part.meta]
+    return min(placed, key=lambda part: part.meta["start"]) if placed else node
+
+
+def _is_date(text: str) -> bool:
+    found = _CANONICAL_DATE.match(text)
+    if not found:
+        return False
+    try:
+        dt.date(*(int(part) for part in found.groups()))
+    except ValueError:
+        return False
+    return True
+
+
+def check_operand_types(statement: exp.Expression, type_of: Callable[[exp.Expression], str | None]) -> None:
+    """Refuse operands no signature of their operator takes, as BigQuery's analyzer does before running
+    anything: a STRING compared with a number or BOOL, and `'text' + 1` — GoogleSQL reads a string literal
+    added to an INT64 as DATE + INT64, so the literal must be a date (it then is one).
+
+    `type_of` gives an operand's GoogleSQL type where it is known, else None.
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/operators
+    """
+    for node in list(statement.find_all(*_COMPARISONS, exp.Add, exp.Sub)):
+        left, right = node.this, node.expression
+        types = (type_of(left), type_of(right))
+        if isinstance(node, exp.Add | exp.Sub):
+            _date_literal_arithmetic(node, types)
+            continue
+        if "STRING" in types and set(types) & _NOT_COMPARABLE_WITH_STRING:
+            symbol = _COMPARISONS[type(node)]
+            raise InvalidQuery(
+                f"No matching signature for operator {symbol} for argument types: {', '.join(types)}\n"
+                f"  Signature: T1 {symbol} T1\n"
+                "    Unable to find common supertype for templated argument <T1>\n"
+                f"      Input types for <T1>: {{{', '.join(sorted(set(types)))}}}"
+                f"{position(_first_token(left))}"
+            )
+
+
+def _date_literal_arithmetic(node: exp.Add | exp.Sub, types: tuple[str | None, str | None]) -> None:
+    literal = (
+        node.this
+        if isinstance(node, exp.Sub)
+        else next(
+            (
+                operand
+                for operand in (node.this, node.expression)
+                if isinstance(operand, exp.Literal) and operand.is_string
+            ),
+            None,
+        )
+    )
+    if not (isinstance(literal, exp.Literal) and literal.is_string) or "INT64" not in types:
+        return
+    if not _is_date(literal.this):
+        raise InvalidQuery(f'Could not cast literal "{literal.this}" to type DATE{position(literal)}')
+    literal.replace(exp.cast(literal.copy(), exp.DataType.build("DATE")))

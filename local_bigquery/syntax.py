@@ -18,7 +18,7 @@ from sqlglot.tokens import Token, TokenType
 
 from local_bigquery.dialect import LocalBigQuery
 from local_bigquery.errors import InvalidQuery
-from local_bigquery.functions import position
+from local_bigquery.functions import argument_count_error, position
 
 # https://cloud.google.com/bigquery/docs/reference/standard-sql/lexical#reserved_keywords (each checked as
 # an alias against ZetaSQL's parser with BigQuery's language options: every one is refused there).
@@ -297,7 +297,8 @@ _PARSE_ERRORS: tuple[Callable[[str, list[Token], int, str], str | None], ...] = 
 )
 
 
-def _tokens(sql: str) -> list[Token]:
+def tokens(sql: str) -> list[Token]:
+    """sqlglot's tokens of the query, as far as it can read them."""
     tokenizer = LocalBigQuery().tokenizer_class(dialect=LocalBigQuery())
     with contextlib.suppress(TokenError):
         tokenizer.tokenize(sql)
@@ -306,16 +307,19 @@ def _tokens(sql: str) -> list[Token]:
 
 def syntax_error(sql: str, error: ParseError | TokenError) -> InvalidQuery:
     """The InvalidQuery BigQuery answers a query sqlglot could not parse with."""
-    tokens = _tokens(sql)
+    read = tokens(sql)
     if isinstance(error, TokenError):
-        unclosed = _unclosed_literal(sql, error, tokens)
+        unclosed = _unclosed_literal(sql, error, read)
         return InvalidQuery(f"Syntax error: {unclosed or f'{error} (an unclosed string, quote or comment?)'}")
+    wrong_count = argument_count_error(sql, read)
+    if wrong_count:  # sqlglot fails on some, e.g. CONCAT()
+        return InvalidQuery(wrong_count)
     first = error.errors[0] if error.errors else {}
     description = first.get("description", str(error)).splitlines()[0]
-    index = _error_token(tokens, first)
+    index = _error_token(read, first)
     if index is not None:
         for transform in _PARSE_ERRORS:
-            message = transform(sql, tokens, index, description)
+            message = transform(sql, read, index, description)
             if message:
                 return InvalidQuery(f"Syntax error: {message}")
     where = f" at [{first.get('line')}:{first.get('col')}]" if first else ""

@@ -24,7 +24,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from local_bigquery import copy_jobs, dialect, loading, resources, sandbox, semantics, syntax
+from local_bigquery import copy_jobs, dialect, functions, loading, resources, sandbox, semantics, syntax
 from local_bigquery.catalog import LOCAL_USER, LOCATION, Catalog, first_row, now_ms, run_sql
 from local_bigquery.dry_run import JobReads, dry_run_statistics, job_reads
 from local_bigquery.engine import (
@@ -100,6 +100,9 @@ def _parse(sql: str) -> list[exp.Expression]:
     except RecursionError:
         raise InvalidQuery("Syntax error: the query nests too deeply to be parsed.") from None
     syntax.refuse_reserved_aliases(statements)
+    wrong_count = functions.argument_count_error(sql, syntax.tokens(sql))
+    if wrong_count:
+        raise InvalidQuery(wrong_count)
     if not statements:
         raise InvalidQuery("Query text has no statement.")
     return statements

@@ -1,5 +1,7 @@
 """Errors BigQuery raises too, in BigQuery's words: the reason, the message and where it points."""
 
+import datetime as dt
+
 import pytest
 from google.api_core import exceptions
 from google.cloud import bigquery
@@ -71,3 +73,68 @@ def test_a_table_in_a_project_the_user_cannot_see_is_access_denied(bq_client):
     )
     with pytest.raises(exceptions.NotFound, match=f"Dataset {PROJECT}:no_such_dataset"):
         bq_client.query_and_wait("SELECT * FROM no_such_dataset.any_table")
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        (
+            "SELECT SAFE.SUBSTR('hello') AS s",
+            "No matching signature for function SUBSTR\n  Argument types: STRING\n"
+            "  Signature: SUBSTR(STRING, INT64, [INT64])\n"
+            "    Signature requires at least 2 arguments, found 1 argument\n"
+            "  Signature: SUBSTR(BYTES, INT64, [INT64])\n"
+            "    Signature requires at least 2 arguments, found 1 argument at [1:8]",
+        ),
+        (
+            "SELECT 1 AS a, CONCAT() AS c",
+            "No matching signature for function CONCAT with no arguments\n"
+            "  Signature: CONCAT(STRING, [STRING, ...])\n"
+            "    Signature requires at least 1 argument, found 0 arguments\n"
+            "  Signature: CONCAT(BYTES, [BYTES, ...])\n"
+            "    Signature requires at least 1 argument, found 0 arguments at [1:16]",
+        ),
+        (
+            "SELECT IFNULL(x, 0, 1) FROM UNNEST([1]) AS x",
+            "No matching signature for function IFNULL\n  Signature: IFNULL(T1, T1)\n"
+            "    Signature accepts at most 2 arguments, found 3 arguments at [1:8]",
+        ),
+    ],
+)
+def test_a_call_with_a_number_of_arguments_no_signature_takes(bq_client, sql, message):
+    error = _error(bq_client, sql)
+    assert (error["reason"], error["message"]) == ("invalidQuery", message)
+
+
+def test_modifiers_and_intervals_are_no_extra_arguments(bq_client):
+    sql = """SELECT ARRAY_AGG(x ORDER BY x DESC LIMIT 1)[OFFSET(0)] AS top,
+                    STRING_AGG(CAST(x AS STRING), ',' ORDER BY x) AS joined,
+                    DATE_ADD(DATE '2024-01-01', INTERVAL 1 DAY) AS next_day
+             FROM UNNEST([1, 2]) AS x"""
+    assert [dict(row) for row in bq_client.query_and_wait(sql)] == [
+        {"top": 2, "joined": "1,2", "next_day": dt.date(2024, 1, 2)}
+    ]
+
+
+def test_a_string_compared_with_an_int64_has_no_matching_signature(bq_client, dataset):
+    bq_client.query_and_wait(
+        f"CREATE TABLE {dataset}.names (k STRING); CREATE TABLE {dataset}.ids (k INT64);"
+        f"INSERT INTO {dataset}.names VALUES ('x'); INSERT INTO {dataset}.ids VALUES (1)"
+    )
+    join = f"JOIN {dataset}.ids b ON "
+    error = _error(bq_client, f"SELECT a.k FROM {dataset}.names a\n{join}a.k = b.k")
+    assert error["message"] == (
+        "No matching signature for operator = for argument types: STRING, INT64\n"
+        "  Signature: T1 = T1\n"
+        "    Unable to find common supertype for templated argument <T1>\n"
+        f"      Input types for <T1>: {{INT64, STRING}} at [2:{len(join) + 1}]"
+    )
+
+
+def test_a_string_literal_plus_an_int64_is_date_arithmetic(bq_client):
+    assert (
+        _error(bq_client, "SELECT 'a' + 1 AS bad")["message"]
+        == 'Could not cast literal "a" to type DATE at [1:8]'
+    )
+    rows = bq_client.query_and_wait("SELECT '2024-02-28' + 2 AS later")
+    assert [dict(row) for row in rows] == [{"later": dt.date(2024, 3, 1)}]
