@@ -661,6 +661,19 @@ class Catalog:
         self.forget_table(ref)
         return True
 
+    def rename_table(self, ref: TableRef, new_name: str) -> None:
+        """The table under another name in its dataset, with its rows, columns and metadata."""
+        ref = self.canonical(ref)
+        stored = self._table_metadata(ref)
+        if not stored.get("noSchema"):
+            run_sql(self.con, f"ALTER TABLE {ref.duckdb_name} RENAME TO {quote_identifier(new_name)}")
+        run_sql(
+            self.con,
+            f"UPDATE {META}.tables SET table_id = ? WHERE project = ? AND dataset_id = ? AND table_id = ?",
+            [new_name, ref.project, ref.dataset, ref.table],
+        )
+        self.touch_table(TableRef(ref.project, ref.dataset, new_name))
+
     def forget_table(self, ref: TableRef) -> None:
         ref = self.canonical(ref)
         run_sql(

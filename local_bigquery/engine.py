@@ -633,9 +633,12 @@ class ScriptRun:
         self.catalog.require_table(ref)
         # Read the columns once per statement and record descriptions once: per action, both cost a
         # catalog round trip that grows with the table's width, so a wide ADD COLUMN list went quadratic.
+        actions = statement.args.get("actions") or []
+        if len(actions) == 1 and isinstance(actions[0], exp.AlterRename):
+            return self._rename_table(ref, actions[0].this)
         existing = {name.lower() for name in self.catalog.column_names(ref)}
         descriptions: dict[str, str] = {}
-        for action in statement.args.get("actions") or []:
+        for action in actions:
             if isinstance(action, exp.ColumnDef):
                 self._add_column(ref, action, existing, descriptions)
             elif isinstance(action, exp.Drop) and action.args.get("kind", "").upper() == "COLUMN":
@@ -651,6 +654,24 @@ class ScriptRun:
             self.catalog.describe_columns(ref, descriptions)
         self.catalog.touch_table(ref)
         return Outcome("ALTER_TABLE", ddl_target=ref, ddl_operation="ALTER")
+
+    def _rename_table(self, ref: TableRef, new_name: exp.Table) -> Outcome:
+        """`ALTER TABLE t RENAME TO new_name`: the table (rows, schema, settings) under a new name in its
+        dataset; the new name must be free.
+
+        https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#alter_table_rename_to_statement
+        """
+        parts = [part.name for part in new_name.parts]
+        if parts[:-1] and parts[:-1] != [ref.project, ref.dataset][-len(parts[:-1]) :]:
+            raise InvalidQuery(
+                f"ALTER TABLE RENAME TO cannot move {ref} to another dataset: {'.'.join(parts)}"
+            )
+        renamed = TableRef(ref.project, ref.dataset, parts[-1])
+        validate_ids(renamed.project, renamed.dataset, renamed.table)
+        if self.catalog.table_kind(renamed) is not None:
+            raise Duplicate(f"Already Exists: Table {renamed}")
+        self.catalog.rename_table(ref, renamed.table)
+        return Outcome("ALTER_TABLE", ddl_target=renamed, ddl_operation="ALTER")
 
     def _drop_column(self, ref: TableRef, drop: exp.Drop) -> None:
         """`ALTER TABLE … DROP COLUMN [IF EXISTS] c`: the column and its data go.

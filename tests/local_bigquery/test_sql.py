@@ -517,3 +517,24 @@ def test_a_timestamp_parameter_is_text_not_epoch_seconds(bq_client):
     }
     with pytest.raises(ValueError):
         assert failed.query_parameters is None  # reading them fails first
+
+
+def test_alter_table_rename_to_keeps_rows_columns_and_settings(bq_client, dataset):
+    bq_client.query_and_wait(
+        f"""CREATE TABLE {dataset}.before (id INT64 OPTIONS (description = 'the id')) CLUSTER BY id;
+            INSERT INTO {dataset}.before (id) VALUES (1), (2);
+            ALTER TABLE {dataset}.before RENAME TO after;
+            CREATE TABLE {dataset}.taken (x INT64)"""
+    )
+    assert [row["id"] for row in bq_client.query_and_wait(f"SELECT id FROM {dataset}.after ORDER BY id")] == [
+        1,
+        2,
+    ]
+    table = bq_client.get_table(f"{dataset}.after")
+    assert (table.schema[0].description, table.clustering_fields) == ("the id", ["id"])
+    with pytest.raises(exceptions.NotFound, match="before was not found"):
+        bq_client.get_table(f"{dataset}.before")
+    with pytest.raises(exceptions.Conflict, match=f"Already Exists: Table {PROJECT}:{dataset}.taken"):
+        bq_client.query_and_wait(f"ALTER TABLE {dataset}.after RENAME TO taken")
+    with pytest.raises(exceptions.BadRequest, match=r"cannot move .* to another dataset"):
+        bq_client.query_and_wait(f"ALTER TABLE {dataset}.after RENAME TO elsewhere.after")
