@@ -200,9 +200,18 @@ def _refused_clause(tokens: list[Token]) -> str | None:
     return None
 
 
-def parse(sql: str) -> list[exp.Expression]:
-    """Parse a GoogleSQL script into statements; raises sqlglot's ParseError with the position."""
-    return [statement for statement in sqlglot.parse(sql, dialect=LocalBigQuery) if statement is not None]
+def tokenize(sql: str) -> list[Token]:
+    """sqlglot's tokens of a GoogleSQL script; raises sqlglot's TokenError where it cannot read on."""
+    return LocalBigQuery().tokenize(sql)
+
+
+def parse(sql: str, tokens: list[Token] | None = None) -> list[exp.Expression]:
+    """Parse a GoogleSQL script (or its `tokens` from `tokenize`) into statements; raises sqlglot's
+    ParseError with the position."""
+    if tokens is None:
+        return [statement for statement in sqlglot.parse(sql, dialect=LocalBigQuery) if statement is not None]
+    parsed = LocalBigQuery().parser().parse(tokens, sql)
+    return [statement for statement in parsed if statement is not None]
 
 
 __all__ = [

@@ -305,9 +305,10 @@ def tokens(sql: str) -> list[Token]:
     return tokenizer.tokens
 
 
-def syntax_error(sql: str, error: ParseError | TokenError) -> InvalidQuery:
-    """The InvalidQuery BigQuery answers a query sqlglot could not parse with."""
-    read = tokens(sql)
+def syntax_error(sql: str, error: ParseError | TokenError, read: list[Token] | None = None) -> InvalidQuery:
+    """The InvalidQuery BigQuery answers a query sqlglot could not parse with; `read` are its tokens, if
+    already read."""
+    read = read or tokens(sql)
     if isinstance(error, TokenError):
         unclosed = _unclosed_literal(sql, error, read)
         return InvalidQuery(f"Syntax error: {unclosed or f'{error} (an unclosed string, quote or comment?)'}")

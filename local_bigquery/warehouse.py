@@ -88,19 +88,21 @@ def _parameters(config: dict) -> tuple[dict[str, Binding], list[Binding]]:
 def _parse(sql: str) -> list[exp.Expression]:
     if not sql or not sql.strip():
         raise InvalidQuery("Query text is empty.")
+    tokens: list = []
     try:
-        statements = dialect.parse(sql)
+        tokens = dialect.tokenize(sql)
+        statements = dialect.parse(sql, tokens)
     except ParseError as error:
         refused = dialect.refused_statement(sql)
         if refused:
             raise Unsupported(refused) from None
-        raise syntax.syntax_error(sql, error) from None
+        raise syntax.syntax_error(sql, error, tokens) from None
     except TokenError as error:
         raise syntax.syntax_error(sql, error) from None
     except RecursionError:
         raise InvalidQuery("Syntax error: the query nests too deeply to be parsed.") from None
     syntax.refuse_reserved_aliases(statements)
-    wrong_count = functions.argument_count_error(sql, syntax.tokens(sql))
+    wrong_count = functions.argument_count_error(sql, tokens)
     if wrong_count:
         raise InvalidQuery(wrong_count)
     if not statements:
