@@ -149,12 +149,14 @@ _STATEMENT_WORDS = frozenset(
     ]
 )
 _LITERAL_START = re.compile(r"(?P<prefix>[rRbB]{0,2})(?P<quote>'''|\"\"\"|'|\"|`)|/\*")
+_LITERAL_PREFIX = re.compile(r"[rRbB]{1,2}")
 _SKIPPED = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|#[^\n]*(?:\n|$)|/\*.*?\*/)*", re.DOTALL)
 
 
 def _position(sql: str, offset: int) -> str:
     line = sql.count("\n", 0, offset) + 1
-    return f" at [{line}:{offset - (sql.rfind(chr(10), 0, offset) + 1) + 1}]"
+    column = offset - sql.rfind("\n", 0, offset)
+    return f" at [{line}:{column}]"
 
 
 def _token_text(sql: str, token: Token) -> str:
@@ -174,11 +176,12 @@ def _token_text(sql: str, token: Token) -> str:
     return f'"{written}"'
 
 
-def _unclosed_literal(sql: str, error: TokenError, tokens: list[Token]) -> str | None:
+def _unclosed_literal(sql: str, tokens: list[Token]) -> str | None:
     """`'abc` → Unclosed string literal at the quote; likewise bytes, raw, triple-quoted, `identifiers`
-    and /* comments."""
-    offset = tokens[-1].end + 1 if tokens else 0
-    offset = _SKIPPED.match(sql, offset).end()
+    and /* comments. `tokens` are those read before the tokenizer failed."""
+    offset = _SKIPPED.match(sql, tokens[-1].end + 1 if tokens else 0).end()
+    if tokens and _LITERAL_PREFIX.fullmatch(tokens[-1].text) and sql[offset : offset + 1] in ("'", '"'):
+        offset = tokens[-1].start  # rb'… : sqlglot read the prefix as a name
     found = _LITERAL_START.match(sql, offset)
     if not found:
         return None
@@ -310,7 +313,7 @@ def syntax_error(sql: str, error: ParseError | TokenError, read: list[Token] | N
     already read."""
     read = read or tokens(sql)
     if isinstance(error, TokenError):
-        unclosed = _unclosed_literal(sql, error, read)
+        unclosed = _unclosed_literal(sql, read)
         return InvalidQuery(f"Syntax error: {unclosed or f'{error} (an unclosed string, quote or comment?)'}")
     wrong_count = argument_count_error(sql, read)
     if wrong_count:  # sqlglot fails on some, e.g. CONCAT()
