@@ -274,9 +274,9 @@ def create_app(warehouse: Warehouse, allowed_hosts: Collection[str] = ()) -> Fas
 
     @api.get("/projects/{project}/datasets")
     def list_datasets(project: str, request: Request):
-        return _list_page(
-            warehouse.locked(catalog.list_datasets, project), request, "datasets", "bigquery#datasetList"
-        )
+        include_hidden = request.query_params.get("all", "").lower() == "true"
+        datasets = warehouse.locked(catalog.list_datasets, project, include_hidden)
+        return _list_page(datasets, request, "datasets", "bigquery#datasetList")
 
     @api.get("/projects/{project}/datasets/{dataset}")
     def get_dataset(project: str, dataset: str):

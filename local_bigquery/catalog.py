@@ -259,11 +259,17 @@ class Catalog:
         self._case_insensitive_datasets = None
         return self.get_dataset(project, dataset)
 
-    def list_datasets(self, project: str) -> list[dict]:
+    def list_datasets(self, project: str, include_hidden: bool = False) -> list[dict]:
+        """The project's datasets; hidden ones (named with a leading underscore, such as a session's) only
+        with `include_hidden` (datasets.list `all=true`).
+
+        https://cloud.google.com/bigquery/docs/datasets#hidden_datasets
+        """
         rows = self.con.execute(
             f"SELECT dataset_id FROM {META}.datasets WHERE project = ? ORDER BY dataset_id", [project]
         ).fetchall()
-        return [self.get_dataset(project, dataset) for (dataset,) in rows]
+        shown = [dataset for (dataset,) in rows if include_hidden or not dataset.startswith("_")]
+        return [self.get_dataset(project, dataset) for dataset in shown]
 
     def delete_dataset(self, project: str, dataset: str, delete_contents: bool) -> None:
         self.require_dataset(project, dataset)

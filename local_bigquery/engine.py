@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
+import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
@@ -165,6 +166,10 @@ class ScriptRun:
     named_parameters: dict[str, Binding] = field(default_factory=dict)
     positional_parameters: list[Binding] = field(default_factory=list)
     variables: dict[str, Binding] = field(default_factory=dict)
+    # Where CREATE TEMP TABLE puts its tables: a hidden dataset of the script, dropped when it ends, or of
+    # its session, which keeps them (`keeps_temporary_tables`).
+    temporary_dataset: str = field(default_factory=lambda: f"_script_{uuid.uuid4().hex}")
+    keeps_temporary_tables: bool = False
     _relation_names: list[str] = field(default_factory=list)
     _counter: itertools.count = field(default_factory=itertools.count)
     _read_types: dict[str, str] = field(default_factory=dict)
@@ -207,6 +212,13 @@ class ScriptRun:
         finally:
             for name in self._relation_names:
                 release_relation(self.con, name)
+
+    def drop_temporary_tables(self) -> None:
+        """The end of a script outside a session: its temporary tables go. After the script's transaction
+        commits, as DuckDB cannot commit a table created, written and dropped in one transaction."""
+        project = self.resolver.default_project
+        if not self.keeps_temporary_tables and self.catalog.dataset_exists(project, self.temporary_dataset):
+            self.catalog.delete_dataset(project, self.temporary_dataset, delete_contents=True)
 
     def run_statement(self, statement: exp.Expression) -> Outcome:
         handler = self._handler(statement)
@@ -420,6 +432,26 @@ class ScriptRun:
             raise Unsupported("materialized views (CREATE MATERIALIZED VIEW)")
         return creators[kind](statement)
 
+    def _make_temporary(self, statement: exp.Create) -> None:
+        """`CREATE TEMP TABLE t`: t is a table of the script's (or session's) hidden dataset, which the rest
+        of the script names by t alone; it goes when the script (or session) ends.
+
+        https://cloud.google.com/bigquery/docs/multi-statement-queries#temporary_tables
+        """
+        table = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this
+        if len(table.parts) != 1:
+            raise InvalidQuery(
+                f"Temporary table name {table.sql('bigquery')} cannot be qualified: name it alone."
+            )
+        for prop in [
+            p for p in statement.args["properties"].expressions if isinstance(p, exp.TemporaryProperty)
+        ]:
+            prop.pop()
+        project = self.resolver.default_project
+        if not self.catalog.dataset_exists(project, self.temporary_dataset):
+            self.catalog.create_dataset(project, self.temporary_dataset, {})
+        self.resolver.temporary[table.name] = TableRef(project, self.temporary_dataset, table.name)
+
     def _existing_target(self, statement: exp.Create, what: str) -> tuple[TableRef, str | None]:
         """The object a CREATE names and the kind of what has that name now (None: nothing yet)."""
         ref = self._created_table(statement)
@@ -447,10 +479,9 @@ class ScriptRun:
             ) from None
 
     def _create_table(self, statement: exp.Create) -> Outcome:
-        if statement.args.get("properties") and any(
-            isinstance(p, exp.TemporaryProperty) for p in statement.args["properties"].expressions
-        ):
-            raise Unsupported("CREATE TEMP TABLE")
+        properties = statement.args.get("properties")
+        if properties and any(isinstance(p, exp.TemporaryProperty) for p in properties.expressions):
+            self._make_temporary(statement)
         ref, existing = self._existing_target(statement, "Table")
         kind = "CREATE_TABLE_AS_SELECT" if statement.expression else "CREATE_TABLE"
         if existing and statement.args.get("exists"):

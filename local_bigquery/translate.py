@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlglot import exp
@@ -71,13 +71,17 @@ def validate_ids(project: str, dataset: str | None = None, table: str | None = N
 
 @dataclass(frozen=True)
 class NameResolver:
-    """Resolves GoogleSQL table names with the job's default project and dataset."""
+    """Resolves GoogleSQL table names with the job's default project and dataset, and the temporary tables
+    of its script or session, named by their name alone (which they take before the default dataset's)."""
 
     default_project: str
     default_dataset: str | None = None
+    temporary: dict[str, TableRef] = field(default_factory=dict, compare=False)
 
     def resolve(self, table: exp.Table) -> TableRef:
         parts = [part.name for part in table.parts]
+        if len(parts) == 1 and parts[0] in self.temporary:
+            return self.temporary[parts[0]]
         if len(parts) == 3:
             project, dataset, name = parts
         elif len(parts) == 2:

@@ -16,6 +16,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Generator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,14 @@ def _destination(config: dict, default_project: str) -> tuple[TableRef, str | No
     return ref, partition
 
 
+@dataclass
+class Session:
+    """A BigQuery session's state here: the hidden dataset of its temporary tables, by their names."""
+
+    dataset: str
+    temporary: dict[str, TableRef] = field(default_factory=dict)
+
+
 class Warehouse:
     def __init__(self, data_dir: Path | None = None):
         if data_dir is None:
@@ -142,6 +151,7 @@ class Warehouse:
         self.lock = threading.RLock()
         self.catalog = Catalog(self.con)
         self.jobs = JobRecords(self.con)
+        self.sessions: dict[str, Session] = {}
         # Finished jobs' rows; their own lock, so that reading a page never waits for a running job.
         self._results: OrderedDict[tuple[str, str], QueryResult] = OrderedDict()
         self._results_lock = threading.Lock()
@@ -253,6 +263,7 @@ class Warehouse:
                     "defaultDataset",
                     "labels",
                     "connectionProperties",
+                    "createSession",
                 )
                 if key in body
             },
@@ -387,17 +398,21 @@ class Warehouse:
     def _run_job(self, project: str, job_id: str, config: dict, dry_run: bool) -> dict:
         if config.get("useLegacySql"):
             raise Unsupported("legacy SQL (set useLegacySql=false)")
-        if any(prop.get("key") == "session_id" for prop in config.get("connectionProperties") or []):
-            # This server creates no sessions, so every session id is one BigQuery would not know.
-            raise InvalidRequest("Invalid input session id.")
+        session_id, session = self._session(config)
         default = config.get("defaultDataset") or {}
-        resolver = NameResolver(default.get("projectId") or project, default.get("datasetId"))
+        resolver = NameResolver(
+            default.get("projectId") or project,
+            default.get("datasetId"),
+            session.temporary if session else {},
+        )
         named, positional = _parameters(config)
         statements = _parse(config.get("query", ""))
         destination = _destination(config, project)
         if destination and (len(statements) != 1 or not isinstance(statements[0], exp.Query)):
             raise InvalidRequest("destinationTable needs a query that is a single SELECT statement.")
         run = ScriptRun(self.catalog, resolver, named, positional)
+        if session:
+            run.temporary_dataset, run.keeps_temporary_tables = session.dataset, True
         if dry_run:
             return self._dry_run(run, statements, destination)
         reads = self._reads(run, statements, config.get("maximumBytesBilled"))
@@ -414,6 +429,7 @@ class Warehouse:
             if isinstance(error, duckdb.Error):
                 raise bigquery_error(error, statements, resolver.default_project) from None
             raise
+        run.drop_temporary_tables()
         statistics = self._statistics(project, job_id, outcomes, len(statements) > 1)
         if len(statements) > 1:
             self._record_child_jobs(project, job_id, statements, outcomes)
@@ -426,7 +442,28 @@ class Warehouse:
             # The tables the job read (https://cloud.google.com/bigquery/docs/reference/rest/v2/Job#JobStatistics2).
             "referencedTables": reads.referenced_tables(),
         }
+        if session_id:
+            statistics["sessionInfo"] = {"sessionId": session_id}
         return statistics | {"totalBytesProcessed": str(reads.processed), "totalSlotMs": slot_ms}
+
+    def _session(self, config: dict) -> tuple[str | None, Session | None]:
+        """The session a query job runs in: a new one with createSession, the one a `session_id` connection
+        property names, or none. A session keeps its temporary tables across its jobs.
+
+        https://cloud.google.com/bigquery/docs/sessions-intro
+        """
+        given = [
+            p.get("value") for p in config.get("connectionProperties") or [] if p.get("key") == "session_id"
+        ]
+        if given:
+            if given[0] not in self.sessions:
+                raise InvalidRequest("Invalid input session id.")
+            return given[0], self.sessions[given[0]]
+        if not config.get("createSession"):
+            return None, None
+        session_id = uuid.uuid4().hex
+        self.sessions[session_id] = Session(dataset=f"_session_{session_id}")
+        return session_id, self.sessions[session_id]
 
     def _record_child_jobs(
         self, project: str, parent_id: str, statements: list[exp.Expression], outcomes: list[Outcome]

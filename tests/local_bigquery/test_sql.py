@@ -351,7 +351,6 @@ def test_syntax_error_names_the_position(bq_client):
         ("SELECT * FROM `region-us`.INFORMATION_SCHEMA.JOBS", "INFORMATION_SCHEMA"),
         ("CREATE TEMP FUNCTION f(x INT64) AS (x + 1); SELECT f(1)", "CREATE FUNCTION"),
         ("SELECT ST_GEOGPOINT(1, 2)", "geography function"),
-        ("CREATE TEMP TABLE scratch AS SELECT 1 AS n", "CREATE TEMP TABLE"),
         # Parameter modes (IN, OUT, INOUT) are no syntax sqlglot reads: refused before the parse fails.
         (
             "DECLARE r STRING; CREATE PROCEDURE d.p(IN v STRING, OUT r STRING) BEGIN SET r = v; END",
@@ -538,3 +537,38 @@ def test_alter_table_rename_to_keeps_rows_columns_and_settings(bq_client, datase
         bq_client.query_and_wait(f"ALTER TABLE {dataset}.after RENAME TO taken")
     with pytest.raises(exceptions.BadRequest, match=r"cannot move .* to another dataset"):
         bq_client.query_and_wait(f"ALTER TABLE {dataset}.after RENAME TO elsewhere.after")
+
+
+def test_temporary_tables_last_for_their_script_or_their_session(bq_client, dataset):
+    script = """CREATE TEMP TABLE numbers (id INT64);
+        INSERT INTO numbers VALUES (1), (2), (3);
+        SELECT SUM(id) AS total FROM numbers"""
+    assert [row["total"] for row in bq_client.query_and_wait(script)] == [6]
+    with pytest.raises(exceptions.BadRequest, match='Table "numbers" must be qualified with a dataset'):
+        bq_client.query_and_wait("SELECT * FROM numbers")
+    with pytest.raises(exceptions.BadRequest, match=r"Temporary table name .* cannot be qualified"):
+        bq_client.query_and_wait(f"CREATE TEMP TABLE {dataset}.numbers (id INT64)")
+    # A temporary table takes its name before the default dataset's table of that name.
+    config = bigquery.QueryJobConfig(default_dataset=f"{PROJECT}.{dataset}")
+    shadowed = f"""CREATE TABLE {dataset}.numbers AS SELECT 9 AS id;
+        CREATE TEMP TABLE numbers AS SELECT 1 AS id;
+        SELECT id FROM numbers UNION ALL SELECT id FROM {dataset}.numbers ORDER BY id"""
+    assert [row["id"] for row in bq_client.query_and_wait(shadowed, job_config=config)] == [1, 9]
+
+    first = bq_client.query(
+        "CREATE TEMPORARY TABLE kept AS SELECT * FROM UNNEST([1, 2, 3]) AS id",
+        job_config=bigquery.QueryJobConfig(create_session=True),
+    )
+    first.result()
+    session = [bigquery.ConnectionProperty("session_id", first.session_info.session_id)]
+    later = bigquery.QueryJobConfig(connection_properties=session)
+    (row,) = bq_client.query_and_wait("SELECT COUNT(*) AS n FROM kept", job_config=later)
+    assert row["n"] == 3
+    # The session's tables are in a hidden dataset, listed only with all=true.
+    assert not any(d.dataset_id.startswith("_") for d in bq_client.list_datasets())
+    assert any(d.dataset_id.startswith("_session_") for d in bq_client.list_datasets(include_all=True))
+    unknown = bigquery.QueryJobConfig(
+        connection_properties=[bigquery.ConnectionProperty("session_id", "nope")]
+    )
+    with pytest.raises(exceptions.BadRequest, match="Invalid input session id"):
+        bq_client.query_and_wait("SELECT 1", job_config=unknown)
