@@ -16,7 +16,7 @@ import duckdb
 
 from local_bigquery.column_defaults import default_value_sql
 from local_bigquery.errors import Duplicate, InvalidRequest, NotFound, ResourceInUse, Unsupported
-from local_bigquery.translate import TableRef, schema_name, validate_ids
+from local_bigquery.translate import TableRef, range_partitioning, schema_name, validate_ids
 from local_bigquery.types import (
     PARAMETERIZED_DECIMALS,
     column_definitions,
@@ -137,6 +137,23 @@ def table_not_found(ref: TableRef) -> NotFound:
 # Kept in a table's stored metadata, never shown as such in its resource.
 _FIELD_METADATA_KEYS = ("fieldDescriptions", "fieldAttributes", "requiredSubfields")
 _INTERNAL_TABLE_KEYS = (*_FIELD_METADATA_KEYS, "noSchema")
+
+
+def _checked_range_partitioning(resource: dict, fields: list[dict]) -> dict:
+    """A table resource's rangePartitioning: an INT64 field of its schema and a valid range.
+
+    https://cloud.google.com/bigquery/docs/reference/rest/v2/tables#RangePartitioning
+    """
+    spec = resource["rangePartitioning"]
+    name, bounds = spec.get("field"), spec.get("range") or {}
+    types = {field["name"]: str(field.get("type", "")).upper() for field in fields}
+    if types.get(name) not in ("INTEGER", "INT64"):
+        raise InvalidRequest(f"rangePartitioning.field must be an INT64 field of the schema; got {name!r}.")
+    try:
+        numbers = [int(bounds[key]) for key in ("start", "end", "interval")]
+    except (KeyError, TypeError, ValueError):
+        raise InvalidRequest("rangePartitioning.range needs integer start, end and interval.") from None
+    return range_partitioning(name, *numbers, error=InvalidRequest)
 
 
 def _field_metadata(fields: list[dict]) -> dict:
@@ -346,6 +363,8 @@ class Catalog:
             raise Unsupported(f"external tables (externalDataConfiguration reading {uris})")
         self._check_rounding_modes(ref, resource)
         fields = (resource.get("schema") or {}).get("fields") or []
+        if resource.get("rangePartitioning"):
+            resource = {**resource, "rangePartitioning": _checked_range_partitioning(resource, fields)}
         if fields:
             self._create_columns(ref, fields)
         self.record_table(ref, resource)
@@ -646,7 +665,11 @@ class Catalog:
                 "type": stored["type"],
                 "creationTime": stored["creationTime"],
             }
-            entry |= {k: stored[k] for k in ("timePartitioning", "clustering", "labels") if k in stored}
+            entry |= {
+                k: stored[k]
+                for k in ("timePartitioning", "rangePartitioning", "clustering", "labels")
+                if k in stored
+            }
             listed.append(entry)
         return listed
 

@@ -913,11 +913,18 @@ def check_clustering_fields(
 def check_partition_column(
     catalog: Catalog, ref: TableRef, properties: dict, error: type[BigQueryError] = InvalidQuery
 ) -> None:
-    """Time partitioning names a DATE, TIMESTAMP or DATETIME column of the table (or none: ingestion time)."""
+    """Time partitioning names a DATE, TIMESTAMP or DATETIME column of the table (or none: ingestion time),
+    integer-range partitioning an INT64 one."""
+    fields = {f["name"]: f["type"] for f in catalog.table_schema(ref)["fields"]}
+    by_range = (properties.get("rangePartitioning") or {}).get("field")
+    if by_range is not None and fields.get(by_range) != "INTEGER":
+        raise error(
+            f"PARTITION BY RANGE_BUCKET must partition by an INT64 column; {by_range} is "
+            f"{fields.get(by_range, 'not a column of the table')}."
+        )
     partitioning = properties.get("timePartitioning")
     if not partitioning or "field" not in partitioning:
         return
-    fields = {f["name"]: f["type"] for f in catalog.table_schema(ref)["fields"]}
     column = partitioning["field"]
     if column not in fields:
         raise error(

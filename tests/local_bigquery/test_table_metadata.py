@@ -343,3 +343,35 @@ def test_copy_jobs_copy_tables_by_their_dispositions_and_clone_them(bq_client, d
     snapshot = bigquery.CopyJobConfig(operation_type=bigquery.OperationType.SNAPSHOT)
     with pytest.raises(exceptions.BadRequest, match="not supported by local_bigquery: table snapshots"):
         bq_client.copy_table(jan, f"{PROJECT}.{dataset}.jan_snapshot", job_config=snapshot).result()
+
+
+def test_integer_range_partitioning_by_ddl_and_by_rest(bq_client, dataset):
+    bq_client.query_and_wait(
+        f"""CREATE TABLE {dataset}.by_user PARTITION BY RANGE_BUCKET(user_id, GENERATE_ARRAY(0, 100, 10))
+            AS SELECT 5 AS user_id, 'a' AS s UNION ALL SELECT 250, 'b'"""
+    )
+    table = bq_client.get_table(f"{dataset}.by_user")
+    spec = table.range_partitioning
+    assert (spec.field, spec.range_.start, spec.range_.end, spec.range_.interval, table.num_rows) == (
+        "user_id",
+        0,
+        100,
+        10,
+        2,
+    )
+    made = bigquery.Table(f"{PROJECT}.{dataset}.by_rest", schema=[bigquery.SchemaField("n", "INT64")])
+    made.range_partitioning = bigquery.RangePartitioning(bigquery.PartitionRange(-50, 50, 5), field="n")
+    assert bq_client.create_table(made).range_partitioning.range_.start == -50
+    for column, bounds, message in [
+        ("s", "0, 100, 10", "must partition by an INT64 column; s is STRING"),
+        ("n", "0, 100000, 1", "makes more than 10000 partitions"),
+    ]:
+        with pytest.raises(exceptions.BadRequest, match=message):
+            bq_client.query_and_wait(
+                f"CREATE TABLE {dataset}.bad (n INT64, s STRING) "
+                f"PARTITION BY RANGE_BUCKET({column}, GENERATE_ARRAY({bounds}))"
+            )
+    made = bigquery.Table(f"{PROJECT}.{dataset}.bad_rest", schema=[bigquery.SchemaField("s", "STRING")])
+    made.range_partitioning = bigquery.RangePartitioning(bigquery.PartitionRange(0, 10, 1), field="s")
+    with pytest.raises(exceptions.BadRequest, match=r"rangePartitioning\.field must be an INT64 field"):
+        bq_client.create_table(made)
