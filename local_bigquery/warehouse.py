@@ -25,7 +25,17 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from local_bigquery import copy_jobs, dialect, functions, loading, resources, sandbox, semantics, syntax
+from local_bigquery import (
+    copy_jobs,
+    dialect,
+    functions,
+    loading,
+    query_cache,
+    resources,
+    sandbox,
+    semantics,
+    syntax,
+)
 from local_bigquery.catalog import LOCAL_USER, LOCATION, Catalog, first_row, now_ms, run_sql
 from local_bigquery.dry_run import JobReads, dry_run_statistics, job_reads
 from local_bigquery.engine import (
@@ -155,6 +165,7 @@ class Warehouse:
         # Finished jobs' rows; their own lock, so that reading a page never waits for a running job.
         self._results: OrderedDict[tuple[str, str], QueryResult] = OrderedDict()
         self._results_lock = threading.Lock()
+        self._query_cache = query_cache.QueryCache()
 
     def close(self) -> None:
         self.jobs.close()
@@ -258,6 +269,7 @@ class Warehouse:
                 for key in (
                     "query",
                     "useLegacySql",
+                    "useQueryCache",
                     "queryParameters",
                     "parameterMode",
                     "defaultDataset",
@@ -361,7 +373,7 @@ class Warehouse:
             "jobReference": job["jobReference"],
             "jobComplete": True,
             "totalBytesProcessed": statistics.get("totalBytesProcessed", "0"),
-            "cacheHit": False,
+            "cacheHit": statistics.get("cacheHit", False),
         }
         if "numDmlAffectedRows" in statistics:
             response["numDmlAffectedRows"] = statistics["numDmlAffectedRows"]
@@ -415,6 +427,11 @@ class Warehouse:
             run.temporary_dataset, run.keeps_temporary_tables = session.dataset, True
         if dry_run:
             return self._dry_run(run, statements, destination)
+        key = query_cache.cache_key(project, config, statements, destination)
+        versions = query_cache.versions(run, statements[0]) if key else None
+        cached = self._query_cache.get(key, versions) if versions is not None else None
+        if cached is not None:
+            return self._cache_hit(project, job_id, cached)
         reads = self._reads(run, statements, config.get("maximumBytesBilled"))
         started = time.monotonic()
         self.con.begin()
@@ -444,7 +461,23 @@ class Warehouse:
         }
         if session_id:
             statistics["sessionInfo"] = {"sessionId": session_id}
+        if versions is not None and outcomes[-1].result is not None:
+            self._query_cache.put(key, versions, outcomes[-1].result, dict(statistics["query"]))
         return statistics | {"totalBytesProcessed": str(reads.processed), "totalSlotMs": slot_ms}
+
+    def _cache_hit(self, project: str, job_id: str, cached: query_cache.Cached) -> dict:
+        """A duplicate query answered from the cache: the first run's rows, nothing processed or billed
+        (https://cloud.google.com/bigquery/docs/cached-results)."""
+        self._keep_result(project, job_id, cached.result)
+        free = {"totalBytesProcessed": "0", "totalSlotMs": "0"}
+        return {"query": cached.statistics | free | {"totalBytesBilled": "0", "cacheHit": True}} | free
+
+    def _keep_result(self, project: str, job_id: str, result: QueryResult) -> None:
+        with self._results_lock:
+            self._results[project, job_id] = result
+            self._results.move_to_end((project, job_id))
+            while len(self._results) > _RESULTS_KEPT:
+                self._results.popitem(last=False)
 
     def _session(self, config: dict) -> tuple[str | None, Session | None]:
         """The session a query job runs in: a new one with createSession, the one a `session_id` connection
@@ -592,11 +625,7 @@ class Warehouse:
         # ends with DDL or DML, as BigQuery does; a single CREATE with the new table's schema.
         result = last.result if last.statement_type == "SELECT" or not is_script else None
         if result is not None:
-            with self._results_lock:
-                self._results[project, job_id] = result
-                self._results.move_to_end((project, job_id))
-                while len(self._results) > _RESULTS_KEPT:
-                    self._results.popitem(last=False)
+            self._keep_result(project, job_id, result)
             query_statistics["schema"] = result.schema
         return {"query": query_statistics, "totalBytesProcessed": "0"}
 
