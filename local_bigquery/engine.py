@@ -412,6 +412,9 @@ class ScriptRun:
         target = self.resolve(_target_table(statement))
         if self.catalog.require_table(target) == "VIEW":
             raise InvalidQuery(f"Cannot modify view {target}: DML statements need a table.")
+        if isinstance(statement, exp.Insert):
+            fields = self.catalog.table_schema(target)["fields"]
+            semantics.refuse_values_that_do_not_coerce(statement, fields)
         sql, values = self.prepare(statement, checked=[target])
         affected = first_row(self.con, sql, values or None)[0]
         self.catalog.touch_table(target)

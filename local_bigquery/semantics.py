@@ -61,7 +61,18 @@ def _text(*parts: exp.Expression | str) -> exp.Expression:
 
 # ---- a little type knowledge -----------------------------------------------------------------------------
 
-_FLOAT_FUNCTIONS = (exp.Sqrt, exp.Pow, exp.Exp, exp.Ln, exp.Log, exp.Avg, exp.Stddev, exp.Variance, exp.Div)
+_FLOAT_FUNCTIONS = (exp.Sqrt, exp.Pow, exp.Exp, exp.Ln, exp.Log, exp.Stddev, exp.Variance)
+_NUMERIC_TEXT = NUMERIC.sql("duckdb").upper().replace(" ", "")
+_BIGNUMERIC_TEXT = BIGNUMERIC.sql("duckdb").upper().replace(" ", "")
+
+
+def _quotient_type(operands: list[exp.Expression | None], columns: ColumnTypes) -> str:
+    """NUMERIC / INT64 (or NUMERIC) is a NUMERIC, BIGNUMERIC / … a BIGNUMERIC, anything else a FLOAT64; so
+    is the AVG of each (see `numeric_division_is_numeric`, `numeric_averages_stay_numeric`)."""
+    kind = _common_numeric_type(operands, columns) or ""
+    if not kind.startswith("DECIMAL"):
+        return "DOUBLE"
+    return _BIGNUMERIC_TEXT if kind.endswith(f",{BIGNUMERIC_SCALE})") else _NUMERIC_TEXT
 
 
 def _duckdb_type(node: exp.Expression, columns: ColumnTypes) -> str | None:
@@ -83,6 +94,10 @@ def _duckdb_type(node: exp.Expression, columns: ColumnTypes) -> str | None:
         return _common_numeric_type([*branches, node.args.get("default")], columns)
     if isinstance(node, exp.Add | exp.Sub | exp.Mul):
         return _common_numeric_type([node.this, node.expression], columns)
+    if isinstance(node, exp.Div):
+        return _quotient_type([node.this, node.expression], columns)
+    if isinstance(node, exp.Avg):
+        return _quotient_type([node.this], columns)
     if isinstance(node, _FLOAT_FUNCTIONS):
         return "DOUBLE"
     if isinstance(node, exp.CurrentDate | exp.DateFromParts | exp.Date | exp.StrToDate):
@@ -93,7 +108,7 @@ def _duckdb_type(node: exp.Expression, columns: ColumnTypes) -> str | None:
 def _common_numeric_type(operands: list[exp.Expression | None], columns: ColumnTypes) -> str | None:
     """The type of arithmetic on the operands: a decimal when one is a decimal and the others integers or
     number literals (GoogleSQL coerces a literal to NUMERIC), otherwise their type when they agree."""
-    present = [operand for operand in operands if operand is not None]
+    present = [operand for operand in operands if operand is not None and not isinstance(operand, exp.Null)]
     kinds = {_duckdb_type(operand, columns) for operand in present if not _is_number(operand)}
     decimal = next((kind for kind in kinds if kind and kind.startswith("DECIMAL")), None)
     if decimal and kinds <= {decimal, "BIGINT", "INTEGER"}:
@@ -1322,9 +1337,130 @@ REWRITES = (
 )
 
 
+def derived_column_types(statement: exp.Expression, columns: ColumnTypes) -> dict[str, str]:
+    """The column types of the stored tables a statement reads and those of its derived tables and WITH
+    queries, from their select lists: `SELECT price * 2 AS doubled` makes `doubled` the type of the product
+    in the queries around it. A name two select lists type differently is left out; a stored column's type
+    is kept."""
+    typed = dict(columns)
+    ambiguous: set[str] = set()
+    selects = list(statement.find_all(exp.Select))
+    # A query reads the ones inside it and before it: their types are known after a pass per nesting level.
+    for _ in selects:
+        changed = False
+        for select in selects:
+            for projection in select.expressions:
+                name = projection.alias.lower() if isinstance(projection, exp.Alias) else ""
+                if not name or name in ambiguous or name in columns:
+                    continue
+                kind = _duckdb_type(projection.this, typed)
+                if kind is None or typed.get(name) == kind:
+                    continue
+                if name in typed:
+                    ambiguous.add(name)
+                    del typed[name]
+                else:
+                    typed[name] = kind
+                changed = True
+        if not changed:
+            break
+    return typed
+
+
 def apply(statement: exp.Expression, columns: ColumnTypes) -> None:
+    typed = derived_column_types(statement, columns)
     for rewrite in REWRITES:
-        rewrite(statement, columns)
+        rewrite(statement, typed)
+
+
+# ---- INSERT values and their columns ---------------------------------------------------------------------
+
+# The GoogleSQL type of a value whose type is evident, from its DuckDB type.
+_BIGQUERY_TYPES = {
+    "BIGINT": "INT64",
+    "INTEGER": "INT64",
+    "DOUBLE": "FLOAT64",
+    "VARCHAR": "STRING",
+    "BOOLEAN": "BOOL",
+    "DATE": "DATE",
+    "BLOB": "BYTES",
+    f"DECIMAL(38,{BIGNUMERIC_SCALE})": "BIGNUMERIC",
+    "DECIMAL(38,9)": "NUMERIC",
+}
+# Which types a value of each type coerces to (besides its own).
+# https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_rules#comparison_chart
+_COERCIONS = {
+    "INT64": {"NUMERIC", "BIGNUMERIC", "FLOAT64"},
+    "NUMERIC": {"BIGNUMERIC", "FLOAT64"},
+    "BIGNUMERIC": {"FLOAT64"},
+    "DATE": {"DATETIME"},
+}
+# A STRING literal also coerces to the date and time types, a FLOAT64 literal to the decimals.
+# https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_rules#literal_coercion
+_LITERAL_COERCIONS = {
+    "STRING": {"DATE", "DATETIME", "TIME", "TIMESTAMP"},
+    "FLOAT64": {"NUMERIC", "BIGNUMERIC"},
+}
+_REST_TYPE_NAMES = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL", "RECORD": "STRUCT"}
+
+
+def _value_type(value: exp.Expression) -> str | None:
+    """The GoogleSQL type of an INSERT value where it is evident (a literal, a cast, an array of them)."""
+    if isinstance(value, exp.Array):
+        elements = {
+            _value_type(element) for element in value.expressions if not isinstance(element, exp.Null)
+        }
+        return f"ARRAY<{elements.pop()}>" if len(elements) == 1 and None not in elements else None
+    if isinstance(value, exp.Literal) and value.is_string:
+        return "STRING"
+    if isinstance(value, exp.Boolean):
+        return "BOOL"
+    return _BIGQUERY_TYPES.get(_duckdb_type(value, {}) or "")
+
+
+def _coerces(value: exp.Expression, value_type: str, column_type: str) -> bool:
+    if value_type == column_type or column_type in _COERCIONS.get(value_type, ()):
+        return True
+    literal = value.this if isinstance(value, exp.Neg) else value
+    return isinstance(literal, exp.Literal) and column_type in _LITERAL_COERCIONS.get(value_type, ())
+
+
+def _column_type(field: dict) -> str:
+    name = _REST_TYPE_NAMES.get(field["type"], field["type"])
+    return f"ARRAY<{name}>" if field.get("mode") == "REPEATED" else name
+
+
+def _position(node: exp.Expression) -> str:
+    meta = node.meta
+    if "line" not in meta:
+        return ""
+    return f" at [{meta['line']}:{meta['col'] - (meta['end'] - meta['start'])}]"
+
+
+def refuse_values_that_do_not_coerce(insert: exp.Insert, fields: list[dict]) -> None:
+    """An `INSERT … VALUES` value must coerce to its column's type: a FLOAT64 goes into no INT64 column, an
+    ARRAY<INT64> into no ARRAY<FLOAT64> one (DuckDB would cast either). Values of no evident type are left
+    to the engine.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/dml-syntax#insert_statement
+    """
+    values = insert.expression
+    if not isinstance(values, exp.Values):
+        return
+    by_name = {field["name"].lower(): field for field in fields}
+    named = insert.this.expressions if isinstance(insert.this, exp.Schema) else []
+    targets = [by_name.get(column.name.lower()) for column in named] if named else fields
+    for row in values.expressions:
+        for value, field in zip(row.expressions, targets, strict=False):
+            value_type = _value_type(value)
+            if field is None or field["type"] in ("RECORD", "STRUCT") or value_type is None:
+                continue
+            column_type = _column_type(field)
+            if not _coerces(value, value_type, column_type):
+                raise InvalidQuery(
+                    f"Value has type {value_type} which cannot be inserted into column {field['name']}, "
+                    f"which has type {column_type}{_position(value)}"
+                )
 
 
 # ---- a query's result ------------------------------------------------------------------------------------

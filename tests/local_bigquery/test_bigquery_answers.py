@@ -114,3 +114,20 @@ def test_create_table_if_not_exists_answers_its_declared_schema_and_dry_runs_nam
     ).ddl_operation_performed == ("CREATE")
     replaced = bq_client.query(f"CREATE OR REPLACE TABLE {dataset}.t (id INT64)", job_config=dry)
     assert replaced.ddl_operation_performed == "REPLACE"
+
+
+def test_insert_values_must_coerce_to_their_columns(bq_client, dataset):
+    bq_client.query_and_wait(f"CREATE TABLE {dataset}.t (a INT64, n NUMERIC, d DATE, fs ARRAY<FLOAT64>)")
+    bq_client.query_and_wait(
+        f"INSERT INTO {dataset}.t VALUES (1, 2.5, '2024-01-01', [1.5]), (NULL, 3, NULL, [])"
+    )
+    for values, message in [
+        (
+            "(1.5, NULL, NULL, NULL)",
+            "Value has type FLOAT64 which cannot be inserted into column a, which has type INT64",
+        ),
+        ("(NULL, NULL, NULL, [1, 2])", "Value has type ARRAY<INT64> which cannot be inserted into column fs"),
+    ]:
+        with pytest.raises(exceptions.BadRequest, match=message):
+            bq_client.query_and_wait(f"INSERT INTO {dataset}.t VALUES {values}")
+    assert _one(bq_client, f"SELECT COUNT(*) AS n FROM {dataset}.t")["n"] == 2
