@@ -10,6 +10,7 @@ from the expression itself (literals, casts, functions of a known result type) o
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 import unicodedata
@@ -601,6 +602,27 @@ def unnest_offsets_count_from_zero(statement: exp.Expression, columns: ColumnTyp
             )
 
 
+def unnest_aliases_win_over_joined_columns(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`FROM t JOIN UNNEST(t.tags) AS tag JOIN other ON other.tag = tag`: an unqualified name that is an
+    UNNEST's alias means the element, even where a joined table has a column of that name (DuckDB calls
+    it ambiguous). The UNNEST gets a table name and such references are qualified with it.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#unnest_operator
+    """
+    for number, unnest in enumerate(list(statement.find_all(exp.Unnest))):
+        alias, select = unnest.args.get("alias"), unnest.parent_select
+        if not isinstance(alias, exp.TableAlias) or alias.this or len(alias.columns) != 1 or select is None:
+            continue
+        if not isinstance(unnest.parent, exp.From | exp.Join) or not select.args.get("joins"):
+            continue  # alone in its FROM, nothing else has columns to confuse it with
+        element = alias.columns[0].name.lower()
+        table = exp.to_identifier(f"_unnest_{number}")
+        alias.set("this", table)
+        for column in list(select.find_all(exp.Column)):
+            if not column.table and column.name.lower() == element and column.parent_select is select:
+                column.set("table", table.copy())
+
+
 def _is_struct_array(array: exp.Expression, columns: ColumnTypes) -> bool:
     if isinstance(array, exp.Array):
         return bool(array.expressions) and all(
@@ -1069,6 +1091,30 @@ def _is_sql_array(value: exp.Expression, columns: ColumnTypes) -> bool:
     return isinstance(value, exp.Array) or (_duckdb_type(value, columns) or "").endswith("]")
 
 
+# GoogleSQL's collations and the DuckDB collation that compares the same way: `und:ci` is ICU's root locale
+# case-insensitively (DuckDB's NOCASE, then ICU's `en`, whose rules are the root's), '' the binary order.
+_COLLATIONS = {"und:ci": "nocase.en", "": None}
+
+
+def collations_of_strings(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """`COLLATE(s, 'und:ci')` compares and sorts s case-insensitively in Unicode's order; any collation but
+    `und:ci` and `''` is BigQuery's error.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/collation-concepts
+    """
+    for node in list(statement.find_all(exp.Collate)):
+        specification = node.expression
+        if not (isinstance(specification, exp.Literal) and specification.is_string):
+            continue
+        if specification.this not in _COLLATIONS:
+            raise InvalidQuery(f"Collation '{specification.this}' in collate function is not supported.")
+        collation = _COLLATIONS[specification.this]
+        if collation is None:
+            node.replace(node.this.copy())
+        else:
+            node.set("expression", exp.var(collation))
+
+
 def case_mapping_of_all_of_unicode(statement: exp.Expression, columns: ColumnTypes) -> None:
     """`UPPER` / `LOWER` map every character as Unicode does ('ß' → 'SS', 'İ' → 'i̇'); DuckDB maps one
     character to one. ASCII text, where both agree, stays with DuckDB's.
@@ -1135,6 +1181,92 @@ def time_zone_offsets_as_gmt_names(statement: exp.Expression, columns: ColumnTyp
         if offset:
             hours, minutes = int(offset["hours"]), offset["minutes"] or "00"
             literal.replace(exp.Literal.string(f"GMT{offset['sign']}{hours:02}:{minutes}"))
+
+
+# Zone names DuckDB's ICU knows and the IANA time zone database, BigQuery's, does not: Java's legacy
+# three-letter IDs (IST, PST, …) and retired aliases. BigQuery fails on them; DuckDB would read IST as India.
+# https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#time_zone_name
+_ICU_ONLY_ZONES = frozenset(
+    [
+        "ACT",
+        "AET",
+        "AGT",
+        "ART",
+        "AST",
+        "BET",
+        "BST",
+        "CAT",
+        "CNT",
+        "CST",
+        "CTT",
+        "EAT",
+        "ECT",
+        "IET",
+        "IST",
+        "JST",
+        "MIT",
+        "NET",
+        "NST",
+        "PLT",
+        "PNT",
+        "PRT",
+        "PST",
+        "SST",
+        "VST",
+    ]
+) | frozenset(["US/PACIFIC-NEW", "CANADA/EAST-SASKATCHEWAN"])
+
+
+def _icu_only(zone: str) -> bool:
+    return zone.upper() in _ICU_ONLY_ZONES or zone.upper().startswith("SYSTEMV/")
+
+
+# How the text of each format element reads, to find the one `%Z` names (digits by default).
+_ELEMENT_TEXT = {
+    **dict.fromkeys("aAbBhp", "[A-Za-z]+"),
+    "Z": "(?P<zone>[A-Za-z][A-Za-z0-9_/+-]*)",
+    "z": "(?:[+-][0-9:]+|Z)",
+    "%": "%",
+    "n": r"\s",
+    "t": r"\s",
+}
+
+
+@functools.lru_cache(maxsize=256)
+def _zone_pattern(pattern: str) -> re.Pattern:
+    parts, position = [], 0
+    for found in re.finditer(r"%-?(E[0-9*]*)?(.)", pattern):
+        parts.append(re.escape(pattern[position : found.start()]).replace(r"\ ", r"\s*"))
+        parts.append(_ELEMENT_TEXT.get(found[2], r"\s*[0-9]+(?:\.[0-9]+)?"))
+        position = found.end()
+    parts.append(re.escape(pattern[position:]).replace(r"\ ", r"\s*"))
+    return re.compile("".join(parts))
+
+
+def _unknown_zone_in_text(pattern: str, text: str) -> str | None:
+    """The zone name `%Z` reads in the text where BigQuery knows no such zone, else None."""
+    found = _zone_pattern(pattern).match(text) if text is not None else None
+    zone = found["zone"] if found and "zone" in found.groupdict() else None
+    return zone if zone and _icu_only(zone) else None
+
+
+def time_zone_names_of_the_iana_database(statement: exp.Expression, columns: ColumnTypes) -> None:
+    """A time zone BigQuery does not know (`IST`), given as a zone argument or read by `%Z` in
+    `PARSE_TIMESTAMP`, is BigQuery's "Invalid time zone" error, where DuckDB's ICU would take it.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#time_zones
+    """
+    for literal in list(statement.find_all(exp.Literal)):
+        if literal.is_string and literal.arg_key == "zone" and _icu_only(literal.this):
+            raise InvalidQuery(f"Invalid time zone: {literal.this}")
+    for node in list(statement.find_all(exp.StrToTime)):
+        pattern = node.args.get("format")
+        if not (isinstance(pattern, exp.Literal) and pattern.is_string and "%Z" in pattern.this):
+            continue
+        zone = _function("bq_unknown_zone_in_text", pattern.copy(), exp.cast(node.this.copy(), _VARCHAR))
+        unknown = exp.Not(this=exp.Is(this=zone.copy(), expression=exp.null()))
+        failure = _error(exp.DPipe(this=exp.Literal.string("Invalid time zone: "), expression=zone))
+        node.replace(exp.paren(exp.case().when(unknown, failure).else_(node.copy())))
 
 
 # GoogleSQL's sub-second format elements that sqlglot leaves as they are, in DuckDB's terms.
@@ -1323,15 +1455,18 @@ REWRITES = (
     json_lax_conversions,
     json_keys_of_objects,
     json_mutators,
+    collations_of_strings,
     case_mapping_of_all_of_unicode,
     json_functions_of_strings_return_strings,
     json_type_names_like_bigquery,
     timestamp_constructors_are_timestamps,
     sub_second_format_elements,
     time_functions_on_times,
+    time_zone_names_of_the_iana_database,
     time_zone_offsets_as_gmt_names,
     format_elements_as_bigquery_writes_them,
     unnest_offsets_count_from_zero,
+    unnest_aliases_win_over_joined_columns,
     unnest_of_structs_exposes_their_fields,
     approx_top_count_and_sum_exactly,
 )
@@ -1611,9 +1746,10 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     for name, function, parameters, result in functions:
         con.create_function(name, function, parameters, result, side_effects=False)
     picoseconds.register(con)
-    # These see NULLs: a NULL operand's JSON is `null`, and a NULL depth is no limit.
+    # These see NULLs: a NULL operand's JSON is `null`, a NULL depth is no limit, a NULL text has no zone.
     for name, function, parameters, result in [
         ("bq_to_json_string", json_text.to_json_string, [varchar, varchar], varchar),
         ("bq_json_keys", json_text.json_keys, [varchar, bigint], duckdb.sqltype("VARCHAR[]")),
+        ("bq_unknown_zone_in_text", _unknown_zone_in_text, [varchar, varchar], varchar),
     ]:
         con.create_function(name, function, parameters, result, null_handling="special", side_effects=False)

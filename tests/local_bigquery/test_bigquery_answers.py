@@ -131,3 +131,39 @@ def test_insert_values_must_coerce_to_their_columns(bq_client, dataset):
         with pytest.raises(exceptions.BadRequest, match=message):
             bq_client.query_and_wait(f"INSERT INTO {dataset}.t VALUES {values}")
     assert _one(bq_client, f"SELECT COUNT(*) AS n FROM {dataset}.t")["n"] == 2
+
+
+def test_und_ci_collation_compares_case_insensitively_and_other_collations_fail(bq_client):
+    row = _one(
+        bq_client,
+        "SELECT COLLATE('Apple', 'und:ci') = COLLATE('apple', 'und:ci') AS ci, "
+        "COLLATE('Apple', '') = COLLATE('apple', '') AS binary_",
+    )
+    assert (row["ci"], row["binary_"]) == (True, False)
+    with pytest.raises(
+        exceptions.BadRequest, match=r"Collation 'binary' in collate function is not supported\."
+    ):
+        bq_client.query_and_wait("SELECT COLLATE('Apple', 'binary') = 'apple'")
+
+
+def test_an_unnest_alias_wins_over_a_joined_tables_column(bq_client, dataset):
+    bq_client.query_and_wait(
+        f"CREATE TABLE {dataset}.rank_table (tag STRING, r INT64); "
+        f"INSERT INTO {dataset}.rank_table VALUES ('x', 10)"
+    )
+    rows = bq_client.query_and_wait(
+        f"SELECT tag, rk.r FROM UNNEST(['x', 'y']) AS tag LEFT JOIN {dataset}.rank_table rk ON rk.tag = tag "
+        "ORDER BY tag"
+    )
+    assert [tuple(row.values()) for row in rows] == [("x", 10), ("y", None)]
+
+
+def test_time_zones_bigquery_does_not_know_are_invalid(bq_client):
+    for sql in (
+        "SELECT PARSE_TIMESTAMP('%Y-%m-%dT%H:%M:%S%Z', '2024-01-15T12:34:56IST')",
+        "SELECT FORMAT_TIMESTAMP('%H', CURRENT_TIMESTAMP(), 'PST')",
+    ):
+        with pytest.raises(exceptions.BadRequest, match=r"Invalid time zone: (IST|PST)"):
+            bq_client.query_and_wait(sql)
+    row = _one(bq_client, "SELECT PARSE_TIMESTAMP('%Y-%m-%d %H:%M %Z', '2024-01-15 12:34 EST') AS ts")
+    assert row["ts"].isoformat() == "2024-01-15T17:34:00+00:00"
