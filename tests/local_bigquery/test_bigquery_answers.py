@@ -167,3 +167,19 @@ def test_time_zones_bigquery_does_not_know_are_invalid(bq_client):
             bq_client.query_and_wait(sql)
     row = _one(bq_client, "SELECT PARSE_TIMESTAMP('%Y-%m-%d %H:%M %Z', '2024-01-15 12:34 EST') AS ts")
     assert row["ts"].isoformat() == "2024-01-15T17:34:00+00:00"
+
+
+def test_numeric_keeps_its_type_through_derived_tables_division_avg_and_case(bq_client):
+    """GoogleSQL's result types (https://cloud.google.com/bigquery/docs/reference/standard-sql/operators,
+    .../aggregate_functions#avg): NUMERIC / INT64 and NUMERIC / NUMERIC are NUMERIC, AVG of NUMERIC is NUMERIC,
+    a NULL branch takes the CASE's other type; an alias of a derived table or WITH query keeps it."""
+    rows = bq_client.query_and_wait(
+        "WITH sales AS (SELECT NUMERIC '10.5' AS amount, 3 AS units UNION ALL SELECT NUMERIC '4.5', 2) "
+        "SELECT share, per_unit, mean, guarded FROM ("
+        "  SELECT amount / SUM(amount) OVER () AS share, amount / units AS per_unit, "
+        "  AVG(amount) OVER () AS mean, CASE WHEN units > 2 THEN amount ELSE NULL END AS guarded FROM sales)"
+    )
+    assert {field.name: field.field_type for field in rows.schema} == dict.fromkeys(
+        ("share", "per_unit", "mean", "guarded"), "NUMERIC"
+    )
+    assert sorted(row["per_unit"] for row in rows) == [decimal.Decimal("2.25"), decimal.Decimal("3.5")]
