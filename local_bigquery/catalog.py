@@ -677,6 +677,11 @@ class Catalog:
         stored = self._stored(ref)
         return stored["type"] if stored else None
 
+    def table_version(self, ref: TableRef) -> tuple[str, str, str] | None:
+        """A table's or view's kind, creation and last modification time: what changes when it changes."""
+        stored = self._stored(ref)
+        return (stored["type"], stored["creationTime"], stored["lastModifiedTime"]) if stored else None
+
     def drop_table(self, ref: TableRef, missing_ok: bool = False) -> bool:
         ref = self.canonical(ref)
         stored = self._stored(ref)

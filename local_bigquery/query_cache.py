@@ -81,15 +81,15 @@ def versions(run: ScriptRun, statement: exp.Expression) -> Versions | None:
         while pending:
             for table in _storage_tables(pending.pop()):
                 ref = run.resolve(table)
-                kind = run.catalog.table_kind(ref)
-                if kind not in ("TABLE", "VIEW") or "*" in ref.table:
+                version = run.catalog.table_version(ref)
+                if version is None or version[0] not in ("TABLE", "VIEW") or "*" in ref.table:
                     return None
                 if str(ref) in seen:
                     continue
-                resource = run.catalog.get_table(ref)
-                seen[str(ref)] = (str(ref), kind, resource["creationTime"], resource["lastModifiedTime"])
-                if kind == "VIEW":
-                    pending += dialect.parse((resource.get("view") or {}).get("query", ""))
+                seen[str(ref)] = (str(ref), *version)
+                if version[0] == "VIEW":
+                    view = run.catalog.get_table(ref).get("view") or {}
+                    pending += dialect.parse(view.get("query", ""))
     except BigQueryError:
         return None
     return tuple(sorted(seen.values()))
