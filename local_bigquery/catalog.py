@@ -403,6 +403,25 @@ class Catalog:
         if not fields:
             self._store_metadata(copy, self._table_metadata(copy) | {"noSchema": True})
 
+    def snapshot_table(self, base: TableRef, snapshot: TableRef, expiration_ms: str | None = None) -> None:
+        """A table snapshot: the base table's columns and rows now, read-only, of type SNAPSHOT with a
+        snapshotDefinition naming the base and the time.
+
+        https://cloud.google.com/bigquery/docs/table-snapshots-intro
+        """
+        base = self.canonical(base)
+        resource = {
+            key: value for key, value in self.get_table(base).items() if key in ("schema", "description")
+        }
+        fields = self._copy_columns_and_rows(base, snapshot, resource)
+        self.record_table(
+            snapshot, resource | ({"expirationTime": expiration_ms} if expiration_ms else {}), "SNAPSHOT"
+        )
+        snapshot_time = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        definition = {"baseTableReference": base.rest(), "snapshotTime": snapshot_time}
+        stored = self._table_metadata(snapshot) | {"snapshotDefinition": definition}
+        self._store_metadata(snapshot, stored | ({} if fields else {"noSchema": True}))
+
     def _copy_columns_and_rows(self, base: TableRef, copy: TableRef, resource: dict) -> list[dict]:
         fields = (resource.get("schema") or {}).get("fields") or []
         if fields:
@@ -530,7 +549,7 @@ class Catalog:
             **({"schema": schema} if schema["fields"] else {}),
             **{k: v for k, v in stored.items() if k not in _INTERNAL_TABLE_KEYS},
         }
-        if stored["type"] == "TABLE":
+        if stored["type"] in ("TABLE", "SNAPSHOT"):
             rows = self.row_count(ref)
             resource |= {"numRows": str(rows), "numBytes": "0", "numLongTermBytes": "0"}
         return resource

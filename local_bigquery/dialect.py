@@ -67,6 +67,10 @@ def _decimal_literal(kind: str):
     return parse
 
 
+# The meta key marking a CREATE TABLE … CLONE as `CREATE SNAPSHOT TABLE`.
+SNAPSHOT = "table_snapshot"
+
+
 class LocalBigQuery(BigQuery):
     class Parser(BigQuery.Parser):
         TYPE_LITERAL_PARSERS = {
@@ -76,6 +80,16 @@ class LocalBigQuery(BigQuery):
         }
 
         def _parse_statement(self):
+            # `CREATE SNAPSHOT TABLE … CLONE t` and `DROP SNAPSHOT TABLE …`, which sqlglot reads only as
+            # commands: CREATE TABLE … CLONE / DROP TABLE marked as of a table snapshot.
+            if self._match_text_seq("CREATE", "SNAPSHOT"):
+                create = self._parse_create()
+                create.meta[SNAPSHOT] = True
+                return create
+            if self._match_text_seq("DROP", "SNAPSHOT"):
+                drop = self._parse_drop()
+                drop.set("kind", "SNAPSHOT")
+                return drop
             if self._match_text_seq("ALTER", "MODEL"):
                 exists = self._parse_exists()
                 model = self._parse_table_parts()
@@ -129,7 +143,6 @@ def ml_function_kind(node: exp.Expression) -> str | None:
 # (https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#create_row_access_policy_statement).
 _REFUSED_STATEMENTS = {
     ("CREATE", "PROCEDURE"): "CREATE PROCEDURE",
-    ("CREATE", "SNAPSHOT"): "table snapshots (CREATE SNAPSHOT TABLE)",
     ("CALL",): "CALL of a stored procedure",
     ("CREATE", "ROW", "ACCESS", "POLICY"): "row access policies",
     ("DROP", "ROW", "ACCESS", "POLICY"): "row access policies",

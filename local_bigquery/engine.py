@@ -410,8 +410,11 @@ class ScriptRun:
 
     def _dml(self, statement: exp.Expression) -> Outcome:
         target = self.resolve(_target_table(statement))
-        if self.catalog.require_table(target) == "VIEW":
+        kind = self.catalog.require_table(target)
+        if kind == "VIEW":
             raise InvalidQuery(f"Cannot modify view {target}: DML statements need a table.")
+        if kind == "SNAPSHOT":
+            raise InvalidQuery(f"Cannot modify table snapshot {target}: table snapshots are read-only.")
         if isinstance(statement, exp.Insert):
             fields = self.catalog.table_schema(target)["fields"]
             semantics.refuse_values_that_do_not_coerce(statement, fields)
@@ -490,6 +493,8 @@ class ScriptRun:
         if existing and statement.args.get("exists"):
             result = self._declared_result(statement) or self._empty_result(ref)
             return Outcome(kind, result=result, ddl_target=ref, ddl_operation="SKIP")
+        if statement.meta.get(dialect.SNAPSHOT):
+            return self._snapshot_table(statement, ref, existing)
         if statement.args.get("clone"):
             return self._clone_table(statement.args["clone"], ref, existing)
         properties = self.table_properties(statement)
@@ -538,17 +543,38 @@ class ScriptRun:
         schema = schema_for_relation(relation.columns, relation.types)
         return QueryResult.from_arrow(schema, relation.to_arrow_table())
 
+    def _snapshot_table(self, statement: exp.Create, ref: TableRef, existing: str | None) -> Outcome:
+        """`CREATE SNAPSHOT TABLE s CLONE t`: a read-only copy of t as it is now.
+
+        https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#create_snapshot_table_statement
+        """
+        clone = statement.args.get("clone")
+        if clone is None:
+            raise InvalidQuery("CREATE SNAPSHOT TABLE needs CLONE <table>.")
+        base = self.resolve(clone.this)
+        if self.catalog.require_table(base) != "TABLE":
+            raise InvalidQuery(f"Cannot snapshot {base}: only tables have table snapshots.")
+        if existing:
+            raise Duplicate(f"Already Exists: Table {ref}")
+        self.catalog.snapshot_table(base, ref)
+        return Outcome(
+            "CREATE_SNAPSHOT_TABLE", result=self._empty_result(ref), ddl_target=ref, ddl_operation="CREATE"
+        )
+
     def _clone_table(self, clone: exp.Clone, ref: TableRef, existing: str | None) -> Outcome:
         """`CREATE TABLE t CLONE base`: the base table's schema, settings and rows as they are now, changed
         independently of the base from then on. https://cloud.google.com/bigquery/docs/table-clones-intro"""
         base = self.resolve(clone.this)
-        if self.catalog.require_table(base) != "TABLE":
+        base_kind = self.catalog.require_table(base)
+        if base_kind == "VIEW":
             raise InvalidQuery(f"Cannot clone {base}: only tables can be cloned, not views.")
         if self.catalog.canonical(base) == self.catalog.canonical(ref):
             raise InvalidQuery(f"Cannot clone {base} into itself.")
         if existing:
             self.catalog.drop_table(ref)
-        self.catalog.clone_table(base, ref)
+        # A clone of a table snapshot restores it: a table of its rows, as any other.
+        # https://cloud.google.com/bigquery/docs/table-snapshots-restore
+        (self.catalog.copy_table if base_kind == "SNAPSHOT" else self.catalog.clone_table)(base, ref)
         return Outcome(
             "CREATE_TABLE",
             result=self._empty_result(ref),
@@ -636,13 +662,16 @@ class ScriptRun:
 
             operation = bqml.execute_model_statement(statement, self)
             return Outcome("DROP_MODEL", ddl_target=ref, ddl_operation=operation)
-        if kind not in ("TABLE", "VIEW"):
+        if kind not in ("TABLE", "VIEW", "SNAPSHOT"):
             raise Unsupported(f"DROP {kind}")
         actual = self.catalog.table_kind(ref)
         if actual is not None and actual != kind:
-            raise InvalidQuery(f"{ref} is a {actual.lower()}; use DROP {actual} to drop it.")
+            what = {"SNAPSHOT": "table snapshot", "VIEW": "view", "TABLE": "table"}[actual]
+            statement_name = "DROP SNAPSHOT TABLE" if actual == "SNAPSHOT" else f"DROP {actual}"
+            raise InvalidQuery(f"{ref} is a {what}; use {statement_name} to drop it.")
         dropped = self.catalog.drop_table(ref, missing_ok=missing_ok)
-        return Outcome(f"DROP_{kind}", ddl_target=ref, ddl_operation="DROP" if dropped else "SKIP")
+        statement_type = "DROP_SNAPSHOT_TABLE" if kind == "SNAPSHOT" else f"DROP_{kind}"
+        return Outcome(statement_type, ddl_target=ref, ddl_operation="DROP" if dropped else "SKIP")
 
     def _truncate(self, statement: exp.TruncateTable) -> Outcome:
         (table,) = statement.expressions

@@ -360,7 +360,10 @@ def test_syntax_error_names_the_position(bq_client):
         ("FOR row IN (SELECT NULL AS v) DO IF row.v IS NULL THEN SELECT 1; END IF; END FOR", "FOR … IN"),
         ("CREATE ROW ACCESS POLICY us ON d.t GRANT TO ('user:a@b.c') FILTER USING (c = 'US')", "row access"),
         ("CREATE TABLE d.c CLONE d.t FOR SYSTEM_TIME AS OF CURRENT_TIMESTAMP()", "FOR SYSTEM_TIME AS OF"),
-        ("CREATE SNAPSHOT TABLE d.s CLONE d.t", "table snapshots"),
+        (
+            "CREATE SNAPSHOT TABLE d.s CLONE d.t FOR SYSTEM_TIME AS OF CURRENT_TIMESTAMP()",
+            "FOR SYSTEM_TIME AS OF",
+        ),
         ("CREATE MATERIALIZED VIEW d.mv AS SELECT 1 AS n", "materialized views"),
         ("SELECT RANGE<DATE> '[2024-01-01, 2024-02-01)' AS r", "RANGE values"),
         ("SELECT RANGE_START(RANGE(DATE '2024-01-01', DATE '2024-12-31')) AS s", "RANGE values"),

@@ -340,9 +340,6 @@ def test_copy_jobs_copy_tables_by_their_dispositions_and_clone_them(bq_client, d
     bq_client.copy_table(jan, f"{PROJECT}.{dataset}.jan_clone", job_config=clone).result()
     cloned = bq_client.get_table(f"{PROJECT}.{dataset}.jan_clone")
     assert (cloned.num_rows, cloned.clone_definition.base_table_reference.table_id) == (2, "jan")
-    snapshot = bigquery.CopyJobConfig(operation_type=bigquery.OperationType.SNAPSHOT)
-    with pytest.raises(exceptions.BadRequest, match="not supported by local_bigquery: table snapshots"):
-        bq_client.copy_table(jan, f"{PROJECT}.{dataset}.jan_snapshot", job_config=snapshot).result()
 
 
 def test_integer_range_partitioning_by_ddl_and_by_rest(bq_client, dataset):
@@ -375,3 +372,44 @@ def test_integer_range_partitioning_by_ddl_and_by_rest(bq_client, dataset):
     made.range_partitioning = bigquery.RangePartitioning(bigquery.PartitionRange(0, 10, 1), field="s")
     with pytest.raises(exceptions.BadRequest, match=r"rangePartitioning\.field must be an INT64 field"):
         bq_client.create_table(made)
+
+
+def test_table_snapshots_keep_the_rows_of_their_time_read_only_and_restore_them(bq_client, dataset):
+    base, snap = f"{PROJECT}.{dataset}.base", f"{PROJECT}.{dataset}.base_snap"
+    bq_client.query_and_wait(
+        f"""CREATE TABLE `{base}` AS SELECT 1 AS id UNION ALL SELECT 2;
+            CREATE SNAPSHOT TABLE `{snap}` CLONE `{base}`;
+            DELETE FROM `{base}` WHERE id = 2; INSERT INTO `{base}` VALUES (3)"""
+    )
+
+    def ids(table):
+        return sorted(row["id"] for row in bq_client.list_rows(table))
+
+    assert (ids(base), ids(snap)) == ([1, 3], [1, 2])
+    snapshot = bq_client.get_table(snap)
+    assert (snapshot.table_type, snapshot.snapshot_definition.base_table_reference.table_id) == (
+        "SNAPSHOT",
+        "base",
+    )
+    with pytest.raises(exceptions.BadRequest, match="table snapshots are read-only"):
+        bq_client.query_and_wait(f"INSERT INTO `{snap}` VALUES (9)")
+    with pytest.raises(exceptions.BadRequest, match="is a table snapshot; use DROP SNAPSHOT TABLE"):
+        bq_client.query_and_wait(f"DROP TABLE `{snap}`")
+    bq_client.query_and_wait(f"CREATE TABLE `{base}_restored` CLONE `{snap}`")
+    assert ids(f"{base}_restored") == [1, 2]
+
+    by_job = bigquery.CopyJobConfig(
+        operation_type=bigquery.OperationType.SNAPSHOT, destination_expiration_time="2030-01-01T00:00:00Z"
+    )
+    bq_client.copy_table(base, f"{snap}_2", job_config=by_job).result()
+    assert bq_client.get_table(f"{snap}_2").expires == dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    restore = bigquery.CopyJobConfig(
+        operation_type=bigquery.OperationType.RESTORE, write_disposition="WRITE_TRUNCATE"
+    )
+    bq_client.copy_table(snap, base, job_config=restore).result()
+    assert ids(base) == [1, 2]
+    with pytest.raises(exceptions.BadRequest, match="RESTORE copies table snapshots"):
+        bq_client.copy_table(base, f"{base}_other", job_config=restore).result()
+    bq_client.query_and_wait(f"DROP SNAPSHOT TABLE `{snap}`; DROP SNAPSHOT TABLE IF EXISTS `{snap}`")
+    with pytest.raises(exceptions.NotFound):
+        bq_client.get_table(snap)
