@@ -170,6 +170,8 @@ class ScriptRun:
     # its session, which keeps them (`keeps_temporary_tables`).
     temporary_dataset: str = field(default_factory=lambda: f"_script_{uuid.uuid4().hex}")
     keeps_temporary_tables: bool = False
+    # CREATE TEMP FUNCTION statements of the script, by lower-case name.
+    temporary_functions: dict[str, exp.Create] = field(default_factory=dict)
     _relation_names: list[str] = field(default_factory=list)
     _counter: itertools.count = field(default_factory=itertools.count)
     _read_types: dict[str, str] = field(default_factory=dict)
@@ -261,6 +263,7 @@ class ScriptRun:
     def prepare(self, statement: exp.Expression, checked: Collection[TableRef] = ()) -> tuple[str, dict]:
         """Translate one statement to DuckDB SQL and its parameter values, checking that the tables it names
         exist, once each, except those in `checked`, which the caller already looked up."""
+        inline_temporary_functions(statement, self.temporary_functions)
         reject_unsupported(statement)
         sandbox.refuse_table_functions(statement)
         if any(dialect.ml_function_kind(node) for node in statement.walk()):
@@ -431,12 +434,41 @@ class ScriptRun:
 
             operation = bqml.execute_model_statement(statement, self)
             return Outcome("CREATE_MODEL", ddl_target=self.resolve(statement.this), ddl_operation=operation)
+        if kind == "FUNCTION":
+            return self._create_function(statement)
         if kind not in creators:
             raise Unsupported(f"CREATE {kind}")
         if statement.find(exp.MaterializedProperty):
             # A plain view would answer the same rows but accept queries BigQuery refuses to materialize.
             raise Unsupported("materialized views (CREATE MATERIALIZED VIEW)")
         return creators[kind](statement)
+
+    def _create_function(self, statement: exp.Create) -> Outcome:
+        """`CREATE TEMP FUNCTION f(x T, …) [RETURNS R] AS (expression)`: a SQL function of the script, which
+        its later statements call by name (see `inline_temporary_functions`).
+
+        https://cloud.google.com/bigquery/docs/user-defined-functions#sql-udf-structure
+        """
+        properties = [*(statement.args["properties"].expressions if statement.args.get("properties") else [])]
+        function = statement.this
+        if isinstance(statement.expression, exp.Query):
+            raise Unsupported("table functions (CREATE TABLE FUNCTION)")
+        if not any(isinstance(p, exp.TemporaryProperty) for p in properties):
+            raise Unsupported("CREATE FUNCTION (persistent user-defined functions in a dataset)")
+        if any(isinstance(p, exp.LanguageProperty) for p in properties):
+            raise Unsupported("JavaScript user-defined functions (CREATE TEMP FUNCTION … LANGUAGE js)")
+        if not isinstance(function, exp.UserDefinedFunction) or not isinstance(
+            statement.expression, exp.Paren
+        ):
+            raise Unsupported("CREATE TEMP FUNCTION other than a SQL expression (f(x T) AS (expression))")
+        name = function.this.name
+        key = name.lower()
+        if key in self.temporary_functions and not statement.args.get("replace"):
+            if statement.args.get("exists"):
+                return Outcome("CREATE_FUNCTION", ddl_operation="SKIP")
+            raise InvalidQuery(f"Function {name} already exists")
+        self.temporary_functions[key] = statement
+        return Outcome("CREATE_FUNCTION", ddl_operation="CREATE")
 
     def _make_temporary(self, statement: exp.Create) -> None:
         """`CREATE TEMP TABLE t`: t is a table of the script's (or session's) hidden dataset, which the rest
@@ -940,6 +972,57 @@ def check_clustering_fields(
             raise error(
                 f"The field specified for clustering cannot be found in the schema. Invalid field: {name}."
             )
+
+
+# How deep temporary functions may call one another (a function calling itself would never end).
+_MAX_FUNCTION_NESTING = 16
+
+
+def _function_call(definition: exp.Create, arguments: list[exp.Expression]) -> exp.Expression:
+    """A call of a SQL temporary function: its expression with each parameter the argument cast to the
+    parameter's type (left as it is for ANY TYPE), cast to its RETURNS type if it declares one."""
+    function = definition.this
+    parameters = {
+        p.name.lower(): (p.args.get("kind"), a) for p, a in zip(function.expressions, arguments, strict=True)
+    }
+    body = definition.expression.copy()
+    for column in list(body.find_all(exp.Column)):
+        parts = column.parts
+        if parts[0].name.lower() not in parameters:
+            continue
+        kind, argument = parameters[parts[0].name.lower()]
+        value = exp.paren(
+            exp.cast(argument.copy(), kind.copy()) if isinstance(kind, exp.DataType) else argument.copy()
+        )
+        for part in parts[1:]:
+            value = exp.Dot(this=value, expression=part.copy())
+        column.replace(value)
+    returns = next(
+        (p.this for p in definition.args["properties"].expressions if isinstance(p, exp.ReturnsProperty)),
+        None,
+    )
+    return exp.cast(body, returns.copy()) if isinstance(returns, exp.DataType) else body
+
+
+def inline_temporary_functions(statement: exp.Expression, definitions: dict[str, exp.Create]) -> None:
+    """Calls of the script's SQL temporary functions become their expressions, innermost calls of calls too:
+    a SQL UDF is its expression evaluated with its parameters bound to the arguments.
+
+    https://cloud.google.com/bigquery/docs/user-defined-functions#sql-udf-structure
+    """
+    for _ in range(_MAX_FUNCTION_NESTING):
+        calls = [c for c in statement.find_all(exp.Anonymous) if c.name.lower() in definitions]
+        if not calls:
+            return
+        for call in calls:
+            definition = definitions[call.name.lower()]
+            expected = len(definition.this.expressions)
+            if len(call.expressions) != expected:
+                raise InvalidQuery(
+                    f"Function {call.name} takes {expected} arguments but is called with {len(call.expressions)}"
+                )
+            call.replace(_function_call(definition, call.expressions))
+    raise InvalidQuery(f"Temporary functions call one another more than {_MAX_FUNCTION_NESTING} deep")
 
 
 def check_partition_column(

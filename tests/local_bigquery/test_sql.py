@@ -349,7 +349,9 @@ def test_syntax_error_names_the_position(bq_client):
     ("sql", "what"),
     [
         ("SELECT * FROM `region-us`.INFORMATION_SCHEMA.JOBS", "INFORMATION_SCHEMA"),
-        ("CREATE TEMP FUNCTION f(x INT64) AS (x + 1); SELECT f(1)", "CREATE FUNCTION"),
+        ("CREATE FUNCTION d.f(x INT64) AS (x + 1)", "CREATE FUNCTION"),
+        ("CREATE TEMP FUNCTION f(x INT64) RETURNS INT64 LANGUAGE js AS 'return x;'", "JavaScript"),
+        ("CREATE TABLE FUNCTION d.f(n INT64) AS SELECT n AS x", "table functions"),
         ("SELECT ST_GEOGPOINT(1, 2)", "geography function"),
         # Parameter modes (IN, OUT, INOUT) are no syntax sqlglot reads: refused before the parse fails.
         (
@@ -575,3 +577,20 @@ def test_temporary_tables_last_for_their_script_or_their_session(bq_client, data
     )
     with pytest.raises(exceptions.BadRequest, match="Invalid input session id"):
         bq_client.query_and_wait("SELECT 1", job_config=unknown)
+
+
+def test_sql_temporary_functions_are_their_expression_of_typed_arguments(bq_client):
+    script = """CREATE TEMP FUNCTION add_one(x INT64) AS (x + 1);
+        CREATE TEMP FUNCTION half(x FLOAT64) RETURNS FLOAT64 AS (x / 2);
+        CREATE TEMP FUNCTION pair(a INT64, b INT64) RETURNS STRUCT<x INT64, y INT64> AS (STRUCT(a AS x, b AS y));
+        CREATE TEMP FUNCTION twice_plus_one(x INT64) AS (add_one(x * 2));
+        SELECT ADD_ONE(1) AS two, half(3) AS one_and_a_half, pair(1, 2).y AS y, twice_plus_one(v) AS r
+        FROM UNNEST([5]) AS v"""
+    (row,) = bq_client.query_and_wait(script)
+    assert dict(row.items()) == {"two": 2, "one_and_a_half": 1.5, "y": 2, "r": 11}
+    with pytest.raises(
+        exceptions.BadRequest, match="Function add_one takes 1 arguments but is called with 2"
+    ):
+        bq_client.query_and_wait("CREATE TEMP FUNCTION add_one(x INT64) AS (x + 1); SELECT add_one(1, 2)")
+    with pytest.raises(exceptions.BadRequest, match="Function not found: add_one"):
+        bq_client.query_and_wait("SELECT add_one(1)")
