@@ -16,6 +16,8 @@ from functools import cache
 from pathlib import Path
 
 from sqlglot import exp
+from sqlglot.dialects.bigquery import BigQuery
+from sqlglot.parser import Parser
 from sqlglot.tokens import Token, TokenType
 
 from local_bigquery.errors import BigQueryError, InvalidQuery, Unsupported
@@ -61,28 +63,115 @@ def _call(name: str, statements: Iterable[exp.Expression]) -> exp.Anonymous | No
     return None
 
 
-def missing_function_error(
-    name: str, statements: Iterable[exp.Expression], default_project: str | None
-) -> BigQueryError | None:
-    """BigQuery's answer to a call of `name`, a function DuckDB does not have; None when the statements
-    do not call it (a name of local_bigquery's own making).
+def _qualifier(call: exp.Func) -> list[str]:
+    """The parts before a call's name: `ds` of `ds.routine(…)`, `NET` of `NET.HOST(…)`; [] for none."""
+    parent = call.parent
+    if isinstance(parent, exp.Dot) and call.arg_key == "expression":
+        return _path(parent.this)
+    return ["NET"] if isinstance(parent, exp.NetFunc) else []
+
+
+def _not_found(call: exp.Func, name: str, default_project: str | None) -> BigQueryError:
+    """BigQuery's answer to a call of `name` (as written, without its qualifier): a named refusal for a
+    built-in this server lacks, else "Function not found" — of a routine in a dataset when qualified.
 
     https://cloud.google.com/bigquery/docs/reference/standard-sql/functions-all lists GoogleSQL's functions;
     a qualified name is a routine in a dataset (`dataset.routine`), which this server never has.
     """
+    qualifier = _qualifier(call)
+    written = ".".join([*qualifier, name])
+    if is_builtin(written):
+        return Unsupported(f"function {written.upper()}")
+    if not isinstance(call.parent, exp.Dot):
+        return InvalidQuery(f"Function not found: {written}{position(call)}")
+    dataset = qualifier if len(qualifier) > 1 else [default_project or "", *qualifier]
+    where = position(call.parent.this.find(exp.Identifier) or call)
+    return InvalidQuery(f"Function not found: `{'.'.join(dataset)}`.{name}{where}")
+
+
+def missing_function_error(
+    name: str, statements: Iterable[exp.Expression], default_project: str | None
+) -> BigQueryError | None:
+    """BigQuery's answer to a call of `name`, a function DuckDB does not have; None when the statements
+    do not call it (a name of local_bigquery's own making)."""
     call = _call(name, statements)
     if call is None:
         return Unsupported(f"function {name.upper()}") if is_builtin(name) else None
-    qualified = isinstance(call.parent, exp.Dot) and call.arg_key == "expression"
-    qualifier = _path(call.parent.this) if qualified else []
-    written = ".".join([*qualifier, call.name])
-    if is_builtin(written):
-        return Unsupported(f"function {written.upper()}")
-    if not qualified:
-        return InvalidQuery(f"Function not found: {call.name}{position(call)}")
-    dataset = qualifier if len(qualifier) > 1 else [default_project or "", *qualifier]
-    where = position(call.parent.this.find(exp.Identifier) or call)
-    return InvalidQuery(f"Function not found: `{'.'.join(dataset)}`.{call.name}{where}")
+    return _not_found(call, call.name, default_project)
+
+
+# ---- names GoogleSQL does not have ---------------------------------------------------------------------
+
+# BigQuery ML's hyperparameter search spaces, calls only CREATE MODEL's OPTIONS hold (`bqml.options`).
+# https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-hp-tuning-overview
+_SEARCH_SPACES = frozenset({"hparam_range", "hparam_candidates"})
+# Constructors GoogleSQL writes as calls, no functions of its catalog: STRUCT(1 AS a), ARRAY(SELECT …).
+# https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#constructing_a_struct
+_CONSTRUCTORS = frozenset({"struct", "array"})
+# Qualifiers of BigQuery ML's and its AI functions, a family this server implements only in part: one it
+# lacks is a named refusal, not a function BigQuery would not find.
+_ML_QUALIFIERS = frozenset({"ml", "ai"})
+
+
+@cache
+def _known_names() -> frozenset[str]:
+    """Lower-case names a call may use: GoogleSQL's built-ins, the functions sqlglot's BigQuery dialect reads
+    into nodes of its own (AI.GENERATE's GENERATE, the WEEK(<weekday>) date part), constructors, search spaces."""
+    base = Parser.FUNCTIONS
+    dialect_own = {
+        name.lower() for name, build in BigQuery.Parser.FUNCTIONS.items() if base.get(name) is not build
+    }
+    return frozenset(builtin_functions()) | dialect_own | _CONSTRUCTORS | _SEARCH_SPACES
+
+
+def _written_name(node: exp.Func) -> str | None:
+    """The name a call was written with: sqlglot keeps it for a function it reads into a node of its own
+    (`YEAR(d)` is exp.Year, `NVL(a, b)` exp.Coalesce); None for syntax that is no plain call (CAST, EXTRACT)."""
+    if isinstance(node, exp.Anonymous):
+        return node.name
+    return node.meta.get(BigQuery.ORIGINAL_NAME_META_KEY)
+
+
+def _routine_names(statements: Iterable[exp.Expression]) -> set[str]:
+    """The functions a script creates (`CREATE TEMP FUNCTION f`), whose calls are no unknown names: the
+    CREATE FUNCTION statement gets its own answer."""
+    return {
+        ".".join(part.name for part in statement.this.this.parts).lower()
+        for statement in statements
+        if isinstance(statement, exp.Create)
+        and statement.kind == "FUNCTION"
+        and isinstance(statement.this, exp.UserDefinedFunction)
+        and isinstance(statement.this.this, exp.Table)
+    }
+
+
+def refuse_unknown_functions(statements: Iterable[exp.Expression], default_project: str | None) -> None:
+    """BigQuery's "Function not found: NAME at [l:c]" for a call, in the statements as the user wrote them,
+    of a name GoogleSQL does not have, before anything runs: DuckDB's own functions (LIST_SUM, STRFTIME,
+    YEAR, NVL …) would otherwise answer here and the same query fail on BigQuery. One walk per statement.
+
+    A function in a table's place (`FROM f(…)`) is left to the table-function refusal.
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/functions-all
+    """
+    statements = list(statements)
+    known = _known_names()
+    routines: set[str] | None = None
+    for statement in statements:
+        for node in statement.find_all(exp.Func):
+            name = _written_name(node)
+            if name is None:
+                continue
+            qualifier = _qualifier(node)
+            written = ".".join([*qualifier, name]).lower()
+            if written in known or isinstance(node.parent, exp.Table | exp.Lateral):
+                continue
+            if routines is None:
+                routines = _routine_names(statements)
+            if written in routines:
+                continue
+            if len(qualifier) == 1 and qualifier[0].lower() in _ML_QUALIFIERS:
+                raise Unsupported(f"function {written.upper()}")
+            raise _not_found(node, name, default_project)
 
 
 # ---- argument counts -------------------------------------------------------------------------------------

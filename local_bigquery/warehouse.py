@@ -96,7 +96,9 @@ def _parameters(config: dict) -> tuple[dict[str, Binding], list[Binding]]:
     return named, positional
 
 
-def _parse(sql: str) -> list[exp.Expression]:
+def _parse(sql: str, default_project: str) -> list[exp.Expression]:
+    """The statements of a script as the user wrote them, or BigQuery's error about its text: its syntax,
+    the number of arguments of a built-in, a function GoogleSQL does not have."""
     if not sql or not sql.strip():
         raise InvalidQuery("Query text is empty.")
     tokens: list = []
@@ -116,6 +118,7 @@ def _parse(sql: str) -> list[exp.Expression]:
     wrong_count = functions.argument_count_error(sql, tokens)
     if wrong_count:
         raise InvalidQuery(wrong_count)
+    functions.refuse_unknown_functions(statements, default_project)
     if not statements:
         raise InvalidQuery("Query text has no statement.")
     return statements
@@ -418,7 +421,7 @@ class Warehouse:
             session.temporary if session else {},
         )
         named, positional = _parameters(config)
-        statements = _parse(config.get("query", ""))
+        statements = _parse(config.get("query", ""), resolver.default_project)
         destination = _destination(config, project)
         if destination and (len(statements) != 1 or not isinstance(statements[0], exp.Query)):
             raise InvalidRequest("destinationTable needs a query that is a single SELECT statement.")
@@ -786,7 +789,7 @@ class Warehouse:
         view = body.get("view") or {}
         if view.get("useLegacySql"):
             raise Unsupported("legacy SQL views (set view.useLegacySql=false)")
-        statement = _parse(view.get("query", ""))
+        statement = _parse(view.get("query", ""), ref.project)
         if len(statement) != 1 or not isinstance(statement[0], exp.Query):
             raise InvalidRequest(f"view.query of {ref} must be a single SELECT statement.")
         create = exp.Create(

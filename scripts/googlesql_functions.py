@@ -33,8 +33,9 @@ EXTRA_FEATURES = (
 )
 # BigQuery functions outside ZetaSQL's catalog (no signatures recorded):
 # https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#contains_substr,
-# https://cloud.google.com/bigquery/docs/reference/standard-sql/search_functions
-BIGQUERY_ONLY = ("contains_substr", "search", "vector_search")
+# https://cloud.google.com/bigquery/docs/reference/standard-sql/search_functions,
+# https://cloud.google.com/bigquery/docs/reference/standard-sql/text-analysis-functions
+BIGQUERY_ONLY = ("contains_substr", "search", "vector_search", "bag_of_words", "text_analyze", "tf_idf")
 
 _TYPE_NAMES = {"DOUBLE": "FLOAT64", "FLOAT": "FLOAT32"}
 _TEMPLATED = {

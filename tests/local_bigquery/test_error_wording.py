@@ -31,6 +31,27 @@ def test_an_unknown_function_is_not_found(bq_client, sql, message):
     assert (error["reason"], error["location"], error["message"]) == ("invalidQuery", "query", message)
 
 
+@pytest.mark.parametrize(
+    ("sql", "name"),
+    [
+        ("SELECT LIST_SUM([1, 2]) AS s", "LIST_SUM"),  # sqlglot keeps it as an unknown call
+        ("SELECT year(DATE '2024-01-01') AS y", "year"),  # sqlglot reads it as its own exp.Year
+    ],
+)
+def test_a_function_only_duckdb_has_is_not_found(bq_client, sql, name):
+    error = _error(bq_client, sql)
+    assert (error["reason"], error["message"]) == ("invalidQuery", f"Function not found: {name} at [1:8]")
+
+
+def test_googlesql_functions_duckdb_implements_still_run(bq_client):
+    sql = """SELECT IEEE_DIVIDE(1, 0) AS ratio, DATE_TRUNC(DATE '2024-01-03', WEEK(MONDAY)) AS week,
+                    MAX_BY(x, -x) AS smallest
+             FROM UNNEST([1, 2]) AS x"""
+    assert [dict(row) for row in bq_client.query_and_wait(sql)] == [
+        {"ratio": float("inf"), "week": dt.date(2024, 1, 1), "smallest": 1}
+    ]
+
+
 def test_a_dry_run_of_an_unknown_function_is_refused_in_the_request(bq_client):
     error = _error(bq_client, "SELECT NO_SUCH_FUNCTION(1) AS x", dry_run=True)
     assert (error["location"], error["message"]) == ("q", "Function not found: NO_SUCH_FUNCTION at [1:8]")
@@ -138,3 +159,14 @@ def test_a_string_literal_plus_an_int64_is_date_arithmetic(bq_client):
     )
     rows = bq_client.query_and_wait("SELECT '2024-02-28' + 2 AS later")
     assert [dict(row) for row in rows] == [{"later": dt.date(2024, 3, 1)}]
+
+
+def test_ml_functions_still_run_and_one_local_bigquery_lacks_is_a_named_refusal(bq_client, dataset):
+    bq_client.query_and_wait(
+        f"CREATE MODEL {dataset}.m OPTIONS(model_type='kmeans', num_clusters=HPARAM_CANDIDATES([2]), num_trials=1)"
+        " AS SELECT x FROM UNNEST([1.0, 2.0, 10.0, 11.0]) AS x"
+    )
+    sql = f"SELECT centroid_id FROM ML.PREDICT(MODEL {dataset}.m, (SELECT 1.5 AS x))"
+    assert len(list(bq_client.query_and_wait(sql))) == 1
+    error = _error(bq_client, "SELECT ML.STANDARD_SCALER(x) OVER () AS s FROM UNNEST([1.0]) AS x")
+    assert error["message"] == "not supported by local_bigquery: function ML.STANDARD_SCALER"
