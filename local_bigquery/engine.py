@@ -54,7 +54,10 @@ _GOOGLESQL_TYPES = {
     NUMERIC.sql("duckdb").upper().replace(" ", ""): "NUMERIC",
     BIGNUMERIC.sql("duckdb").upper().replace(" ", ""): "BIGNUMERIC",
 }
-_MISSING_FUNCTION = re.compile(r"^(Scalar|Aggregate) Function with name (?P<name>[\w.]+) does not exist")
+# "… does not exist", or "… is not in the catalog, but it exists in the inet extension" (which stays off).
+_MISSING_FUNCTION = re.compile(
+    r'^(Scalar|Aggregate) Function with name "?(?P<name>[\w.]+)"? (does not exist|is not in the catalog)'
+)
 _DIVISION_BY_ZERO = re.compile(r"^Division by zero in expression \((?P<expression>.*?)\)\. ")
 
 # DuckDB's wording of a value error → BigQuery's, which users and tests match on: the conversion functions'

@@ -54,11 +54,13 @@ def _path(node: exp.Expression) -> list[str]:
     return [node.sql("bigquery")]
 
 
-def _call(name: str, statements: Iterable[exp.Expression]) -> exp.Anonymous | None:
-    """The first call of `name` (lower-case, as DuckDB names it) in the statements as parsed."""
+def _call(name: str, statements: Iterable[exp.Expression]) -> exp.Func | None:
+    """The first call of `name` (lower-case, as DuckDB names it) in the statements as parsed: an unknown
+    call, or one sqlglot read into a node of its own (NET.HOST's HOST)."""
     for statement in statements:
-        for call in statement.find_all(exp.Anonymous):
-            if call.name.lower() == name and "line" in call.meta:
+        for call in statement.find_all(exp.Func):
+            written = _written_name(call)
+            if written and written.lower() == name and "line" in call.meta:
                 return call
     return None
 
@@ -97,7 +99,7 @@ def missing_function_error(
     call = _call(name, statements)
     if call is None:
         return Unsupported(f"function {name.upper()}") if is_builtin(name) else None
-    return _not_found(call, call.name, default_project)
+    return _not_found(call, _written_name(call) or name, default_project)
 
 
 # ---- names GoogleSQL does not have ---------------------------------------------------------------------
