@@ -20,7 +20,7 @@ import duckdb
 import farmhash
 from sqlglot import exp
 
-from local_bigquery import functions, json_text, picoseconds
+from local_bigquery import functions, json_text, picoseconds, rewriting
 from local_bigquery.errors import InvalidQuery
 from local_bigquery.types import BIGNUMERIC_SCALE
 
@@ -1504,8 +1504,7 @@ def derived_column_types(statement: exp.Expression, columns: ColumnTypes) -> dic
 
 def apply(statement: exp.Expression, columns: ColumnTypes) -> None:
     typed = derived_column_types(statement, columns)
-    for rewrite in REWRITES:
-        rewrite(statement, typed)
+    rewriting.apply_rewrites(statement, REWRITES, typed)
 
 
 # ---- INSERT values and their columns ---------------------------------------------------------------------

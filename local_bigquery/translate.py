@@ -16,7 +16,7 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
-from local_bigquery import semantics
+from local_bigquery import rewriting, semantics
 from local_bigquery.errors import BigQueryError, InvalidQuery, InvalidRequest, Unsupported
 from local_bigquery.types import quote_identifier
 
@@ -525,8 +525,7 @@ def to_duckdb(statement: exp.Expression, columns: semantics.ColumnTypes | None =
     """DuckDB SQL for a statement whose table names and parameters are bound; `columns` are the DuckDB types
     of the columns of the tables it reads, by lower-case name (see `semantics`)."""
     semantics.apply(statement, columns or {})
-    for rewrite in _DUCKDB_REWRITES:
-        rewrite(statement)
+    rewriting.apply_rewrites(statement, _DUCKDB_REWRITES)
     try:
         return statement.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as error:
