@@ -106,3 +106,21 @@ def apply_rewrites(statement: exp.Expression, rewrites: Iterable[Rewrite], *args
                 continue
         rewrite(statement, *args)
         current = False
+
+
+class TreeIndex:
+    """The nodes of a tree from one walk, for checks that read the tree without changing it: `find_all`
+    and `find` answer as sqlglot's own do (breadth-first order), without walking the tree again."""
+
+    def __init__(self, statement: exp.Expression):
+        self._nodes = list(statement.walk())
+        self._types = {type(node) for node in self._nodes}
+
+    def find_all(self, *types: type[exp.Expr]) -> list[exp.Expression]:
+        if not any(issubclass(kind, types) for kind in self._types):
+            return []
+        return [node for node in self._nodes if isinstance(node, types)]
+
+    def find(self, *types: type[exp.Expr]) -> exp.Expression | None:
+        found = self.find_all(*types)
+        return found[0] if found else None

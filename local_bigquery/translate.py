@@ -138,39 +138,40 @@ _RANGE_FUNCTIONS = {
 _INTERVAL_FUNCTIONS = (exp.JustifyDays, exp.JustifyHours, exp.JustifyInterval, exp.MakeInterval)
 
 
-def _reject_unsupported_types(statement: exp.Expression) -> None:
-    for data_type in statement.find_all(exp.DataType):
+def _reject_unsupported_types(nodes: rewriting.TreeIndex) -> None:
+    for data_type in nodes.find_all(exp.DataType):
         kind = _UNSUPPORTED_TYPES.get(data_type.this)
         if kind and isinstance(data_type.parent, exp.ColumnDef):
             # The wording of a REST schema's field of that type (see `types`).
             raise Unsupported(f"column type {kind} (field {data_type.parent.name})")
         if kind:
             raise Unsupported(f"{kind} values")
-    for function in statement.find_all(exp.Anonymous):
+    for function in nodes.find_all(exp.Anonymous):
         if function.name.upper() in _RANGE_FUNCTIONS:
             raise Unsupported("RANGE values")
-    if statement.find(*_INTERVAL_FUNCTIONS):
+    if nodes.find(*_INTERVAL_FUNCTIONS):
         raise Unsupported("INTERVAL values")
 
 
 def reject_unsupported(statement: exp.Expression) -> None:
     """Refuse, with a clear message, what DuckDB would run differently from BigQuery."""
-    for function in statement.find_all(exp.Anonymous, *_ENGINE_STATE_FUNCTIONS):
+    nodes = rewriting.TreeIndex(statement)  # one walk for the checks below
+    for function in nodes.find_all(exp.Anonymous, *_ENGINE_STATE_FUNCTIONS):
         name = function.name.upper() if isinstance(function, exp.Anonymous) else function.sql_name()
         if name in _ENGINE_STATE_FUNCTION_NAMES or not isinstance(function, exp.Anonymous):
             raise Unsupported(
                 f"function {name} (it reads DuckDB's own settings and state; GoogleSQL has none)"
             )
-    for table in statement.find_all(exp.Table):
+    for table in nodes.find_all(exp.Table):
         if any("INFORMATION_SCHEMA" in part.name.upper() for part in table.parts):
             raise Unsupported("INFORMATION_SCHEMA views")
-    if statement.find(exp.Version):
+    if nodes.find(exp.Version):
         raise Unsupported("FOR SYSTEM_TIME AS OF (time travel)")
-    _reject_unsupported_types(statement)
-    for function in statement.find_all(exp.Anonymous):
+    _reject_unsupported_types(nodes)
+    for function in nodes.find_all(exp.Anonymous):
         if function.name.upper().startswith("ST_"):
             raise Unsupported(f"geography function {function.name.upper()}")
-    for call in statement.find_all(exp.Dot):
+    for call in nodes.find_all(exp.Dot):
         if call.this.name.upper() == "HLL_COUNT" and isinstance(call.expression, exp.Anonymous):
             # BigQuery's HyperLogLog++ sketch bytes cannot be reproduced, nor merged with real ones.
             # https://cloud.google.com/bigquery/docs/reference/standard-sql/hll_functions

@@ -43,3 +43,12 @@ def test_a_rewrite_runs_on_the_nodes_an_earlier_rewrite_added():
     # The first finds no division; the last doubles the one the third made.
     assert statement.sql() == "SELECT POWER(SQRT(a), 2) / c * 2, b"
     assert isinstance(statement.find(exp.Div).expression, exp.Mul)
+
+
+def test_a_tree_index_finds_what_find_all_finds_in_the_same_order():
+    statement = sqlglot.parse_one("SELECT SQRT(a) / b, (SELECT SQRT(c) FROM t) FROM u WHERE SQRT(d) > 1")
+    nodes = rewriting.TreeIndex(statement)
+    assert nodes.find_all(exp.Sqrt, exp.Table) == list(statement.find_all(exp.Sqrt, exp.Table))
+    assert nodes.find(exp.Column) is statement.find(exp.Column)
+    assert nodes.find_all(exp.Div, exp.Ln) == list(statement.find_all(exp.Div, exp.Ln))
+    assert nodes.find(exp.Ln) is None
