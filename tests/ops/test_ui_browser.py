@@ -44,8 +44,9 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = ROOT / ".local" / "screenshots"
 STARTUP_TIMEOUT = 240
-# A run of the small sample takes ~40 s on 2 cores.
-RUN_TIMEOUT = 300
+# A run of the small sample takes ~40 s on 2 idle cores, but over 300 s while the suite's other worker runs
+# the DAG end to end on a machine shared with other work (load ~10); a passing run returns as soon as it is done.
+RUN_TIMEOUT = 600
 # Short enough that every run misses it.
 DEADLINE_MINUTES = "0.1"
 ALERT_TIMEOUT = 120
