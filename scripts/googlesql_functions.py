@@ -1,7 +1,7 @@
 """Writes local_bigquery/googlesql_functions.json: GoogleSQL's built-in functions and their signatures, as
 ZetaSQL's own catalog lists them.
 
-    PYTHONPATH=$PWD:$PWD/plugins .venv/bin/python scripts/googlesql_functions.py
+    .venv/bin/python scripts/googlesql_functions.py [--output PATH]
 
 local_bigquery reads the file to tell a built-in function it does not implement (a named refusal) from a
 name BigQuery does not know ("Function not found: …"), and to word argument-count errors as BigQuery does
@@ -13,6 +13,7 @@ Re-run it when the `zetasql` package is upgraded.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -127,10 +128,13 @@ def builtin_functions() -> dict:
     return dict(sorted(functions.items()))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser.add_argument("--output", type=Path, default=OUTPUT, help=f"default: {OUTPUT.relative_to(ROOT)}")
+    args = parser.parse_args(argv)
     functions = builtin_functions()
-    OUTPUT.write_text(json.dumps(functions, indent=1, sort_keys=True) + "\n")
-    print(f"{len(functions)} functions written to {OUTPUT.relative_to(ROOT)}")
+    args.output.write_text(json.dumps(functions, indent=1, sort_keys=True) + "\n")
+    print(f"{len(functions)} functions written to {args.output}")
 
 
 if __name__ == "__main__":
