@@ -1564,13 +1564,6 @@ def _column_type(field: dict) -> str:
     return f"ARRAY<{name}>" if field.get("mode") == "REPEATED" else name
 
 
-def _position(node: exp.Expression) -> str:
-    meta = node.meta
-    if "line" not in meta:
-        return ""
-    return f" at [{meta['line']}:{meta['col'] - (meta['end'] - meta['start'])}]"
-
-
 def refuse_values_that_do_not_coerce(insert: exp.Insert, fields: list[dict]) -> None:
     """An `INSERT … VALUES` value must coerce to its column's type: a FLOAT64 goes into no INT64 column, an
     ARRAY<INT64> into no ARRAY<FLOAT64> one (DuckDB would cast either). Values of no evident type are left
@@ -1593,7 +1586,7 @@ def refuse_values_that_do_not_coerce(insert: exp.Insert, fields: list[dict]) -> 
             if not _coerces(value, value_type, column_type):
                 raise InvalidQuery(
                     f"Value has type {value_type} which cannot be inserted into column {field['name']}, "
-                    f"which has type {column_type}{_position(value)}"
+                    f"which has type {column_type}{functions.position(value)}"
                 )
 
 
